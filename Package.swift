@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "mreg",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mreg", targets: ["mreg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "SQLite",
+            dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "EmbedMigrations",
+            swiftSettings: swiftSettings
+        ),
+        .plugin(
+            name: "EmbedMigrationsPlugin",
+            capability: .buildTool(),
+            dependencies: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "RegistryCore",
+            dependencies: [
+                "SQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrationsPlugin"]
+        ),
+        .executableTarget(
+            name: "mreg",
+            dependencies: [
+                "RegistryCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLiteTests",
+            dependencies: ["SQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistryCoreTests",
+            dependencies: ["RegistryCore", "SQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "mregTests",
+            dependencies: ["RegistryCore"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,178 @@
+import Crypto
+
+/// One entry of the audit log.
+public struct AuditEntry: Sendable, Hashable, Codable {
+    public let seq: Int
+    public let at: Timestamp
+    public let actor: String
+    public let action: String
+    public let model: String?
+    public let version: Int?
+    public let branch: String?
+    /// The entry's details as stored: compact JSON text with sorted keys. The hash covers these
+    /// exact bytes.
+    public let details: String
+    /// Hex of the previous entry's hash (64 zeros for the first entry).
+    public let prevHash: String
+    public let hash: String
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at, actor, action, model, version, branch, details, hash
+        case prevHash = "prev_hash"
+    }
+
+    public init(
+        seq: Int, at: Timestamp, actor: String, action: String, model: String?, version: Int?, branch: String?,
+        details: String, prevHash: String, hash: String
+    ) {
+        self.seq = seq
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.model = model
+        self.version = version
+        self.branch = branch
+        self.details = details
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
+    /// `details` is written as a JSON object, not as a string holding JSON.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(at, forKey: .at)
+        try c.encode(actor, forKey: .actor)
+        try c.encode(action, forKey: .action)
+        try c.encode(model, forKey: .model)
+        try c.encode(version, forKey: .version)
+        try c.encode(branch, forKey: .branch)
+        try c.encode((try? JSONCoding.decode(JSONValue.self, from: details)) ?? .string(details), forKey: .details)
+        try c.encode(prevHash, forKey: .prevHash)
+        try c.encode(hash, forKey: .hash)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        seq = try c.decode(Int.self, forKey: .seq)
+        at = try c.decode(Timestamp.self, forKey: .at)
+        actor = try c.decode(String.self, forKey: .actor)
+        action = try c.decode(String.self, forKey: .action)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        version = try c.decodeIfPresent(Int.self, forKey: .version)
+        branch = try c.decodeIfPresent(String.self, forKey: .branch)
+        details = JSONCoding.text(try c.decode(JSONValue.self, forKey: .details))
+        prevHash = try c.decode(String.self, forKey: .prevHash)
+        hash = try c.decode(String.self, forKey: .hash)
+    }
+}
+
+/// The hash chain of the audit log, as specified in docs/AUDIT.md:
+/// `hash = SHA-256(prev_hash ‖ canonical(entry))`, the first `prev_hash` being 32 zero bytes.
+public enum AuditChain {
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The canonical bytes of an entry without its hashes. Each field in order — seq, at
+    /// (milliseconds since the epoch), actor, action, model, version, branch, details — is
+    /// written as one byte `0x00` when null, or `0x01`, its UTF-8 length as 4 bytes big-endian,
+    /// and its UTF-8 bytes. Integers are written in decimal.
+    public static func canonicalBytes(
+        seq: Int, at: Int64, actor: String, action: String, model: String?, version: Int?, branch: String?,
+        details: String, into buffer: inout [UInt8]
+    ) {
+        func field(_ text: String?) {
+            guard let text else {
+                buffer.append(0)
+                return
+            }
+            let count = text.utf8.count
+            buffer.append(1)
+            buffer.append(UInt8(truncatingIfNeeded: count >> 24))
+            buffer.append(UInt8(truncatingIfNeeded: count >> 16))
+            buffer.append(UInt8(truncatingIfNeeded: count >> 8))
+            buffer.append(UInt8(truncatingIfNeeded: count))
+            buffer.append(contentsOf: text.utf8)
+        }
+        field(String(seq))
+        field(String(at))
+        field(actor)
+        field(action)
+        field(model)
+        field(version.map { String($0) })
+        field(branch)
+        field(details)
+    }
+
+    /// `SHA-256(previous ‖ canonical)`.
+    public static func hash(previous: some Sequence<UInt8>, canonical: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Array(previous))
+        hasher.update(data: canonical)
+        return Array(hasher.finalize())
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+        hex(SHA256.hash(data: Array(bytes)))
+    }
+}
+
+/// The answer of `audit verify`.
+public struct AuditVerification: Sendable, Hashable, Codable {
+    public let ok: Bool
+    public let entries: Int
+    /// Hex of the last good entry's hash (64 zeros for an empty log).
+    public let head: String
+    public let firstBadSeq: Int?
+    /// Why the first bad entry is bad.
+    public let problem: String?
+
+    enum CodingKeys: String, CodingKey {
+        case ok, entries, head, problem
+        case firstBadSeq = "first_bad_seq"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(head, forKey: .head)
+        if !ok {
+            try c.encode(firstBadSeq, forKey: .firstBadSeq)
+            try c.encode(problem, forKey: .problem)
+        }
+    }
+}
+
+/// Filters of `audit log`.
+public struct AuditQuery: Sendable, Hashable {
+    public var model: String?
+    public var actor: String?
+    public var action: String?
+    public var since: Timestamp?
+    public var until: Timestamp?
+    public var limit: Int
+    public var cursor: String?
+
+    public init(
+        model: String? = nil, actor: String? = nil, action: String? = nil, since: Timestamp? = nil, until: Timestamp? = nil,
+        limit: Int = 50, cursor: String? = nil
+    ) {
+        self.model = model
+        self.actor = actor
+        self.action = action
+        self.since = since
+        self.until = until
+        self.limit = limit
+        self.cursor = cursor
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import SQLite
+
+/// A model's row.
+struct ModelRow {
+    let id: Int64
+    let name: String
+}
+
+/// Queries and writes shared by the registry's operations, always run inside the caller's
+/// transaction.
+extension Connection {
+    func modelRow(named name: String) throws -> ModelRow {
+        guard let row = try queryFirst("SELECT id FROM models WHERE name = ?", [.text(name)]) else {
+            throw RegistryError.notFound("model \"\(name)\" does not exist")
+        }
+        return ModelRow(id: row[0].int64 ?? 0, name: name)
+    }
+
+    func insertModel(name: String, description: String, actor: String, at: Timestamp) throws -> ModelRow {
+        try execute(
+            "INSERT INTO models (name, description, created_by, created_at) VALUES (?, ?, ?, ?)",
+            [.text(name), .text(description), .text(actor), .integer(at.millisecondsSinceEpoch)])
+        let id = lastInsertRowID
+        for branch in Branch.allCases {
+            try execute(
+                "INSERT INTO branches (model_id, name, version, updated_at) VALUES (?, ?, NULL, ?)",
+                [.integer(id), .text(branch.rawValue), .integer(at.millisecondsSinceEpoch)])
+        }
+        try appendAudit(
+            at: at, actor: actor, action: "model.create", model: name, version: nil, branch: nil,
+            details: ["description": .string(description)])
+        return ModelRow(id: id, name: name)
+    }
+
+    func branchHeads(_ model: ModelRow) throws -> BranchHeads {
+        var heads = BranchHeads()
+        try forEachRow("SELECT name, version FROM branches WHERE model_id = ?", [.integer(model.id)]) { row in
+            if let branch = Branch(rawValue: row.text(0)), !row.isNull(1) { heads[branch] = Int(row.int64(1)) }
+        }
+        return heads
+    }
+
+    func version(_ model: ModelRow, _ number: Int) throws -> ModelVersion {
+        guard let row = try queryFirst(
+            """
+            SELECT version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at
+            FROM versions WHERE model_id = ? AND version = ?
+            """, [.integer(model.id), .integer(Int64(number))])
+        else {
+            throw RegistryError.notFound("model \"\(model.name)\" has no version \(number)")
+        }
+        return try ModelVersion(model: model.name, row: row)
+    }
+
+    /// Whether `version` has ever been on `branch`.
+    func hasBeenOn(_ model: ModelRow, _ branch: Branch, version: Int) throws -> Bool {
+        try queryFirst(
+            "SELECT 1 FROM transitions WHERE model_id = ? AND branch = ? AND to_version = ? LIMIT 1",
+            [.integer(model.id), .text(branch.rawValue), .integer(Int64(version))]) != nil
+    }
+
+    /// The version `branch` held at `time` (the target of its last transition at or before it).
+    func versionOn(_ model: ModelRow, _ branch: Branch, at time: Timestamp) throws -> Int? {
+        try queryFirst(
+            """
+            SELECT to_version FROM transitions WHERE model_id = ? AND branch = ? AND at <= ?
+            ORDER BY at DESC, id DESC LIMIT 1
+            """, [.integer(model.id), .text(branch.rawValue), .integer(time.millisecondsSinceEpoch)]
+        )?.optionalInt(0)
+    }
+
+    /// Resolves a reference to a version number.
+    func resolve(_ model: ModelRow, _ ref: VersionRef) throws -> Int {
+        switch ref {
+        case .number(let number):
+            return number
+        case .branch(let branch):
+            guard let number = try branchHeads(model)[branch] else {
+                throw RegistryError.notFound("branch \(branch.rawValue) of model \"\(model.name)\" holds no version")
+            }
+            return number
+        case .branchAt(let branch, let time):
+            guard let number = try versionOn(model, branch, at: time) else {
+                throw RegistryError.notFound("branch \(branch.rawValue) of model \"\(model.name)\" held no version at \(time)")
+            }
+            return number
+        }
+    }
+
+    /// Moves a branch and records the transition and its audit entry.
+    func moveBranch(
+        _ model: ModelRow, _ branch: Branch, from: Int?, to: Int, kind: Transition.Kind, actor: String, reason: String,
+        gates: [GateResult], at: Timestamp, auditAction: String, auditDetails: [String: JSONValue] = [:]
+    ) throws -> Int {
+        try execute(
+            "UPDATE branches SET version = ?, updated_at = ? WHERE model_id = ? AND name = ?",
+            [.integer(Int64(to)), .integer(at.millisecondsSinceEpoch), .integer(model.id), .text(branch.rawValue)])
+        try execute(
+            """
+            INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(model.id), .text(kind.rawValue), .text(branch.rawValue), from.map { .integer(Int64($0)) } ?? .null,
+                .integer(Int64(to)), .text(actor), .text(reason), .integer(at.millisecondsSinceEpoch),
+                .text(JSONCoding.text(gates)),
+            ])
+        let transitionID = Int(lastInsertRowID)
+        var details = auditDetails
+        details["transition_id"] = JSONValue(transitionID)
+        details["kind"] = .string(kind.rawValue)
+        details["from_version"] = JSONValue(from)
+        details["to_version"] = JSONValue(to)
+        if !reason.isEmpty { details["reason"] = .string(reason) }
+        if !gates.isEmpty { details["gates"] = .array(gates.map(\.auditValue)) }
+        try appendAudit(at: at, actor: actor, action: auditAction, model: model.name, version: to, branch: branch.rawValue, details: details)
+        return transitionID
+    }
+
+    /// Appends one entry to the audit log, chained to the previous one (docs/AUDIT.md).
+    func appendAudit(
+        at: Timestamp, actor: String, action: String, model: String?, version: Int?, branch: String?,
+        details: [String: JSONValue]
+    ) throws {
+        var seq = 1
+        var previous = AuditChain.genesis
+        try forEachRow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1") { row in
+            seq = Int(row.int64(0)) + 1
+            previous = row.withBytes(1) { Array($0) }
+        }
+        let detailsText = JSONCoding.text(details)
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(256 + detailsText.utf8.count)
+        AuditChain.canonicalBytes(
+            seq: seq, at: at.millisecondsSinceEpoch, actor: actor, action: action, model: model, version: version,
+            branch: branch, details: detailsText, into: &canonical)
+        let hash = AuditChain.hash(previous: previous, canonical: canonical)
+        try execute(
+            """
+            INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(Int64(seq)), .integer(at.millisecondsSinceEpoch), .text(actor), .text(action),
+                model.map { .text($0) } ?? .null, version.map { .integer(Int64($0)) } ?? .null,
+                branch.map { .text($0) } ?? .null, .text(detailsText), .blob(previous), .blob(hash),
+            ])
+    }
+}
+
+extension GateResult {
+    var auditValue: JSONValue {
+        .object([
+            "name": .string(name), "passed": .bool(passed), "observed": observed, "required": required,
+        ])
+    }
+}
+
+extension ModelVersion {
+    /// Builds a version from the columns selected by `Connection.version(_:_:)`.
+    init(model: String, row: Row) throws {
+        self.init(
+            model: model,
+            version: try row.int(0),
+            artifactURI: try row.string(1),
+            digest: row.optionalString(2),
+            params: try JSONCoding.decode([String: String].self, from: try row.string(3)),
+            metrics: try JSONCoding.decode([String: Double].self, from: try row.string(4)),
+            tags: try JSONCoding.decode([String: String].self, from: try row.string(5)),
+            parent: row.optionalInt(6),
+            description: try row.string(7),
+            status: Status(rawValue: try row.string(8)) ?? .active,
+            createdBy: try row.string(9),
+            createdAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(10))))
+    }
+}

@@ -1,0 +1,110 @@
+import SQLite
+
+extension Registry {
+    /// Registers the next version of a model (creating the model if missing) and moves
+    /// `develop` to it.
+    /// - Throws: `INVALID_ARGUMENT` for a bad field, `ALREADY_EXISTS` when another version of the
+    ///   model has the same digest, `NOT_FOUND` when `parent` is not a version of the model.
+    public func register(model name: String, _ request: RegisterRequest, by caller: Caller) throws(RegistryError) -> ModelVersion {
+        try Model.validate(name: name)
+        try request.validate()
+        let now = clock()
+        return try write { connection in
+            let model: ModelRow
+            if let row = try connection.queryFirst("SELECT id FROM models WHERE name = ?", [.text(name)]) {
+                model = ModelRow(id: row[0].int64 ?? 0, name: name)
+            } else {
+                model = try connection.insertModel(name: name, description: "", actor: caller.name, at: now)
+            }
+            if let digest = request.digest,
+                let existing = try connection.queryFirst(
+                    "SELECT version FROM versions WHERE model_id = ? AND digest = ?", [.integer(model.id), .text(digest)])
+            {
+                throw RegistryError(
+                    .alreadyExists, "model \"\(name)\" already has version \(existing[0].int64 ?? 0) with digest \(digest)")
+            }
+            let number = (try connection.queryFirst(
+                "SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = ?", [.integer(model.id)])?.int(0)) ?? 1
+            if let parent = request.parent, parent >= number {
+                throw RegistryError.notFound("model \"\(name)\" has no version \(parent) to be the parent")
+            }
+            try connection.execute(
+                """
+                INSERT INTO versions (model_id, version, artifact_uri, digest, params, metrics, tags, parent, description,
+                                      status, created_by, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+                """,
+                [
+                    .integer(model.id), .integer(Int64(number)), .text(request.artifactURI),
+                    request.digest.map { .text($0) } ?? .null, .text(JSONCoding.text(request.params)),
+                    .text(JSONCoding.text(request.metrics)), .text(JSONCoding.text(request.tags)),
+                    request.parent.map { .integer(Int64($0)) } ?? .null, .text(request.description), .text(caller.name),
+                    .integer(now.millisecondsSinceEpoch),
+                ])
+            let previous = try connection.branchHeads(model).develop
+            _ = try connection.moveBranch(
+                model, .develop, from: previous, to: number, kind: .register, actor: caller.name, reason: "", gates: [],
+                at: now, auditAction: "version.register",
+                auditDetails: [
+                    "artifact_uri": .string(request.artifactURI), "digest": JSONValue(request.digest),
+                    "parent": JSONValue(request.parent),
+                ])
+            return ModelVersion(
+                model: name, version: number, artifactURI: request.artifactURI, digest: request.digest, params: request.params,
+                metrics: request.metrics, tags: request.tags, parent: request.parent, description: request.description,
+                status: .active, createdBy: caller.name, createdAt: now)
+        }
+    }
+
+    /// One version, named by number, branch or `branch@TIME`.
+    /// - Throws: `NOT_FOUND` for an unknown model or version, or a branch that held nothing.
+    public func version(model name: String, _ ref: VersionRef) throws(RegistryError) -> ModelVersion {
+        try read { connection in
+            let model = try connection.modelRow(named: name)
+            return try connection.version(model, try connection.resolve(model, ref))
+        }
+    }
+
+    /// A model's versions, newest first.
+    public func versions(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> Page<ModelVersion> {
+        try validate(limit: limit)
+        let before = try cursor.map { (c: String) throws(RegistryError) in try Cursor.decodeInteger(c) } ?? Int64.max
+        return try read { connection in
+            let model = try connection.modelRow(named: name)
+            var items: [ModelVersion] = []
+            for row in try connection.query(
+                """
+                SELECT version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at
+                FROM versions WHERE model_id = ? AND version < ? ORDER BY version DESC LIMIT ?
+                """, [.integer(model.id), .integer(before), .integer(Int64(limit + 1))])
+            {
+                items.append(try ModelVersion(model: name, row: row))
+            }
+            let more = items.count > limit
+            if more { items.removeLast() }
+            return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode(Int64($0.version)) } : nil)
+        }
+    }
+
+    /// Marks a version deprecated: it stays readable and on the branches that hold it, but can
+    /// no longer be promoted.
+    /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND`, `CONFLICT` when already deprecated.
+    public func deprecate(model name: String, version number: Int, reason: String, by caller: Caller) throws(RegistryError) -> ModelVersion {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("deprecating a version needs a reason") }
+        let now = clock()
+        return try write { connection in
+            let model = try connection.modelRow(named: name)
+            let version = try connection.version(model, number)
+            guard version.status == .active else {
+                throw RegistryError.conflict("version \(number) of model \"\(name)\" is already deprecated")
+            }
+            try connection.execute(
+                "UPDATE versions SET status = 'deprecated' WHERE model_id = ? AND version = ?",
+                [.integer(model.id), .integer(Int64(number))])
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: "version.deprecate", model: name, version: number, branch: nil,
+                details: ["reason": .string(reason)])
+            return try connection.version(model, number)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import SQLite
+
+/// The model registry: every operation of the contract, each change one `BEGIN IMMEDIATE`
+/// transaction that writes the change, its transition and its audit entry together, or nothing.
+///
+/// Operations are synchronous: SQLite work takes microseconds, and a caller on an async
+/// context (the server) calls them directly.
+public final class Registry: Sendable {
+    public let database: Database
+    let clock: @Sendable () -> Timestamp
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    /// - Parameters:
+    ///   - path: the SQLite file.
+    ///   - clock: the source of `at` and `created_at` times; tests pin it.
+    /// - Throws: `UNAVAILABLE` when the file cannot be used as a registry database (a directory,
+    ///   not SQLite, written by a newer mreg, migrations changed after release). The file is
+    ///   left as it was.
+    public init(path: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) throws(RegistryError) {
+        self.clock = clock
+        do {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw RegistryError(.unavailable, "cannot open database \(path): it is a directory")
+            }
+            let database = try Database(path: path)
+            _ = try database.withWriter { try Migrator(migrations: Self.migrations).migrate($0) }
+            self.database = database
+        } catch let error as RegistryError {
+            throw error
+        } catch let error as MigrationError {
+            throw RegistryError(.unavailable, "cannot use database \(path): \(error)")
+        } catch let error as SQLiteError {
+            let reason = error.isNotADatabase ? "it is not an SQLite database" : error.message
+            throw RegistryError(.unavailable, "cannot open database \(path): \(reason)")
+        } catch {
+            throw RegistryError(.internal, "cannot open database \(path): \(error)")
+        }
+    }
+
+    /// Whether the database answers and its schema is current (the server's readiness).
+    public func isReady() -> Bool {
+        (try? database.read { try Migrator(migrations: Self.migrations).isCurrent($0) }) ?? false
+    }
+
+    // MARK: Transactions with errors in the registry's terms
+
+    /// One write transaction; any error rolls everything back.
+    func write<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
+        do { return try database.write(body) } catch { throw Self.translate(error) }
+    }
+
+    /// One read transaction: every query sees the same snapshot.
+    func read<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
+        do { return try database.read(body) } catch { throw Self.translate(error) }
+    }
+
+    static func translate(_ error: any Error) -> RegistryError {
+        switch error {
+        case let error as RegistryError: return error
+        case let error as SQLiteError where error.isBusy:
+            return RegistryError(.unavailable, "the database stayed locked by another writer for too long; try again")
+        case let error as SQLiteError:
+            return RegistryError(.internal, "the database refused the change: \(error.message)")
+        default:
+            return RegistryError(.internal, "unexpected error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import CSQLite
+
+/// One SQLite connection (https://www.sqlite.org/c3ref/sqlite3.html).
+///
+/// Not `Sendable`: SQLite connections must not be used from two threads at once. Share one
+/// through `Database`, which serializes access.
+public final class Connection {
+    public struct Options: Sendable {
+        /// How long a statement waits for another connection's lock before failing with
+        /// `SQLITE_BUSY` (https://www.sqlite.org/c3ref/busy_timeout.html).
+        public var busyTimeoutMilliseconds: Int32 = 10_000
+        public var readOnly = false
+        /// Create the file when it does not exist.
+        public var create = true
+
+        public init(busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true) {
+            self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+            self.readOnly = readOnly
+            self.create = create
+        }
+    }
+
+    public enum TransactionKind: String, Sendable {
+        /// Takes the write lock up front, so a write transaction never fails half-way with
+        /// `SQLITE_BUSY` on upgrade (https://www.sqlite.org/lang_transaction.html).
+        case immediate = "IMMEDIATE"
+        case deferred = "DEFERRED"
+    }
+
+    let handle: OpaquePointer
+    public let path: String
+    private var statementCache: [String: Statement] = [:]
+
+    /// Opens (and with `options.create`, creates) the database at `path`, then configures it:
+    /// extended result codes, the busy timeout, WAL, `synchronous=NORMAL`, `foreign_keys=ON`.
+    /// - Throws: `SQLiteError` when the file cannot be opened, is not a database, or WAL
+    ///   cannot be turned on.
+    public init(path: String, options: Options = Options()) throws(SQLiteError) {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        if options.readOnly {
+            flags |= SQLITE_OPEN_READONLY
+        } else {
+            flags |= SQLITE_OPEN_READWRITE
+            if options.create { flags |= SQLITE_OPEN_CREATE }
+        }
+        var db: OpaquePointer?
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            let error = SQLiteError(handle: db, code: code, sql: nil)
+            sqlite3_close_v2(db)
+            throw error
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        try configure(readOnly: options.readOnly)
+    }
+
+    deinit {
+        // Statements must be finalized before the connection closes.
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    private func configure(readOnly: Bool) throws(SQLiteError) {
+        if !readOnly {
+            // https://www.sqlite.org/wal.html — the answer is the mode now in force; a database
+            // that cannot use WAL (e.g. on some network file systems) answers something else.
+            let mode = try queryFirst("PRAGMA journal_mode=WAL")?.optionalString(0)?.lowercased()
+            guard mode == "wal" else {
+                throw SQLiteError(
+                    extendedCode: SQLITE_CANTOPEN, message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
+            }
+        }
+        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+    }
+
+    /// Runs one or more SQL statements without arguments (https://www.sqlite.org/c3ref/exec.html).
+    public func execute(script: String) throws(SQLiteError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, script, nil, nil, &errorMessage)
+        guard code == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(extendedCode: sqlite3_extended_errcode(handle), message: message, sql: script)
+        }
+    }
+
+    /// The prepared statement for `sql`, from this connection's cache.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
+        if let statement = statementCache[sql] { return statement }
+        let statement = try Statement(connection: handle, sql: sql, persistent: true)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// A new, uncached statement, for SQL that runs once.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(connection: handle, sql: sql, persistent: false)
+    }
+
+    /// Runs one statement that returns no rows.
+    public func execute(_ sql: String, _ arguments: [Value] = []) throws(SQLiteError) {
+        let statement = try cachedStatement(sql)
+        try statement.bind(arguments)
+        defer { statement.reset() }
+        while try statement.step() {}
+    }
+
+    /// Runs one statement and returns every row.
+    public func query(_ sql: String, _ arguments: [Value] = []) throws(SQLiteError) -> [Row] {
+        var rows: [Row] = []
+        try forEachRow(sql, arguments) { rows.append($0.row()) }
+        return rows
+    }
+
+    /// Runs one statement and returns its first row, if any.
+    public func queryFirst(_ sql: String, _ arguments: [Value] = []) throws(SQLiteError) -> Row? {
+        let statement = try cachedStatement(sql)
+        try statement.bind(arguments)
+        defer { statement.reset() }
+        return try statement.step() ? statement.row() : nil
+    }
+
+    /// Runs one statement and calls `body` with the statement positioned on each row, for
+    /// callers that read columns directly instead of building rows.
+    public func forEachRow(
+        _ sql: String, _ arguments: [Value] = [], _ body: (Statement) throws -> Void
+    ) throws {
+        let statement = try cachedStatement(sql)
+        try statement.bind(arguments)
+        defer { statement.reset() }
+        while try statement.step() { try body(statement) }
+    }
+
+    /// Typed-throws variant of `forEachRow` for bodies that cannot fail.
+    public func forEachRow(
+        _ sql: String, _ arguments: [Value] = [], _ body: (Statement) -> Void
+    ) throws(SQLiteError) {
+        let statement = try cachedStatement(sql)
+        try statement.bind(arguments)
+        defer { statement.reset() }
+        while try statement.step() { body(statement) }
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// Rows changed by the most recent INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+    /// Whether a transaction is open (https://www.sqlite.org/c3ref/get_autocommit.html).
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in one transaction: commits when it returns, rolls back when it throws and
+    /// rethrows the first error.
+    public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: (Connection) throws -> T) throws -> T {
+        try execute("BEGIN \(kind.rawValue)")
+        do {
+            let result = try body(self)
+            try execute("COMMIT")
+            return result
+        } catch {
+            // SQLite may already have rolled back on its own (e.g. after SQLITE_FULL);
+            // ROLLBACK outside a transaction would fail and hide the first error.
+            if isInTransaction { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Copies the whole database into a new file at `path` with the online backup API
+    /// (https://www.sqlite.org/backup.html). With the default of all pages in one step the copy
+    /// is one consistent snapshot, taken under a read transaction that in WAL mode does not
+    /// block writers in other processes.
+    /// - Throws: `SQLiteError` when the destination cannot be written.
+    public func backup(to path: String, pagesPerStep: Int32 = -1) throws(SQLiteError) {
+        var destination: OpaquePointer?
+        let openCode = sqlite3_open_v2(
+            path, &destination, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, nil)
+        defer { sqlite3_close_v2(destination) }
+        guard openCode == SQLITE_OK, let destination else {
+            throw SQLiteError(handle: destination, code: openCode, sql: nil)
+        }
+        guard let backup = sqlite3_backup_init(destination, "main", handle, "main") else {
+            throw SQLiteError(handle: destination, code: sqlite3_errcode(destination), sql: nil)
+        }
+        var code: Int32
+        repeat {
+            code = sqlite3_backup_step(backup, pagesPerStep)
+            if code == SQLITE_BUSY || code == SQLITE_LOCKED { sqlite3_sleep(5) }
+        } while code == SQLITE_OK || code == SQLITE_BUSY || code == SQLITE_LOCKED
+        let finishCode = sqlite3_backup_finish(backup)
+        guard code == SQLITE_DONE, finishCode == SQLITE_OK else {
+            throw SQLiteError(handle: destination, code: code == SQLITE_DONE ? finishCode : code, sql: nil)
+        }
+    }
+}

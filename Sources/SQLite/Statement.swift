@@ -1,0 +1,123 @@
+import CSQLite
+
+/// `SQLITE_TRANSIENT` is a C macro Swift cannot import: it tells SQLite to copy bound bytes.
+let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A prepared statement (https://www.sqlite.org/c3ref/stmt.html), finalized when released.
+///
+/// Not `Sendable`: it belongs to its connection, which serializes all use.
+public final class Statement {
+    let handle: OpaquePointer
+    /// The connection's handle, for error messages. The connection outlives its statements:
+    /// it finalizes its cache before closing.
+    private let connectionHandle: OpaquePointer
+    public let sql: String
+    public let parameterCount: Int
+    public let columnCount: Int
+
+    init(connection: OpaquePointer, sql: String, persistent: Bool) throws(SQLiteError) {
+        var statement: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let code = sql.withCString { cString in
+            sqlite3_prepare_v3(connection, cString, -1, flags, &statement, &tail)
+        }
+        guard code == SQLITE_OK else {
+            throw SQLiteError(handle: connection, code: code, sql: sql)
+        }
+        guard let statement else {
+            // sqlite3_prepare_v3 yields no statement for empty SQL or a lone comment.
+            throw SQLiteError(extendedCode: SQLiteError.misuse, message: "no SQL statement to prepare", sql: sql)
+        }
+        if let tail, tail.pointee != 0,
+            !String(cString: tail).allSatisfy({ $0.isWhitespace || $0 == ";" })
+        {
+            sqlite3_finalize(statement)
+            throw SQLiteError(
+                extendedCode: SQLiteError.misuse,
+                message: "more than one SQL statement given; use execute(script:) for scripts", sql: sql)
+        }
+        self.handle = statement
+        self.connectionHandle = connection
+        self.sql = sql
+        self.parameterCount = Int(sqlite3_bind_parameter_count(statement))
+        self.columnCount = Int(sqlite3_column_count(statement))
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Clears previous bindings and binds `arguments` at positions 1…n.
+    /// - Throws: `SQLiteError` when the count differs from the statement's parameters.
+    public func bind(_ arguments: [Value]) throws(SQLiteError) {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        guard arguments.count == parameterCount else {
+            throw SQLiteError(
+                extendedCode: SQLiteError.misuse,
+                message: "statement takes \(parameterCount) arguments, \(arguments.count) given", sql: sql)
+        }
+        for (offset, value) in arguments.enumerated() {
+            let index = Int32(offset + 1)
+            let code: Int32
+            switch value {
+            case .null: code = sqlite3_bind_null(handle, index)
+            case .integer(let v): code = sqlite3_bind_int64(handle, index, v)
+            case .real(let v): code = sqlite3_bind_double(handle, index, v)
+            case .text(let v): code = sqlite3_bind_text(handle, index, v, -1, sqliteTransient)
+            case .blob(let v):
+                code = v.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
+            }
+            guard code == SQLITE_OK else { throw SQLiteError(handle: connectionHandle, code: code, sql: sql) }
+        }
+    }
+
+    /// Advances to the next row.
+    /// - Returns: `true` when a row is available, `false` when the statement is done.
+    public func step() throws(SQLiteError) -> Bool {
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let error = SQLiteError(handle: connectionHandle, code: code, sql: sql)
+            sqlite3_reset(handle)
+            throw error
+        }
+    }
+
+    /// Resets the statement so it can run again and releases its read snapshot.
+    public func reset() { sqlite3_reset(handle) }
+
+    // Column accessors for the current row (hot paths read columns without building a Row).
+
+    public func isNull(_ column: Int) -> Bool { sqlite3_column_type(handle, Int32(column)) == SQLITE_NULL }
+    public func int64(_ column: Int) -> Int64 { sqlite3_column_int64(handle, Int32(column)) }
+    public func double(_ column: Int) -> Double { sqlite3_column_double(handle, Int32(column)) }
+
+    public func text(_ column: Int) -> String {
+        guard let pointer = sqlite3_column_text(handle, Int32(column)) else { return "" }
+        let count = Int(sqlite3_column_bytes(handle, Int32(column)))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    /// Calls `body` with the column's bytes, valid only during the call (no copy).
+    public func withBytes<R>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let pointer = sqlite3_column_blob(handle, Int32(column))
+        let count = Int(sqlite3_column_bytes(handle, Int32(column)))
+        return try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    public func value(_ column: Int) -> Value {
+        let index = Int32(column)
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
+        case SQLITE_TEXT: return .text(text(column))
+        case SQLITE_BLOB: return .blob(withBytes(column) { Array($0) })
+        default: return .null
+        }
+    }
+
+    /// The current row as a value.
+    public func row() -> Row { Row(values: (0..<columnCount).map(value)) }
+}
