@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import RegistryCore
+
+extension Mreg {
+    struct PolicyCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "policy", abstract: "Set and show a model's promotion policy (docs/POLICY.md).",
+            subcommands: [Set.self, ShowPolicy.self])
+
+        struct Set: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Store a new policy revision from a YAML or JSON file.",
+                discussion: "Example: mreg policy set fraud --file policy.yaml")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+            @Option(help: "The policy document (YAML or JSON).") var file: String
+
+            func run() throws {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw RegistryError(.invalidArgument, "cannot read \(file)")
+                }
+                let revision = try global.openRegistry().setPolicy(
+                    model: name, document: String(decoding: data, as: UTF8.self), by: global.caller)
+                global.emit(revision) { "Stored policy revision \(revision.revision) for \(name) (sha256 \(revision.sha256.prefix(12)))." }
+            }
+        }
+
+        struct ShowPolicy: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "show", abstract: "Show the current policy (or an earlier revision).",
+                discussion: "Example: mreg policy show fraud --revision 1")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+            @Option(help: "An earlier revision.") var revision: Int?
+
+            func run() throws {
+                let stored = try global.openRegistry().policy(model: name, revision: revision)
+                global.emit(stored) {
+                    "\(name) policy revision \(stored.revision), set \(Terminal.time(stored.createdAt)) by \(stored.createdBy):\n"
+                        + String(decoding: (try? JSONCoding.encoder(pretty: true).encode(stored.policy)) ?? Data(), as: UTF8.self)
+                }
+            }
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a version for promotion (approvals by the registrant do not count).",
+            discussion: "Example: mreg approve fraud 7 --to master --comment \"reviewed the eval\" --actor alice")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int
+        @Option(help: "The target branch.") var to: Branch = .master
+        @Option(help: "A note for the record.") var comment = ""
+
+        func run() throws {
+            let approval = try global.openRegistry().approve(
+                model: name, version: version, to: to, comment: comment, by: global.caller)
+            global.emit(approval) {
+                "\(approval.actor) approved \(name) v\(version) for \(to.rawValue). Approvers so far: \(approval.approvers.joined(separator: ", "))."
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import RegistryCore
+
+extension Mreg {
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a new version of a model (creating the model if missing) and move develop to it.",
+            discussion: """
+                Example: mreg register fraud --artifact s3://models/fraud/7 --digest sha256:<64 hex> \\
+                           --param lr=0.01 --metric accuracy=0.93 --tag team=risk --parent 6
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The model name.") var name: String
+        @Option(help: "Where the artifact lives (required).") var artifact: String
+        @Option(help: "The artifact's digest: sha256: followed by 64 hex digits.") var digest: String?
+        @Option(help: ArgumentHelp("A parameter, repeatable.", valueName: "k=v")) var param: [KeyValue] = []
+        @Option(help: ArgumentHelp("A numeric metric, repeatable.", valueName: "k=number")) var metric: [MetricValue] = []
+        @Option(help: ArgumentHelp("A tag, repeatable.", valueName: "k=v")) var tag: [KeyValue] = []
+        @Option(help: "The version this one was derived from.") var parent: Int?
+        @Option(help: "A description of this version.") var description = ""
+
+        func run() throws {
+            let request = RegisterRequest(
+                artifactURI: artifact, digest: digest, params: try param.dictionary(option: "--param"),
+                metrics: try metric.dictionary(), tags: try tag.dictionary(option: "--tag"), parent: parent,
+                description: description)
+            let version = try global.openRegistry().register(model: name, request, by: global.caller)
+            global.emit(version) { "Registered \(version.model) v\(version.version); develop now points to it." }
+        }
+    }
+
+    struct Versions: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the versions of a model, newest first.", discussion: "Example: mreg versions fraud --limit 10")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+        @Option(help: "At most this many versions.") var limit = 50
+        @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
+
+        func run() throws {
+            let registry = try global.openRegistry()
+            let page = try registry.versions(model: name, limit: limit, cursor: cursor)
+            let branches = global.json ? BranchHeads() : try registry.model(named: name).branches
+            global.emit(page) {
+                guard !page.items.isEmpty else { return "Model \(name) has no versions yet." }
+                return Terminal.table(
+                    header: ["VERSION", "STATUS", "BRANCHES", "ARTIFACT", "METRICS", "CREATED", "BY"],
+                    rows: page.items.map { version in
+                        let on = Branch.allCases.filter { branches[$0] == version.version }.map(\.rawValue).joined(separator: ",")
+                        return [
+                            "v\(version.version)", version.status.rawValue, on.isEmpty ? "-" : on, version.artifactURI,
+                            Terminal.metrics(version.metrics), Terminal.relative(version.createdAt), version.createdBy,
+                        ]
+                    }) + (page.nextCursor.map { "\n(more: --cursor \($0))" } ?? "")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one version.",
+            discussion: """
+                REF is a version number, a branch (develop, release, master), or BRANCH@TIME for what the branch held then.
+                Examples: mreg show fraud 3 · mreg show fraud master · mreg show fraud master@2026-11-01T00:00:00Z
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+        @Argument(help: "N, a branch, or BRANCH@TIME.") var ref: String
+
+        func run() throws {
+            let version = try global.openRegistry().version(model: name, try VersionRef(parsing: ref))
+            global.emit(version) { describe(version) }
+        }
+    }
+
+    struct Deprecate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark a version deprecated so it can no longer be promoted.",
+            discussion: "Example: mreg deprecate fraud 3 --reason \"trained on leaked labels\"")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+        @Argument var version: Int
+        @Option(help: "Why (required).") var reason: String
+
+        func run() throws {
+            let deprecated = try global.openRegistry().deprecate(model: name, version: version, reason: reason, by: global.caller)
+            global.emit(deprecated) { "Deprecated \(deprecated.model) v\(deprecated.version)." }
+        }
+    }
+}
+
+func describe(_ version: ModelVersion) -> String {
+    Terminal.fields([
+        ("model", version.model), ("version", "v\(version.version)"), ("status", version.status.rawValue),
+        ("artifact", version.artifactURI), ("digest", version.digest ?? "-"), ("params", Terminal.map(version.params)),
+        ("metrics", Terminal.metrics(version.metrics)), ("tags", Terminal.map(version.tags)),
+        ("parent", Terminal.version(version.parent)), ("description", version.description.isEmpty ? "-" : version.description),
+        ("created", "\(Terminal.time(version.createdAt)) by \(version.createdBy)"),
+    ])
+}
