@@ -1,22 +1,28 @@
 import Foundation
 import PackagePlugin
 
-/// Turns the top-level `migrations/*.sql` files into Swift source, so the schema travels inside
-/// the binary and `mreg` works from any directory.
+/// Turns files that must travel inside the binary into Swift source, so `mreg` works from any
+/// directory: the top-level `migrations/*.sql` for RegistryCore, `openapi/openapi.yaml` for
+/// RegistryServer.
 @main
 struct EmbedMigrationsPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) async throws -> [Command] {
-        let directory = context.package.directoryURL.appending(path: "migrations")
-        let files = try FileManager.default
-            .contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        let root = context.package.directoryURL
+        let (symbol, files): (String, [URL]) = switch target.name {
+        case "RegistryServer":
+            ("embeddedOpenAPIFiles", [root.appending(path: "openapi/openapi.yaml")])
+        default:
+            ("embeddedMigrationFiles", try FileManager.default
+                .contentsOfDirectory(at: root.appending(path: "migrations"), includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "sql" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent })
+        }
+        let output = context.pluginWorkDirectoryURL.appending(path: "Embedded_\(symbol).swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) migrations into \(target.name)",
+                displayName: "Embedding \(files.count) file(s) into \(target.name)",
                 executable: try context.tool(named: "EmbedMigrations").url,
-                arguments: [output.path] + files.map(\.path),
+                arguments: [output.path, symbol] + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
             )

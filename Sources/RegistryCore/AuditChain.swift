@@ -121,9 +121,8 @@ public enum AuditChain {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
-        hex(SHA256.hash(data: Array(bytes)))
-    }
+    /// SHA-256 of `bytes` as lowercase hex.
+    public static func sha256(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
 }
 
 /// The answer of `audit verify`.

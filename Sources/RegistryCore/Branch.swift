@@ -72,6 +72,9 @@ public struct BranchState: Sendable, Hashable, Codable {
     public let transitionID: Int?
     public let updatedAt: Timestamp
 
+    /// An HTTP entity tag for the pointer: it changes on every move, even A → B → A.
+    public var etag: String { "\"\(version ?? 0).\(transitionID ?? 0)\"" }
+
     enum CodingKeys: String, CodingKey {
         case model, branch, version
         case transitionID = "transition_id"

@@ -1,4 +1,3 @@
-import Crypto
 import SQLite
 
 extension Registry {
@@ -7,7 +6,7 @@ extension Registry {
     public static let migrations: [Migration] = embeddedMigrationFiles.map { file in
         let identifier = Int(file.name.prefix { $0.isNumber }) ?? 0
         return Migration(
-            identifier: identifier, name: file.name, sql: file.sql,
-            checksum: AuditChain.hex(SHA256.hash(data: Array(file.sql.utf8))))
+            identifier: identifier, name: file.name, sql: file.text,
+            checksum: AuditChain.sha256(Array(file.text.utf8)))
     }
 }

@@ -61,6 +61,15 @@ public struct Caller: Sendable, Hashable {
     }
 }
 
+extension Caller {
+    /// - Throws: `PERMISSION_DENIED` naming the role an action needs.
+    public func require(_ role: Role, to action: String) throws(RegistryError) {
+        guard self.role >= role else {
+            throw RegistryError(.permissionDenied, "only \(role.rawValue) or higher may \(action); \(name) is \(self.role.rawValue)")
+        }
+    }
+}
+
 /// Roles, each including the rights of the ones before it.
 public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
     case reader, auditor, engineer

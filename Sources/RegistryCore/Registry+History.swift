@@ -1,3 +1,4 @@
+import Foundation
 import SQLite
 
 extension Registry {
@@ -34,18 +35,33 @@ extension Registry {
 
     /// One branch pointer as it stands now, with the transition that set it.
     public func branch(model name: String, _ branch: Branch) throws(RegistryError) -> BranchState {
-        try read { connection in
-            let model = try connection.modelRow(named: name)
-            guard let row = try connection.queryFirst(
-                """
-                SELECT b.version, b.updated_at,
-                       (SELECT max(id) FROM transitions WHERE model_id = b.model_id AND branch = b.name)
-                FROM branches b WHERE b.model_id = ? AND b.name = ?
-                """, [.integer(model.id), .text(branch.rawValue)])
-            else { throw RegistryError.notFound("model \"\(name)\" has no branch \(branch.rawValue)") }
-            return BranchState(
-                model: name, branch: branch, version: row.optionalInt(0), transitionID: row.optionalInt(2),
-                updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(1))))
+        try read { connection in try connection.branchState(connection.modelRow(named: name), branch) }
+    }
+}
+
+extension Connection {
+    func branchState(_ model: ModelRow, _ branch: Branch) throws -> BranchState {
+        guard let row = try queryFirst(
+            """
+            SELECT b.version, b.updated_at,
+                   (SELECT max(id) FROM transitions WHERE model_id = b.model_id AND branch = b.name)
+            FROM branches b WHERE b.model_id = ? AND b.name = ?
+            """, [.integer(model.id), .text(branch.rawValue)])
+        else { throw RegistryError.notFound("model \"\(model.name)\" has no branch \(branch.rawValue)") }
+        return BranchState(
+            model: model.name, branch: branch, version: row.optionalInt(0), transitionID: row.optionalInt(2),
+            updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(1))))
+    }
+
+    /// Refuses a change when the branch moved since the caller read its entity tag.
+    func checkETag(_ ifMatch: String?, _ model: ModelRow, _ branch: Branch) throws {
+        guard let ifMatch, ifMatch != "*" else { return }
+        let state = try branchState(model, branch)
+        let offered = ifMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard offered.contains(state.etag) || offered.contains("W/" + state.etag) else {
+            throw RegistryError(
+                .preconditionFailed,
+                "branch \(branch.rawValue) of model \"\(model.name)\" changed since it was read (it is now \(state.etag), not \(ifMatch)); reload and retry")
         }
     }
 }

@@ -4,6 +4,7 @@ extension Registry {
     /// Creates a model with its three empty branches.
     /// - Throws: `INVALID_ARGUMENT` for a bad name, `ALREADY_EXISTS` when the name is taken.
     public func createModel(name: String, description: String = "", by caller: Caller) throws(RegistryError) -> Model {
+        try caller.require(.engineer, to: "create models")
         try Model.validate(name: name)
         let now = clock()
         return try write { connection in
@@ -33,6 +34,21 @@ extension Registry {
             let more = rows.count > limit
             let items = try rows.prefix(limit).map { try connection.model($0) }
             return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode($0.name) } : nil)
+        }
+    }
+}
+
+/// How much the registry holds (the server's gauges).
+public struct RegistryCounts: Sendable, Hashable {
+    public let models: Int
+    public let versions: Int
+}
+
+extension Registry {
+    public func counts() throws(RegistryError) -> RegistryCounts {
+        try read { connection in
+            let row = try connection.queryFirst("SELECT (SELECT count(*) FROM models), (SELECT count(*) FROM versions)")
+            return RegistryCounts(models: row?.optionalInt(0) ?? 0, versions: row?.optionalInt(1) ?? 0)
         }
     }
 }

@@ -43,7 +43,7 @@ extension Registry {
     public func setPolicy(model name: String, document: String, by caller: Caller) throws(RegistryError) -> PolicyRevision {
         guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "setting a policy needs the admin role") }
         let policy = try PolicyDocument.parse(document)
-        let sha256 = AuditChain.sha256Hex(Array(document.utf8))
+        let sha256 = AuditChain.sha256(Array(document.utf8))
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)

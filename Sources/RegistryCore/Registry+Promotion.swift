@@ -10,9 +10,17 @@ extension Registry {
     ///   (already there, deprecated, never on the branch below), `PRECONDITION_FAILED` (stale
     ///   `expect`),
     ///   `GATE_FAILED` carrying the gate report.
-    public func promote(model name: String, _ request: PromoteRequest, by caller: Caller) throws(RegistryError) -> TransitionResult {
+    /// - Parameter ifMatch: the `BranchState.etag` the caller read; a stale one is refused.
+    public func promote(
+        model name: String, _ request: PromoteRequest, ifMatch: String? = nil, by caller: Caller
+    ) throws(RegistryError) -> TransitionResult {
         guard let source = request.to.below else {
             throw .invalid("promote moves a version to release or master; develop moves when a version is registered")
+        }
+        let needed: Role = request.to == .master ? .releaseManager : .engineer
+        guard caller.role >= needed else {
+            throw RegistryError(
+                .permissionDenied, "promoting to \(request.to.rawValue) needs the \(needed.rawValue) role; \(caller.name) is \(caller.role.rawValue)")
         }
         if request.force {
             guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "--force needs the admin role") }
@@ -29,6 +37,7 @@ extension Registry {
             }
             let version = try connection.version(model, number)
             let current = heads[request.to]
+            try connection.checkETag(ifMatch, model, request.to)
             try Self.checkExpectation(request.expect, current: current, branch: request.to, model: name)
             guard current != number else {
                 throw RegistryError.conflict("branch \(request.to.rawValue) of model \"\(name)\" already holds version \(number)")
@@ -72,7 +81,13 @@ extension Registry {
     /// have been on the branch before. No gates: this is the emergency path.
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND`, `CONFLICT` when there is
     ///   nothing to roll back to, `PRECONDITION_FAILED` when `expect` is stale.
-    public func rollback(model name: String, _ request: RollbackRequest, by caller: Caller) throws(RegistryError) -> TransitionResult {
+    /// - Parameter ifMatch: the `BranchState.etag` the caller read; a stale one is refused.
+    public func rollback(
+        model name: String, _ request: RollbackRequest, ifMatch: String? = nil, by caller: Caller
+    ) throws(RegistryError) -> TransitionResult {
+        guard caller.role >= .releaseManager else {
+            throw RegistryError(.permissionDenied, "rolling back needs the release-manager role; \(caller.name) is \(caller.role.rawValue)")
+        }
         guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("a rollback needs a reason") }
         let branch = request.branch
         let now = clock()
@@ -81,6 +96,7 @@ extension Registry {
             guard let current = try connection.branchHeads(model)[branch] else {
                 throw RegistryError.conflict("branch \(branch.rawValue) of model \"\(name)\" holds no version; there is nothing to roll back")
             }
+            try connection.checkETag(ifMatch, model, branch)
             try Self.checkExpectation(request.expect, current: current, branch: branch, model: name)
             let target: Int
             if let to = request.to {

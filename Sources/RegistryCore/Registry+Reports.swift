@@ -10,9 +10,10 @@ extension Registry {
     public func addReport(
         model name: String, version number: Int, _ submission: ReportSubmission, document: [UInt8], by caller: Caller
     ) throws(RegistryError) -> TestReport {
+        try caller.require(.engineer, to: "attach test reports")
         try submission.validate()
         let now = clock()
-        let sha256 = AuditChain.sha256Hex(document)
+        let sha256 = AuditChain.sha256(document)
         return try write { connection in
             let model = try connection.modelRow(named: name)
             let versionID = try connection.versionID(model, number)

@@ -6,6 +6,7 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` for a bad field, `ALREADY_EXISTS` when another version of the
     ///   model has the same digest, `NOT_FOUND` when `parent` is not a version of the model.
     public func register(model name: String, _ request: RegisterRequest, by caller: Caller) throws(RegistryError) -> ModelVersion {
+        try caller.require(.engineer, to: "register versions")
         try Model.validate(name: name)
         try request.validate()
         let now = clock()
@@ -90,6 +91,7 @@ extension Registry {
     /// no longer be promoted.
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND`, `CONFLICT` when already deprecated.
     public func deprecate(model name: String, version number: Int, reason: String, by caller: Caller) throws(RegistryError) -> ModelVersion {
+        try caller.require(.engineer, to: "deprecate versions")
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("deprecating a version needs a reason") }
         let now = clock()
         return try write { connection in

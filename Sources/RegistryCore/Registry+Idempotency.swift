@@ -1,0 +1,70 @@
+import SQLite
+
+/// What to do with a request that carries an `Idempotency-Key`.
+public enum IdempotencyClaim: Sendable, Equatable {
+    /// First use of the key: run the request, then `completeIdempotentRequest`.
+    case claimed
+    /// The key was used for the same request before: answer with the stored response.
+    case replay(status: Int, contentType: String, body: [UInt8])
+    /// The key was used for a different request, or the first request is still running.
+    case conflict(String)
+}
+
+extension Registry {
+    /// How long a claimed key whose request never completed (a crash) blocks a retry.
+    static let abandonedClaimMilliseconds: Int64 = 60_000
+
+    /// Claims an idempotency key for a request, or finds the stored response of its first use.
+    /// - Parameters:
+    ///   - requestHash: SHA-256 hex of method, path and body, to tell a replay from a reuse.
+    public func claimIdempotencyKey(
+        _ key: String, actor: String, method: String, path: String, requestHash: String
+    ) throws(RegistryError) -> IdempotencyClaim {
+        guard (1...255).contains(key.utf8.count) else { throw .invalid("Idempotency-Key must be 1 to 255 characters") }
+        let now = clock().millisecondsSinceEpoch
+        return try write { connection in
+            if let row = try connection.queryFirst(
+                "SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys WHERE actor = ? AND key = ?",
+                [.text(actor), .text(key)])
+            {
+                guard try row.string(0) == requestHash else {
+                    return .conflict("Idempotency-Key \"\(key)\" was already used for a different request")
+                }
+                if let status = row.optionalInt(1) {
+                    return .replay(status: status, contentType: row.optionalString(2) ?? "application/json", body: row[3].bytes ?? [])
+                }
+                guard now - (try row.int(4)).asInt64 > Self.abandonedClaimMilliseconds else {
+                    return .conflict("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
+                }
+                try connection.execute(
+                    "UPDATE idempotency_keys SET created_at = ? WHERE actor = ? AND key = ?", [.integer(now), .text(actor), .text(key)])
+                return .claimed
+            }
+            try connection.execute(
+                """
+                INSERT INTO idempotency_keys (actor, key, method, path, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, [.text(actor), .text(key), .text(method), .text(path), .text(requestHash), .integer(now)])
+            return .claimed
+        }
+    }
+
+    /// Stores the response of a claimed key's first request.
+    public func completeIdempotencyKey(_ key: String, actor: String, status: Int, contentType: String, body: [UInt8]) throws(RegistryError) {
+        try write { connection in
+            try connection.execute(
+                "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE actor = ? AND key = ?",
+                [.integer(Int64(status)), .text(contentType), .blob(body), .text(actor), .text(key)])
+        }
+    }
+
+    /// Forgets a claim whose request failed in a way worth retrying (a server error).
+    public func releaseIdempotencyKey(_ key: String, actor: String) throws(RegistryError) {
+        try write { connection in
+            try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND status IS NULL", [.text(actor), .text(key)])
+        }
+    }
+}
+
+private extension Int {
+    var asInt64: Int64 { Int64(self) }
+}

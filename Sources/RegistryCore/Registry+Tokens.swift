@@ -1,0 +1,128 @@
+import Crypto
+import Foundation
+import SQLite
+
+/// An API token as listed (never the token itself).
+public struct APIToken: Sendable, Codable, Hashable {
+    public let id: String
+    public let name: String
+    public let role: Role
+    public let createdBy: String
+    public let createdAt: Timestamp
+    public let revokedAt: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, role
+        case createdBy = "created_by"
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(role, forKey: .role)
+        try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(revokedAt, forKey: .revokedAt)
+    }
+}
+
+/// A newly created token: the only time the secret is shown.
+public struct IssuedToken: Sendable, Codable, Hashable {
+    public let id: String
+    public let name: String
+    public let role: Role
+    public let token: String
+}
+
+extension Registry {
+    /// Token secrets start with this, so they are recognisable in logs and secret scanners.
+    public static let tokenPrefix = "mreg_"
+
+    /// Creates a token; only its SHA-256 is stored.
+    /// - Throws: `PERMISSION_DENIED` below admin, `INVALID_ARGUMENT` for an empty name.
+    public func createToken(name: String, role: Role, by caller: Caller) throws(RegistryError) -> IssuedToken {
+        guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "creating tokens needs the admin role") }
+        guard (1...128).contains(name.utf8.count), !name.contains(where: \.isNewline) else {
+            throw .invalid("a token name must be 1 to 128 characters on one line")
+        }
+        let now = clock()
+        var random = SystemRandomNumberGenerator()
+        let secretBytes = (0..<24).map { _ in UInt8.random(in: .min ... .max, using: &random) }
+        let idBytes = (0..<6).map { _ in UInt8.random(in: .min ... .max, using: &random) }
+        let secret = Self.tokenPrefix + AuditChain.hex(secretBytes)
+        let id = "tok_" + AuditChain.hex(idBytes)
+        try write { connection in
+            try connection.execute(
+                "INSERT INTO tokens (id, name, role, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text(id), .text(name), .text(role.rawValue), .blob(Self.tokenHash(secret)), .text(caller.name),
+                 .integer(now.millisecondsSinceEpoch)])
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: "token.create", model: nil, version: nil, branch: nil,
+                details: ["token_id": .string(id), "name": .string(name), "role": .string(role.rawValue)])
+        }
+        return IssuedToken(id: id, name: name, role: role, token: secret)
+    }
+
+    /// Every token, revoked ones included.
+    public func tokens() throws(RegistryError) -> [APIToken] {
+        try read { connection in
+            try connection.query("SELECT id, name, role, created_by, created_at, revoked_at FROM tokens ORDER BY created_at, id").map { row in
+                APIToken(
+                    id: try row.string(0), name: try row.string(1), role: Role(rawValue: try row.string(2)) ?? .reader,
+                    createdBy: try row.string(3), createdAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(4))),
+                    revokedAt: row.optionalInt(5).map { Timestamp(millisecondsSinceEpoch: Int64($0)) })
+            }
+        }
+    }
+
+    /// Revokes a token at once.
+    /// - Throws: `NOT_FOUND`, `CONFLICT` when already revoked.
+    public func revokeToken(id: String, by caller: Caller) throws(RegistryError) -> APIToken {
+        guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "revoking tokens needs the admin role") }
+        let now = clock()
+        try write { connection in
+            guard let row = try connection.queryFirst("SELECT revoked_at FROM tokens WHERE id = ?", [.text(id)]) else {
+                throw RegistryError.notFound("there is no token \(id)")
+            }
+            guard row[0].isNull else { throw RegistryError.conflict("token \(id) is already revoked") }
+            try connection.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", [.integer(now.millisecondsSinceEpoch), .text(id)])
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: "token.revoke", model: nil, version: nil, branch: nil,
+                details: ["token_id": .string(id)])
+        }
+        guard let token = try tokens().first(where: { $0.id == id }) else { throw .notFound("there is no token \(id)") }
+        return token
+    }
+
+    /// The caller a bearer token stands for, or `nil` when it is unknown or revoked.
+    /// The token's name becomes the actor of every change it makes.
+    public func caller(forToken secret: String) throws(RegistryError) -> Caller? {
+        guard secret.hasPrefix(Self.tokenPrefix) else { return nil }
+        return try read { connection in
+            guard let row = try connection.queryFirst(
+                "SELECT name, role FROM tokens WHERE hash = ? AND revoked_at IS NULL", [.blob(Self.tokenHash(secret))])
+            else { return nil }
+            return Caller(name: try row.string(0), role: Role(rawValue: try row.string(1)) ?? .reader)
+        }
+    }
+
+    /// Whether any token exists (the server creates a first admin token when none does).
+    public func hasTokens() throws(RegistryError) -> Bool {
+        try read { try $0.queryFirst("SELECT 1 FROM tokens LIMIT 1") != nil }
+    }
+
+    /// Records a request refused for its role: a `denied` audit entry (contract section 3).
+    public func recordDenied(_ caller: Caller, operation: String, reason: String, model: String? = nil) throws(RegistryError) {
+        let now = clock()
+        try write { connection in
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: "denied", model: model, version: nil, branch: nil,
+                details: ["operation": .string(operation), "role": .string(caller.role.rawValue), "reason": .string(reason)])
+        }
+    }
+
+    static func tokenHash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
+}

@@ -1,0 +1,54 @@
+import Hummingbird
+import Logging
+import RegistryCore
+
+/// Where and how `mreg serve` listens.
+public struct ServerArguments: Sendable {
+    public var host: String
+    public var port: Int
+    public var logLevel: Logger.Level
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info) {
+        self.host = host
+        self.port = port
+        self.logLevel = logLevel
+    }
+}
+
+/// Every route of the API, in one list: method, path, required role, handler.
+func apiRoutes(registry: Registry, metrics: ServerMetrics) -> [Route] {
+    OperationsRoutes(registry: registry, metrics: metrics).routes
+        + ModelRoutes(registry: registry).routes
+        + PromotionRoutes(registry: registry).routes
+        + AuditRoutes(registry: registry).routes
+}
+
+/// Builds the router: the middleware first (they apply only to routes added after them), then
+/// every route of `apiRoutes`.
+func buildRouter(registry: Registry, metrics: ServerMetrics) -> Router<ServerContext> {
+    let router = Router(context: ServerContext.self)
+    router.add(middleware: ObservabilityMiddleware(metrics: metrics))
+    router.add(middleware: ProblemMiddleware())
+    for route in apiRoutes(registry: registry, metrics: metrics) {
+        router.on(RouterPath(route.path), method: route.method) { request, context in
+            try await route.respond(to: request, context: context, registry: registry)
+        }
+    }
+    return router
+}
+
+/// The application `mreg serve` runs and the tests drive.
+/// - Parameters:
+///   - onServerRunning: called with the bound port (useful with port 0).
+public func buildApplication(
+    _ arguments: ServerArguments, registry: Registry, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    var logger = Logger(label: "mreg")
+    logger.logLevel = arguments.logLevel
+    let metrics = ServerMetrics()
+    return Application(
+        router: buildRouter(registry: registry, metrics: metrics),
+        configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
+        logger: logger)
+}

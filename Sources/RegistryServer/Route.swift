@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RegistryCore
+
+/// What a handler gets: the parsed request, its body bytes and the authenticated caller.
+struct APIRequest: Sendable {
+    let request: Request
+    let context: ServerContext
+    let body: [UInt8]
+
+    /// The caller of a route that requires a role (public routes have none).
+    var caller: Caller {
+        get throws(RegistryError) {
+            guard let caller = context.caller else { throw RegistryError(.unauthenticated, "this route needs a bearer token") }
+            return caller
+        }
+    }
+
+    func parameter(_ name: String) throws(RegistryError) -> String {
+        guard let value = context.parameters.get(name) else { throw RegistryError(.invalidArgument, "the path has no \(name)") }
+        return value.removingPercentEncoding ?? value
+    }
+
+    func intParameter(_ name: String) throws(RegistryError) -> Int {
+        let text = try parameter(name)
+        guard let value = Int(text), value > 0 else {
+            throw RegistryError(.invalidArgument, "\(name) must be a positive whole number, not \"\(text)\"")
+        }
+        return value
+    }
+
+    func query(_ name: String) -> String? {
+        request.uri.queryParameters[Substring(name)].map(String.init)
+    }
+
+    func intQuery(_ name: String, default value: Int) throws(RegistryError) -> Int {
+        guard let text = query(name) else { return value }
+        guard let number = Int(text) else { throw RegistryError(.invalidArgument, "\(name) must be a whole number, not \"\(text)\"") }
+        return number
+    }
+
+    func timeQuery(_ name: String) throws(RegistryError) -> Timestamp? {
+        guard let text = query(name) else { return nil }
+        guard let time = Timestamp(rfc3339: text) else {
+            throw RegistryError(.invalidArgument, "\(name) must be an RFC 3339 time such as 2026-11-22T16:48:55Z, not \"\(text)\"")
+        }
+        return time
+    }
+
+    func header(_ name: HTTPField.Name) -> String? { request.headers[name] }
+
+    /// Decodes the JSON body, naming the field that is wrong.
+    func decode<T: Decodable>(_ type: T.Type, allowedKeys: Set<String>? = nil) throws(RegistryError) -> T {
+        try RequestDecoding.decode(type, from: Data(body), allowedKeys: allowedKeys)
+    }
+}
+
+/// One endpoint of the API: its method, path, the role it needs, and its handler.
+/// `APIRoutes.all` lists every one of them; the OpenAPI test checks the document against it.
+struct Route: Sendable {
+    typealias Handler = @Sendable (APIRequest) async throws -> APIResponse
+
+    let method: HTTPRequest.Method
+    /// With `{parameter}` placeholders, as in the OpenAPI document.
+    let path: String
+    /// `nil`: public, no token needed.
+    let role: Role?
+    /// Creating POSTs honour `Idempotency-Key`.
+    let idempotent: Bool
+    let maxBodyBytes: Int
+    let handler: Handler
+
+    static let defaultMaxBody = 1 << 20
+
+    init(
+        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, maxBodyBytes: Int = defaultMaxBody,
+        handler: @escaping Handler
+    ) {
+        self.method = method
+        self.path = path
+        self.role = role
+        self.idempotent = idempotent
+        self.maxBodyBytes = maxBodyBytes
+        self.handler = handler
+    }
+}
+
+extension Route {
+    /// Authenticates, checks the role, reads the body, applies idempotency, runs the handler and
+    /// renders registry errors as problem documents: the same for every route.
+    func respond(to request: Request, context: ServerContext, registry: Registry) async throws -> Response {
+        var context = context
+        let operation = "\(method.rawValue) \(path)"
+        if let role {
+            let caller = try authenticate(request, registry: registry)
+            context.caller = caller
+            guard caller.role >= role else {
+                let reason = "\(operation) needs the \(role.rawValue) role; \(caller.name) is \(caller.role.rawValue)"
+                try registry.recordDenied(caller, operation: operation, reason: reason, model: context.parameters.get("name"))
+                throw RegistryError(.permissionDenied, reason)
+            }
+        }
+        let body = try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
+        let apiRequest = APIRequest(request: request, context: context, body: body)
+        guard idempotent, let key = request.headers[.idempotencyKey], let caller = context.caller else {
+            return try await run(apiRequest, registry: registry, operation: operation).hummingbird
+        }
+        let requestHash = AuditChain.sha256(Array("\(request.method.rawValue) \(request.uri.path)\n".utf8) + body)
+        switch try registry.claimIdempotencyKey(
+            key, actor: caller.name, method: request.method.rawValue, path: request.uri.path, requestHash: requestHash)
+        {
+        case .replay(let status, let contentType, let body):
+            var response = APIResponse(status: HTTPResponse.Status(code: status), contentType: contentType, body: body)
+            response.headers[.idempotentReplayed] = "true"
+            return response.hummingbird
+        case .conflict(let message):
+            throw RegistryError(.conflict, message)
+        case .claimed:
+            let response = try await run(apiRequest, registry: registry, operation: operation)
+            if response.status.code >= 500 {
+                try? registry.releaseIdempotencyKey(key, actor: caller.name)
+            } else {
+                try registry.completeIdempotencyKey(
+                    key, actor: caller.name, status: response.status.code, contentType: response.contentType, body: response.body)
+            }
+            return response.hummingbird
+        }
+    }
+
+    private func run(_ request: APIRequest, registry: Registry, operation: String) async throws -> APIResponse {
+        do {
+            return try await handler(request)
+        } catch let error as RegistryError {
+            if error.code == .permissionDenied, let caller = request.context.caller {
+                try? registry.recordDenied(caller, operation: operation, reason: error.message, model: request.context.parameters.get("name"))
+            }
+            var problem = Problem(error)
+            problem.requestID = request.context.requestID
+            return problem.response
+        }
+    }
+
+    private func authenticate(_ request: Request, registry: Registry) throws(RegistryError) -> Caller {
+        guard let header = request.headers[.authorization] else {
+            throw RegistryError(.unauthenticated, "this route needs a bearer token: Authorization: Bearer mreg_…")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+            let caller = try registry.caller(forToken: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        else {
+            throw RegistryError(.unauthenticated, "the bearer token is unknown or revoked")
+        }
+        return caller
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    static let requestID = HTTPField.Name("X-Request-ID")!
+}

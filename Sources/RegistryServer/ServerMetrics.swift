@@ -1,0 +1,80 @@
+import Hummingbird
+import Prometheus
+import RegistryCore
+
+/// The server's Prometheus metrics, recorded into a registry of its own (not the process-wide
+/// swift-metrics bootstrap), so each application, and each test, has separate counts.
+final class ServerMetrics: Sendable {
+    let collectors: PrometheusCollectorRegistry
+    private let models: Gauge
+    private let versions: Gauge
+
+    init(collectors: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.collectors = collectors
+        self.models = collectors.makeGauge(descriptor: Self.models)
+        self.versions = collectors.makeGauge(descriptor: Self.versions)
+    }
+
+    func recordRequest(route: String, method: String, status: Int, seconds: Double) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        collectors.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        collectors.makeDurationHistogram(
+            descriptor: Self.latency, labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets
+        ).record(.nanoseconds(Int64(seconds * 1e9)))
+    }
+
+    /// The Prometheus text exposition, with the registry gauges read now.
+    func exposition(registry: Registry) -> [UInt8] {
+        if let counts = try? registry.counts() {
+            models.set(Double(counts.models))
+            versions.set(Double(counts.versions))
+        }
+        var output: [UInt8] = []
+        collectors.emit(into: &output)
+        return output
+    }
+
+    static var models: MetricNameDescriptor { MetricNameDescriptor(namespace: "mreg", metricName: "models", unitName: "", helpText: "Registered models.") }
+    static var versions: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", metricName: "versions", unitName: "", helpText: "Registered model versions.") }
+    static var requests: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "http", metricName: "requests", unitName: "total",
+        helpText: "HTTP requests by route, method and status.") }
+    static var latency: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+        helpText: "HTTP request latency by route and method.") }
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1),
+    ]
+}
+
+/// Request id, structured access log and metrics for every request, errors included (it sits
+/// outside `ProblemMiddleware`, so it sees the final status).
+struct ObservabilityMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestID = request.headers[.requestID].flatMap { $0.count <= 128 ? $0 : nil } ?? context.id
+        context.requestID = requestID
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        let start = ContinuousClock.now
+        var response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        response.headers[.requestID] = requestID
+        let route = context.endpointPath ?? "NotFound"
+        metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, seconds: seconds)
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
+                "status": .stringConvertible(response.status.code), "duration_ms": .string(String(format: "%.3f", seconds * 1000)),
+                "actor": .string(context.caller?.name ?? "-"),
+            ])
+        return response
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+import RegistryCore
+import RegistryServer
+
+extension Mreg {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the registry over HTTP (REST API under /v1, see /openapi.yaml).",
+            discussion: """
+                On the first start with no token, an admin token is created and printed once.
+                SIGTERM or SIGINT drains in-flight requests, then exits 0.
+                Example: mreg serve --db /var/lib/mreg/registry.db --host 0.0.0.0 --port 8080
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The address to listen on.") var host = "127.0.0.1"
+        @Option(help: "The port to listen on (0: any free port).") var port = 8080
+        @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+
+        func validate() throws {
+            guard Logger.Level(rawValue: logLevel) != nil else {
+                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        }
+
+        func run() async throws {
+            let registry = try global.openRegistry()
+            if try !registry.hasTokens() {
+                let issued = try registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
+                Terminal.printError("""
+                    No API token existed, so an admin token was created. It is shown only this once:
+
+                        \(issued.token)
+
+                    Use it as: Authorization: Bearer \(issued.token)
+                    """)
+            }
+            let arguments = ServerArguments(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            let app = buildApplication(arguments, registry: registry) { port in
+                Terminal.printError("mreg serving \(global.databasePath) on http://\(host):\(port)")
+            }
+            try await app.runService()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import RegistryCore
+
+extension Mreg {
+    struct TokenCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "token", abstract: "Create, list and revoke API tokens for mreg serve.",
+            subcommands: [Create.self, List.self, Revoke.self])
+
+        struct Create: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create a token; it is printed once and stored only as a SHA-256 hash.",
+                discussion: "Roles: reader, auditor, engineer, release-manager, admin.\nExample: mreg token create --name ci-pipeline --role engineer --json")
+
+            @OptionGroup var global: GlobalOptions
+            @Option(help: "The token's name; it becomes the actor of every change made with it.") var name: String
+            @Option(help: "reader, auditor, engineer, release-manager or admin.") var role: Role
+
+            func run() throws {
+                let issued = try global.openRegistry().createToken(name: name, role: role, by: global.caller)
+                global.emit(issued) { "Token \(issued.id) (\(issued.name), \(issued.role.rawValue)). Shown only now:\n\(issued.token)" }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
+
+            @OptionGroup var global: GlobalOptions
+
+            func run() throws {
+                let tokens = try global.openRegistry().tokens()
+                struct Answer: Encodable { let items: [APIToken] }
+                global.emit(Answer(items: tokens)) {
+                    guard !tokens.isEmpty else { return "No tokens yet. Create one with: mreg token create --name NAME --role ROLE" }
+                    return Terminal.table(
+                        header: ["ID", "NAME", "ROLE", "CREATED", "BY", "STATUS"],
+                        rows: tokens.map {
+                            [$0.id, $0.name, $0.role.rawValue, Terminal.relative($0.createdAt), $0.createdBy,
+                             $0.revokedAt.map { "revoked \(Terminal.relative($0))" } ?? "active"]
+                        })
+                }
+            }
+        }
+
+        struct Revoke: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke a token at once.", discussion: "Example: mreg token revoke tok_3f2a9c01b7de")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var id: String
+
+            func run() throws {
+                let token = try global.openRegistry().revokeToken(id: id, by: global.caller)
+                global.emit(token) { "Revoked token \(token.id) (\(token.name))." }
+            }
+        }
+    }
+}
+
+extension Role: ExpressibleByArgument {}
