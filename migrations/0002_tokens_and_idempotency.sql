@@ -21,6 +21,8 @@ CREATE TABLE idempotency_keys (
     request_hash TEXT NOT NULL CHECK (length(request_hash) = 64),
     status       INTEGER,
     content_type TEXT,
+    -- Response headers worth replaying (e.g. Location), as a JSON object.
+    headers      TEXT CHECK (headers IS NULL OR json_valid(headers)),
     body         BLOB,
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (actor, key)

@@ -33,8 +33,15 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .null: try container.encodeNil()
         case .bool(let v): try container.encode(v)
         case .number(let v):
-            // Whole numbers print without a fraction, so counts read as counts.
-            if v.rounded() == v, abs(v) < 1e15 { try container.encode(Int64(v)) } else { try container.encode(v) }
+            // Whole numbers print without a fraction, so counts read as counts. JSON has no
+            // infinity: an overflowed computation is written as null.
+            if !v.isFinite {
+                try container.encodeNil()
+            } else if v.rounded() == v, abs(v) < 1e15 {
+                try container.encode(Int64(v))
+            } else {
+                try container.encode(v)
+            }
         case .string(let v): try container.encode(v)
         case .array(let v): try container.encode(v)
         case .object(let v): try container.encode(v)

@@ -45,7 +45,7 @@ public enum JUnitReport {
             ?? (reader.suiteTimes.isEmpty ? nil : reader.suiteTimes.reduce(0, +))
         let submission = ReportSubmission(
             suite: name,
-            status: failures + errors > 0 ? .failed : .passed,
+            status: failures > 0 || errors > 0 ? .failed : .passed,
             tests: total("tests", counted: counted.tests),
             failures: failures,
             errors: errors,
@@ -71,7 +71,12 @@ public enum JUnitReport {
         }
 
         func suiteAttributeSum(_ key: String) -> Int {
-            suiteAttributes.reduce(0) { $0 + ($1[key].flatMap(Int.init) ?? 0) }
+            // Each count is at most 10⁹ (checked while reading), so only absurdly many suites could
+            // overflow; saturate instead of trapping, and validation then refuses the total.
+            suiteAttributes.reduce(0) { total, suite in
+                let (sum, overflow) = total.addingReportingOverflow(suite[key].flatMap(Int.init) ?? 0)
+                return overflow ? Int.max : sum
+            }
         }
 
         func parser(
@@ -102,8 +107,8 @@ public enum JUnitReport {
             default: break
             }
             for key in ["tests", "failures", "errors", "skipped"] where elementName.hasPrefix("testsuite") {
-                if let raw = attributes[key], Int(raw) == nil || Int(raw)! < 0 {
-                    problem = "has \(key)=\"\(raw)\" on <\(elementName)>, which is not a non-negative whole number"
+                if let raw = attributes[key], !(Int(raw).map { (0...ReportSubmission.maximumCount).contains($0) } ?? false) {
+                    problem = "has \(key)=\"\(raw)\" on <\(elementName)>, which is not a whole number from 0 to \(ReportSubmission.maximumCount)"
                 }
             }
         }

@@ -137,7 +137,7 @@ public struct ScoreRule: Sendable, Hashable, Codable {
     }
 
     /// The score of a set of metric values, or the names of the weighted metrics that are missing.
-    public func evaluate(_ lookup: (String) -> Double?) -> Result<Double, MissingMetrics> {
+    public func evaluate(_ lookup: (String) -> Double?) -> Result<Double, ScoreFailure> {
         var sum = 0.0
         var totalWeight = 0.0
         var missing: [String] = []
@@ -149,15 +149,28 @@ public struct ScoreRule: Sendable, Hashable, Codable {
             sum += weight * (lowerIsBetter.contains(name) ? -value : value)
             totalWeight += weight
         }
-        guard missing.isEmpty else { return .failure(MissingMetrics(names: missing)) }
-        switch mode {
-        case .weightedMean: return .success(totalWeight == 0 ? 0 : sum / totalWeight)
-        case .perMetricMean: return .success(weights.isEmpty ? 0 : sum / Double(weights.count))
+        guard missing.isEmpty else { return .failure(.missing(missing)) }
+        let score = switch mode {
+        case .weightedMean: totalWeight == 0 ? 0 : sum / totalWeight
+        case .perMetricMean: weights.isEmpty ? 0 : sum / Double(weights.count)
         }
+        // Metrics near Double's limits can overflow the sum; such a score cannot be compared.
+        guard score.isFinite else { return .failure(.notFinite) }
+        return .success(score)
     }
 
-    public struct MissingMetrics: Error, Sendable, Hashable {
-        public let names: [String]
+    public enum ScoreFailure: Error, Sendable, Hashable {
+        /// Weighted metrics the version lacks.
+        case missing([String])
+        /// The metrics are so large that the score overflows.
+        case notFinite
+
+        var sentence: String {
+            switch self {
+            case .missing(let names): "metric \(names.joined(separator: ", ")) is missing"
+            case .notFinite: "the weighted metrics are too large to combine"
+            }
+        }
     }
 }
 

@@ -45,10 +45,10 @@ enum PromotionGates {
                 gates.append(GateResult(
                     name: "score", passed: passed, observed: .number(score), required: rule.min.map { .string(">= \(formatNumber($0))") } ?? .null,
                     message: "score is \(formatNumber(score))" + (rule.min.map { ", required at least \(formatNumber($0))" } ?? "")))
-            case .failure(let missing):
+            case .failure(let failure):
                 gates.append(GateResult(
                     name: "score", passed: false, observed: .null, required: rule.min.map { .string(">= \(formatNumber($0))") } ?? .null,
-                    message: "the score cannot be computed: metric \(missing.names.joined(separator: ", ")) is missing"))
+                    message: "the score cannot be computed: \(failure.sentence)"))
             }
         }
 
@@ -88,10 +88,13 @@ enum PromotionGates {
         let incumbent = try connection.version(model, current)
         let incumbentLookup = MetricLookup(
             version: incumbent, reports: try connection.reports(model, current, newestPerSuiteOnly: true))
-        guard case .success(let candidateScore) = score.evaluate(lookup.callAsFunction) else {
+        let candidateScore: Double
+        switch score.evaluate(lookup.callAsFunction) {
+        case .success(let value): candidateScore = value
+        case .failure(let failure):
             return GateResult(
                 name: "no_regression", passed: false, observed: .null, required: .null,
-                message: "the candidate's score cannot be computed: a weighted metric is missing")
+                message: "the candidate's score cannot be computed: \(failure.sentence)")
         }
         guard case .success(let incumbentScore) = score.evaluate(incumbentLookup.callAsFunction) else {
             return GateResult(

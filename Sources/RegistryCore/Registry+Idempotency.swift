@@ -5,7 +5,7 @@ public enum IdempotencyClaim: Sendable, Equatable {
     /// First use of the key: run the request, then `completeIdempotentRequest`.
     case claimed
     /// The key was used for the same request before: answer with the stored response.
-    case replay(status: Int, contentType: String, body: [UInt8])
+    case replay(status: Int, contentType: String, headers: [String: String], body: [UInt8])
     /// The key was used for a different request, or the first request is still running.
     case conflict(String)
 }
@@ -24,16 +24,18 @@ extension Registry {
         let now = clock().millisecondsSinceEpoch
         return try write { connection in
             if let row = try connection.queryFirst(
-                "SELECT request_hash, status, content_type, body, created_at FROM idempotency_keys WHERE actor = ? AND key = ?",
+                "SELECT request_hash, status, content_type, body, created_at, headers FROM idempotency_keys WHERE actor = ? AND key = ?",
                 [.text(actor), .text(key)])
             {
                 guard try row.string(0) == requestHash else {
                     return .conflict("Idempotency-Key \"\(key)\" was already used for a different request")
                 }
                 if let status = row.optionalInt(1) {
-                    return .replay(status: status, contentType: row.optionalString(2) ?? "application/json", body: row[3].bytes ?? [])
+                    let headers = try row.optionalString(5).map { try JSONCoding.decode([String: String].self, from: $0) } ?? [:]
+                    return .replay(
+                        status: status, contentType: row.optionalString(2) ?? "application/json", headers: headers, body: row[3].bytes ?? [])
                 }
-                guard now - (try row.int(4)).asInt64 > Self.abandonedClaimMilliseconds else {
+                guard now - Int64(try row.int(4)) > Self.abandonedClaimMilliseconds else {
                     return .conflict("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
                 }
                 try connection.execute(
@@ -49,11 +51,13 @@ extension Registry {
     }
 
     /// Stores the response of a claimed key's first request.
-    public func completeIdempotencyKey(_ key: String, actor: String, status: Int, contentType: String, body: [UInt8]) throws(RegistryError) {
+    public func completeIdempotencyKey(
+        _ key: String, actor: String, status: Int, contentType: String, headers: [String: String], body: [UInt8]
+    ) throws(RegistryError) {
         try write { connection in
             try connection.execute(
-                "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE actor = ? AND key = ?",
-                [.integer(Int64(status)), .text(contentType), .blob(body), .text(actor), .text(key)])
+                "UPDATE idempotency_keys SET status = ?, content_type = ?, headers = ?, body = ? WHERE actor = ? AND key = ?",
+                [.integer(Int64(status)), .text(contentType), .text(JSONCoding.text(headers)), .blob(body), .text(actor), .text(key)])
         }
     }
 
@@ -65,6 +69,3 @@ extension Registry {
     }
 }
 
-private extension Int {
-    var asInt64: Int64 { Int64(self) }
-}

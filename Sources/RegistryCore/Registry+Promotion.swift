@@ -45,6 +45,10 @@ extension Registry {
             guard version.status == .active else {
                 throw RegistryError.conflict("version \(number) of model \"\(name)\" is deprecated and cannot be promoted")
             }
+            if request.to == .master, let rollout = try connection.activeRolloutID(model) {
+                throw RegistryError.conflict(
+                    "model \"\(name)\" has an active rollout (#\(rollout)) onto master; let it complete or abort it first")
+            }
             guard try connection.hasBeenOn(model, source, version: number) else {
                 throw RegistryError.conflict(
                     "version \(number) of model \"\(name)\" has never been on \(source.rawValue); promote it there before \(request.to.rawValue)")
@@ -121,6 +125,12 @@ extension Registry {
                         "version \(current) was the first version on \(branch.rawValue) of model \"\(name)\"; there is nothing before it to roll back to")
                 }
                 target = previous
+            }
+            // Rolling back master is the emergency path: it also stops any gray release onto it.
+            if branch == .master, let rollout = try connection.activeRolloutID(model) {
+                try connection.abort(
+                    try connection.rollout(model, id: rollout), model: model, reason: "master rolled back: \(request.reason)",
+                    actor: caller.name, at: now)
             }
             let transitionID = try connection.moveBranch(
                 model, branch, from: current, to: target, kind: .rollback, actor: caller.name, reason: request.reason,

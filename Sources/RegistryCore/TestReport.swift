@@ -84,13 +84,14 @@ public struct ReportSubmission: Sendable, Hashable, Codable {
         metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
         durationSeconds = try c.decodeIfPresent(Double.self, forKey: .durationSeconds)
         status = try c.decodeIfPresent(TestReport.Status.self, forKey: .status)
-            ?? (failures + errors > 0 ? .failed : .passed)
+            ?? (failures > 0 || errors > 0 ? .failed : .passed)
     }
 
     func validate() throws(RegistryError) {
         try Self.validate(suite: suite)
-        for (name, count) in [("tests", tests), ("failures", failures), ("errors", errors), ("skipped", skipped)] where count < 0 {
-            throw .invalid("\(name) must not be negative, got \(count)")
+        for (name, count) in [("tests", tests), ("failures", failures), ("errors", errors), ("skipped", skipped)]
+        where !(0...Self.maximumCount).contains(count) {
+            throw .invalid("\(name) must be between 0 and \(Self.maximumCount), got \(count)")
         }
         for (name, value) in metrics where !value.isFinite {
             throw .invalid("report metric \"\(name)\" is \(value); metrics must be finite numbers")
@@ -99,6 +100,9 @@ public struct ReportSubmission: Sendable, Hashable, Codable {
             throw .invalid("duration_s must be a non-negative number, got \(durationSeconds)")
         }
     }
+
+    /// Far above any real suite, and low enough that sums of counts cannot overflow.
+    static let maximumCount = 1_000_000_000
 
     static func validate(suite: String) throws(RegistryError) {
         let bytes = Array(suite.utf8)

@@ -1,3 +1,8 @@
+extension Double {
+    /// `nil` for infinities and NaN, which JSON cannot carry.
+    var finite: Double? { isFinite ? self : nil }
+}
+
 /// What changed between two versions of a model (`mreg diff`).
 public struct VersionDiff: Sendable, Codable {
     public struct MapChanges: Sendable, Codable, Hashable {
@@ -32,9 +37,9 @@ public struct VersionDiff: Sendable, Codable {
         init(from: Double?, to: Double?) {
             self.from = from
             self.to = to
-            if let from, let to {
+            if let from, let to, (to - from).isFinite {
                 delta = to - from
-                relative = from == 0 ? nil : (to - from) / abs(from)
+                relative = from == 0 ? nil : ((to - from) / abs(from)).finite
             } else {
                 delta = nil
                 relative = nil

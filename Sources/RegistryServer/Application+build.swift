@@ -20,6 +20,7 @@ func apiRoutes(registry: Registry, metrics: ServerMetrics) -> [Route] {
     OperationsRoutes(registry: registry, metrics: metrics).routes
         + ModelRoutes(registry: registry).routes
         + PromotionRoutes(registry: registry).routes
+        + RolloutRoutes(registry: registry).routes
         + AuditRoutes(registry: registry).routes
 }
 

@@ -39,8 +39,8 @@ struct ModelRoutes {
                     model: try request.parameter("name"), version: try request.intParameter("ref"), reason: body.reason, by: try request.caller))
             },
             Route(.get, "/v1/models/{name}/versions/{ref}/reports", role: .reader) { request in
-                struct Answer: Encodable { let items: [TestReport] }
-                return .json(Answer(items: try registry.reports(model: try request.parameter("name"), version: try request.intParameter("ref"))))
+                // One page: a version has few reports.
+                .json(Page(items: try registry.reports(model: try request.parameter("name"), version: try request.intParameter("ref")), nextCursor: nil))
             },
             Route(.post, "/v1/models/{name}/versions/{ref}/reports", role: .engineer, idempotent: true, maxBodyBytes: 10 << 20) { request in
                 let isXML = request.header(.contentType).map { $0.contains("xml") } ?? false
@@ -54,8 +54,9 @@ struct ModelRoutes {
             },
             Route(.get, "/v1/models/{name}/branches", role: .reader) { request in
                 let name = try request.parameter("name")
-                struct Answer: Encodable { let items: [BranchState] }
-                return .json(Answer(items: try Branch.allCases.map { (branch: Branch) throws(RegistryError) in try registry.branch(model: name, branch) }))
+                return .json(Page(
+                    items: try Branch.allCases.map { (branch: Branch) throws(RegistryError) in try registry.branch(model: name, branch) },
+                    nextCursor: nil))
             },
             Route(.get, "/v1/models/{name}/branches/{branch}", role: .reader) { request in
                 let state = try registry.branch(model: try request.parameter("name"), try Branch.parse(try request.parameter("branch")))

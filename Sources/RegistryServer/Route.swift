@@ -107,12 +107,16 @@ extension Route {
         guard idempotent, let key = request.headers[.idempotencyKey], let caller = context.caller else {
             return try await run(apiRequest, registry: registry, operation: operation).hummingbird
         }
-        let requestHash = AuditChain.sha256(Array("\(request.method.rawValue) \(request.uri.path)\n".utf8) + body)
+        // The key identifies one request: the same key with another target, query or body is a
+        // client error, not a replay.
+        let target = "\(request.method.rawValue) \(request.uri.description)\n\(request.headers[.contentType] ?? "")\n"
+        let requestHash = AuditChain.sha256(Array(target.utf8) + body)
         switch try registry.claimIdempotencyKey(
             key, actor: caller.name, method: request.method.rawValue, path: request.uri.path, requestHash: requestHash)
         {
-        case .replay(let status, let contentType, let body):
+        case .replay(let status, let contentType, let headers, let body):
             var response = APIResponse(status: HTTPResponse.Status(code: status), contentType: contentType, body: body)
+            for (name, value) in headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
             response.headers[.idempotentReplayed] = "true"
             return response.hummingbird
         case .conflict(let message):
@@ -122,8 +126,10 @@ extension Route {
             if response.status.code >= 500 {
                 try? registry.releaseIdempotencyKey(key, actor: caller.name)
             } else {
+                let replayed = Dictionary(response.headers.map { ($0.name.canonicalName, $0.value) }, uniquingKeysWith: { first, _ in first })
                 try registry.completeIdempotencyKey(
-                    key, actor: caller.name, status: response.status.code, contentType: response.contentType, body: response.body)
+                    key, actor: caller.name, status: response.status.code, contentType: response.contentType, headers: replayed,
+                    body: response.body)
             }
             return response.hummingbird
         }

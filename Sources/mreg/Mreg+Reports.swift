@@ -68,8 +68,7 @@ extension Mreg {
 
         func run() throws {
             let reports = try global.openRegistry().reports(model: name, version: version)
-            struct Answer: Encodable { let items: [TestReport] }
-            global.emit(Answer(items: reports)) {
+            global.emit(Page(items: reports, nextCursor: nil)) {
                 guard !reports.isEmpty else { return "\(name) v\(version) has no test reports." }
                 return Terminal.table(
                     header: ["SUITE", "STATUS", "TESTS", "FAIL", "ERR", "SKIP", "METRICS", "ADDED", "SHA256"],

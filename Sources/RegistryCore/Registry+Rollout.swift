@@ -1,0 +1,296 @@
+import SQLite
+
+extension Registry {
+    /// The steps used when neither the request nor the policy names any.
+    public static let defaultRolloutSteps = [5, 25, 50, 100]
+
+    /// Starts a gray release of `version` onto master at the first step's percentage, after the
+    /// master gates (approvals included) pass. `master` keeps its version until completion.
+    /// - Throws: `PERMISSION_DENIED` below release-manager, `CONFLICT` (a rollout is active, the
+    ///   version is deprecated, already on master, never on release, or master is empty),
+    ///   `GATE_FAILED` with the gate report, `INVALID_ARGUMENT` for bad steps.
+    public func startRollout(model name: String, _ request: RolloutStartRequest, by caller: Caller) throws(RegistryError) -> Rollout {
+        try caller.require(.releaseManager, to: "start rollouts")
+        if let steps = request.steps { try RolloutRule.validate(steps: steps) }
+        let now = clock()
+        return try write { connection in
+            let model = try connection.modelRow(named: name)
+            if let active = try connection.activeRolloutID(model) {
+                throw RegistryError.conflict("model \"\(name)\" already has an active rollout (#\(active)); finish or abort it first")
+            }
+            let version = try connection.version(model, request.version)
+            let baseline = try connection.branchHeads(model).master
+            guard version.status == .active else {
+                throw RegistryError.conflict("version \(request.version) of model \"\(name)\" is deprecated and cannot be rolled out")
+            }
+            guard let baseline else {
+                throw RegistryError.conflict("master of model \"\(name)\" holds no version yet; promote the first version to master directly")
+            }
+            guard baseline != request.version else {
+                throw RegistryError.conflict("master of model \"\(name)\" already holds version \(request.version)")
+            }
+            guard try connection.hasBeenOn(model, .release, version: request.version) else {
+                throw RegistryError.conflict("version \(request.version) of model \"\(name)\" has never been on release; promote it there first")
+            }
+            let gates = try PromotionGates.evaluate(connection, model: model, version: version, target: .master, currentTarget: baseline)
+            guard gates.allSatisfy(\.passed) else {
+                let failing = gates.filter { !$0.passed }.map(\.name).joined(separator: ", ")
+                throw RegistryError(
+                    .gateFailed, "version \(request.version) of model \"\(name)\" did not pass the master gates: \(failing)", gates: gates)
+            }
+            let rule = try connection.currentPolicy(model)?.master?.rollout
+            let steps = request.steps ?? rule?.steps ?? Self.defaultRolloutSteps
+            let guards = rule?.guards ?? [:]
+            let failureLimit = rule?.failureLimit ?? 0
+            try connection.execute(
+                """
+                INSERT INTO rollouts (model_id, candidate, baseline, steps, step, percent, state, guards, failure_limit,
+                                      started_by, started_at, updated_at)
+                VALUES (?, ?, ?, ?, 1, ?, 'progressing', ?, ?, ?, ?, ?)
+                """,
+                [
+                    .integer(model.id), .integer(Int64(request.version)), .integer(Int64(baseline)), .text(JSONCoding.text(steps)),
+                    .integer(Int64(steps[0])), .text(JSONCoding.text(guards)), .integer(Int64(failureLimit)), .text(caller.name),
+                    .integer(now.millisecondsSinceEpoch), .integer(now.millisecondsSinceEpoch),
+                ])
+            let id = Int(connection.lastInsertRowID)
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: "rollout.start", model: name, version: request.version, branch: Branch.master.rawValue,
+                details: [
+                    "rollout_id": JSONValue(id), "baseline": JSONValue(baseline), "steps": .array(steps.map { JSONValue($0) }),
+                    "percent": JSONValue(steps[0]), "gates": .array(gates.map(\.auditValue)),
+                ])
+            return try connection.rollout(model, id: id)
+        }
+    }
+
+    /// The active rollout of a model, or its most recent one.
+    /// - Throws: `NOT_FOUND` when the model never had a rollout.
+    public func rollout(model name: String) throws(RegistryError) -> Rollout {
+        try read { connection in
+            let model = try connection.modelRow(named: name)
+            guard let row = try connection.queryFirst("SELECT max(id) FROM rollouts WHERE model_id = ?", [.integer(model.id)]),
+                let id = row.optionalInt(0)
+            else { throw RegistryError.notFound("model \"\(name)\" has no rollout") }
+            return try connection.rollout(model, id: id)
+        }
+    }
+
+    /// Moves an active rollout to its next step; past the last step it completes and moves
+    /// `master` to the candidate (transition kind `rollout_complete`) in the same transaction.
+    /// - Throws: `NOT_FOUND` without an active rollout, `CONFLICT` when paused.
+    public func advanceRollout(model name: String, by caller: Caller) throws(RegistryError) -> Rollout {
+        try caller.require(.releaseManager, to: "advance rollouts")
+        let now = clock()
+        return try write { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout = try connection.activeRollout(model)
+            guard rollout.state == .progressing else {
+                throw RegistryError.conflict("the rollout of model \"\(name)\" is paused; resume it before advancing")
+            }
+            if rollout.step < rollout.steps.count {
+                let percent = rollout.steps[rollout.step]
+                try connection.execute(
+                    "UPDATE rollouts SET step = step + 1, percent = ?, updated_at = ? WHERE id = ?",
+                    [.integer(Int64(percent)), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+                try connection.appendAudit(
+                    at: now, actor: caller.name, action: "rollout.advance", model: name, version: rollout.candidate,
+                    branch: Branch.master.rawValue,
+                    details: ["rollout_id": JSONValue(rollout.id), "step": JSONValue(rollout.step + 1), "percent": JSONValue(percent)])
+            } else {
+                try connection.execute(
+                    "UPDATE rollouts SET state = 'completed', percent = 100, updated_at = ? WHERE id = ?",
+                    [.integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+                try connection.appendAudit(
+                    at: now, actor: caller.name, action: "rollout.complete", model: name, version: rollout.candidate,
+                    branch: Branch.master.rawValue, details: ["rollout_id": JSONValue(rollout.id)])
+                let current = try connection.branchHeads(model).master
+                _ = try connection.moveBranch(
+                    model, .master, from: current, to: rollout.candidate, kind: .rolloutComplete, actor: caller.name,
+                    reason: "rollout #\(rollout.id) completed", gates: [], at: now, auditAction: "branch.rollout_complete",
+                    auditDetails: ["rollout_id": JSONValue(rollout.id)])
+            }
+            return try connection.rollout(model, id: rollout.id)
+        }
+    }
+
+    /// Stops advancing (traffic stays at the current percentage).
+    public func pauseRollout(model name: String, by caller: Caller) throws(RegistryError) -> Rollout {
+        try changeRolloutState(model: name, from: .progressing, to: .paused, action: "rollout.pause", by: caller)
+    }
+
+    /// Lets a paused rollout advance again.
+    public func resumeRollout(model name: String, by caller: Caller) throws(RegistryError) -> Rollout {
+        try changeRolloutState(model: name, from: .paused, to: .progressing, action: "rollout.resume", by: caller)
+    }
+
+    /// Sends all traffic back to the baseline; `master` is unchanged.
+    /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND` without an active rollout.
+    public func abortRollout(model name: String, reason: String, by caller: Caller) throws(RegistryError) -> Rollout {
+        try caller.require(.releaseManager, to: "abort rollouts")
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("aborting a rollout needs a reason") }
+        let now = clock()
+        return try write { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout = try connection.activeRollout(model)
+            try connection.abort(rollout, model: model, reason: reason, actor: caller.name, at: now)
+            return try connection.rollout(model, id: rollout.id)
+        }
+    }
+
+    /// Records production metrics for the candidate (or the baseline) and checks the candidate's
+    /// against the guards; after more than `failure_limit` failing observations the rollout
+    /// aborts itself in the same transaction (actor `system`).
+    public func observeRollout(
+        model name: String, metrics: [String: Double], target: Rollout.Target = .candidate, by caller: Caller
+    ) throws(RegistryError) -> Rollout {
+        try caller.require(.releaseManager, to: "record rollout observations")
+        guard !metrics.isEmpty else { throw .invalid("an observation needs at least one metric, e.g. error_rate=0.01") }
+        for (metric, value) in metrics where !value.isFinite {
+            throw .invalid("metric \"\(metric)\" is \(value); metrics must be finite numbers")
+        }
+        let now = clock()
+        return try write { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout = try connection.activeRollout(model)
+            let checks: [GateResult] = target == .baseline ? [] : rollout.guards.sorted { $0.key < $1.key }.compactMap { metric, threshold in
+                guard let value = metrics[metric] else { return nil }
+                let passed = threshold.holds(for: value)
+                return GateResult(
+                    name: "guards.\(metric)", passed: passed, observed: .number(value), required: .string(threshold.description),
+                    message: "\(metric) is \(formatNumber(value)), required \(threshold)")
+            }
+            let passed = checks.allSatisfy(\.passed)
+            try connection.execute(
+                "INSERT INTO rollout_observations (rollout_id, target, metrics, passed, checks, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.integer(Int64(rollout.id)), .text(target.rawValue), .text(JSONCoding.text(metrics)), .integer(passed ? 1 : 0),
+                 .text(JSONCoding.text(checks)), .text(caller.name), .integer(now.millisecondsSinceEpoch)])
+            let failures = rollout.failures + (passed ? 0 : 1)
+            try connection.execute(
+                "UPDATE rollouts SET failures = ?, updated_at = ? WHERE id = ?",
+                [.integer(Int64(failures)), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: "rollout.observe", model: name, version: target == .candidate ? rollout.candidate : rollout.baseline,
+                branch: Branch.master.rawValue,
+                details: [
+                    "rollout_id": JSONValue(rollout.id), "target": .string(target.rawValue), "passed": .bool(passed),
+                    "metrics": .object(metrics.mapValues { .number($0) }),
+                ])
+            if failures > rollout.failureLimit {
+                let breaches = checks.filter { !$0.passed }.map { $0.message }.joined(separator: "; ")
+                try connection.abort(
+                    rollout, model: model,
+                    reason: "guard breached \(failures) times, more than the failure limit \(rollout.failureLimit): \(breaches)",
+                    actor: "system", at: now)
+            }
+            return try connection.rollout(model, id: rollout.id)
+        }
+    }
+
+    /// Which version serves `key` now: the candidate for keys in the rollout's share, otherwise
+    /// what `master` holds. Reads only (never takes the write lock).
+    /// - Throws: `NOT_FOUND` for an unknown model or an empty `master`.
+    public func resolve(model name: String, key: String) throws(RegistryError) -> Resolution {
+        try read { connection in
+            var answer: Resolution?
+            var known = false
+            try connection.forEachRow(
+                """
+                SELECT b.version, r.id, r.candidate, r.percent FROM models m
+                JOIN branches b ON b.model_id = m.id AND b.name = 'master'
+                LEFT JOIN rollouts r ON r.model_id = m.id AND r.state IN ('progressing', 'paused')
+                WHERE m.name = ?
+                """, [.text(name)]
+            ) { row in
+                known = true
+                let master: Int? = row.isNull(0) ? nil : Int(row.int64(0))
+                if !row.isNull(1) {
+                    let id = Int(row.int64(1))
+                    let bucket = RolloutBucket.bucket(model: name, rolloutID: id, key: key)
+                    let candidate = RolloutBucket.servesCandidate(bucket: bucket, percent: Int(row.int64(3)))
+                    if let version = candidate ? Int(row.int64(2)) : master {
+                        answer = Resolution(model: name, version: version, bucket: bucket, rolloutID: id)
+                    }
+                } else if let master {
+                    answer = Resolution(model: name, version: master, bucket: nil, rolloutID: nil)
+                }
+            }
+            guard known else { throw RegistryError.notFound("model \"\(name)\" does not exist") }
+            guard let answer else { throw RegistryError.notFound("master of model \"\(name)\" holds no version, so no version serves requests") }
+            return answer
+        }
+    }
+
+    private func changeRolloutState(
+        model name: String, from: Rollout.State, to: Rollout.State, action: String, by caller: Caller
+    ) throws(RegistryError) -> Rollout {
+        try caller.require(.releaseManager, to: "pause or resume rollouts")
+        let now = clock()
+        return try write { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout = try connection.activeRollout(model)
+            guard rollout.state == from else {
+                throw RegistryError.conflict("the rollout of model \"\(name)\" is \(rollout.state.rawValue), not \(from.rawValue)")
+            }
+            try connection.execute(
+                "UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ?",
+                [.text(to.rawValue), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+            try connection.appendAudit(
+                at: now, actor: caller.name, action: action, model: name, version: rollout.candidate, branch: Branch.master.rawValue,
+                details: ["rollout_id": JSONValue(rollout.id), "percent": JSONValue(rollout.percent)])
+            return try connection.rollout(model, id: rollout.id)
+        }
+    }
+}
+
+extension Connection {
+    func activeRolloutID(_ model: ModelRow) throws -> Int? {
+        try queryFirst(
+            "SELECT id FROM rollouts WHERE model_id = ? AND state IN ('progressing', 'paused')", [.integer(model.id)]
+        )?.optionalInt(0)
+    }
+
+    func activeRollout(_ model: ModelRow) throws -> Rollout {
+        guard let id = try activeRolloutID(model) else {
+            throw RegistryError.notFound("model \"\(model.name)\" has no active rollout")
+        }
+        return try rollout(model, id: id)
+    }
+
+    /// Ends an active rollout with traffic back at 0 %; `master` is not touched.
+    func abort(_ rollout: Rollout, model: ModelRow, reason: String, actor: String, at now: Timestamp) throws {
+        try execute(
+            "UPDATE rollouts SET state = 'aborted', percent = 0, reason = ?, updated_at = ? WHERE id = ?",
+            [.text(reason), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+        try appendAudit(
+            at: now, actor: actor, action: "rollout.abort", model: model.name, version: rollout.candidate, branch: Branch.master.rawValue,
+            details: ["rollout_id": JSONValue(rollout.id), "reason": .string(reason), "percent_before": JSONValue(rollout.percent)])
+    }
+
+    func rollout(_ model: ModelRow, id: Int) throws -> Rollout {
+        guard let row = try queryFirst(
+            """
+            SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
+                   started_at, updated_at
+            FROM rollouts WHERE id = ? AND model_id = ?
+            """, [.integer(Int64(id)), .integer(model.id)])
+        else { throw RegistryError.notFound("model \"\(model.name)\" has no rollout #\(id)") }
+        let observations = try query(
+            "SELECT id, target, metrics, passed, checks, actor, at FROM rollout_observations WHERE rollout_id = ? ORDER BY id",
+            [.integer(Int64(id))]
+        ).map { row in
+            Rollout.Observation(
+                id: try row.int(0), target: Rollout.Target(rawValue: try row.string(1)) ?? .candidate,
+                metrics: try JSONCoding.decode([String: Double].self, from: try row.string(2)), passed: try row.int(3) == 1,
+                checks: try JSONCoding.decode([GateResult].self, from: try row.string(4)), actor: try row.string(5),
+                at: Timestamp(millisecondsSinceEpoch: Int64(try row.int(6))))
+        }
+        return Rollout(
+            id: id, model: model.name, state: Rollout.State(rawValue: try row.string(5)) ?? .aborted, candidate: try row.int(0),
+            baseline: row.optionalInt(1), steps: try JSONCoding.decode([Int].self, from: try row.string(2)), step: try row.int(3),
+            percent: try row.int(4), guards: try JSONCoding.decode([String: Threshold].self, from: try row.string(6)),
+            failureLimit: try row.int(7), failures: try row.int(8), reason: try row.string(9), startedBy: try row.string(10),
+            startedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(11))),
+            updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(12))), observations: observations)
+    }
+}

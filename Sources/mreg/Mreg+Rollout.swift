@@ -1,0 +1,167 @@
+import ArgumentParser
+import RegistryCore
+
+extension Mreg {
+    struct RolloutCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rollout", abstract: "Gray-release a version onto master in steps (docs/ROLLOUT.md).",
+            subcommands: [Start.self, Status.self, Advance.self, Pause.self, Resume.self, Abort.self, Observe.self])
+
+        struct Start: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Start a rollout after the master gates pass; master keeps its version until the rollout completes.",
+                discussion: "Example: mreg rollout start fraud --version 7 --steps 5,25,50,100")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+            @Option(help: "The candidate version (it must have been on release).") var version: Int
+            @Option(help: "Percentages, increasing, ending at 100 (default: the policy's, else 5,25,50,100).") var steps: String?
+
+            func run() throws {
+                let parsed = try steps.map { text -> [Int] in
+                    let numbers = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                    guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else {
+                        throw ValidationError("--steps takes whole percentages separated by commas, e.g. 5,25,50,100")
+                    }
+                    return numbers.compactMap { $0 }
+                }
+                let rollout = try global.openRegistry().startRollout(
+                    model: name, RolloutStartRequest(version: version, steps: parsed), by: global.caller)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+
+        struct Status: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Show the active (or last) rollout: state, step, traffic share, observations.",
+                discussion: "Example: mreg rollout status fraud")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+
+            func run() throws {
+                let rollout = try global.openRegistry().rollout(model: name)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+
+        struct Advance: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Move to the next step; past the last step the rollout completes and master moves.",
+                discussion: "Example: mreg rollout advance fraud")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+
+            func run() throws {
+                let rollout = try global.openRegistry().advanceRollout(model: name, by: global.caller)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+
+        struct Pause: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Stop advancing; traffic stays where it is.")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+
+            func run() throws {
+                let rollout = try global.openRegistry().pauseRollout(model: name, by: global.caller)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+
+        struct Resume: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Let a paused rollout advance again.")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+
+            func run() throws {
+                let rollout = try global.openRegistry().resumeRollout(model: name, by: global.caller)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+
+        struct Abort: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Send all traffic back to the baseline; master is unchanged.",
+                discussion: "Example: mreg rollout abort fraud --reason \"p99 latency doubled\"")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+            @Option(help: "Why (required).") var reason: String
+
+            func run() throws {
+                let rollout = try global.openRegistry().abortRollout(model: name, reason: reason, by: global.caller)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+
+        struct Observe: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record production metrics; guards that fail more than failure_limit times abort the rollout.",
+                discussion: "Example: mreg rollout observe fraud --metric error_rate=0.013 --metric p99_ms=41")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+            @Option(help: ArgumentHelp("A production metric, repeatable.", valueName: "k=number")) var metric: [MetricValue] = []
+            @Option(help: "Whose metrics these are: candidate or baseline.") var target: Rollout.Target = .candidate
+
+            func validate() throws {
+                guard !metric.isEmpty else { throw ValidationError("give at least one --metric k=number") }
+            }
+
+            func run() throws {
+                let rollout = try global.openRegistry().observeRollout(
+                    model: name, metrics: try metric.dictionary(), target: target, by: global.caller)
+                global.emit(rollout) { describe(rollout) }
+            }
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which version serves this request key now (sticky during a rollout).",
+            discussion: "Example: mreg resolve fraud --key user-1234 --json")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var name: String
+        @Option(help: "The request key (user id, session id, …).") var key: String
+
+        func run() throws {
+            let resolution = try global.openRegistry().resolve(model: name, key: key)
+            global.emit(resolution) {
+                "\(name) serves v\(resolution.version) to \"\(key)\""
+                    + (resolution.rolloutID.map { " (rollout #\($0), bucket \(resolution.bucket ?? 0) of 10000)" } ?? " (no rollout)")
+            }
+        }
+    }
+}
+
+extension Rollout.Target: ExpressibleByArgument {}
+
+func describe(_ rollout: Rollout) -> String {
+    let progress = rollout.steps.enumerated().map { index, percent in
+        index + 1 == rollout.step && rollout.state.isActive ? "[\(percent)%]" : "\(percent)%"
+    }.joined(separator: " ▸ ")
+    var lines = [
+        Terminal.fields([
+            ("rollout", "#\(rollout.id) of \(rollout.model)"), ("state", rollout.state.rawValue),
+            ("candidate", "v\(rollout.candidate) serves \(rollout.percent)% of keys"),
+            ("baseline", "\(Terminal.version(rollout.baseline)) (master until completion)"), ("steps", progress),
+            ("guards", rollout.guards.isEmpty ? "none" : rollout.guards.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")),
+            ("failures", "\(rollout.failures) (aborts after \(rollout.failureLimit))"),
+            ("started", "\(Terminal.time(rollout.startedAt)) by \(rollout.startedBy)"),
+        ])
+    ]
+    if !rollout.reason.isEmpty { lines.append("reason:    \(rollout.reason)") }
+    if !rollout.observations.isEmpty {
+        lines.append(Terminal.table(
+            header: ["#", "AT", "TARGET", "METRICS", "RESULT"],
+            rows: rollout.observations.map {
+                [String($0.id), "\($0.at)", $0.target.rawValue, Terminal.metrics($0.metrics), $0.passed ? Terminal.green("ok") : Terminal.red("BREACH")]
+            }))
+    }
+    return lines.joined(separator: "\n")
+}
