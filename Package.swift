@@ -32,13 +32,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "EmbedMigrations",
+            name: "EmbedFiles",
             swiftSettings: swiftSettings
         ),
         .plugin(
-            name: "EmbedMigrationsPlugin",
+            name: "EmbedFilesPlugin",
             capability: .buildTool(),
-            dependencies: ["EmbedMigrations"]
+            dependencies: ["EmbedFiles"]
         ),
         .target(
             name: "RegistryCore",
@@ -48,7 +48,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings,
-            plugins: ["EmbedMigrationsPlugin"]
+            plugins: ["EmbedFilesPlugin"]
         ),
         .target(
             name: "RegistryServer",
@@ -60,7 +60,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings,
-            plugins: ["EmbedMigrationsPlugin"]
+            plugins: ["EmbedFilesPlugin"]
         ),
         .executableTarget(
             name: "mreg",

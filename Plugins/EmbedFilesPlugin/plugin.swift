@@ -5,7 +5,7 @@ import PackagePlugin
 /// directory: the top-level `migrations/*.sql` for RegistryCore, `openapi/openapi.yaml` for
 /// RegistryServer.
 @main
-struct EmbedMigrationsPlugin: BuildToolPlugin {
+struct EmbedFilesPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) async throws -> [Command] {
         let root = context.package.directoryURL
         let (symbol, files): (String, [URL]) = switch target.name {
@@ -21,7 +21,7 @@ struct EmbedMigrationsPlugin: BuildToolPlugin {
         return [
             .buildCommand(
                 displayName: "Embedding \(files.count) file(s) into \(target.name)",
-                executable: try context.tool(named: "EmbedMigrations").url,
+                executable: try context.tool(named: "EmbedFiles").url,
                 arguments: [output.path, symbol] + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
