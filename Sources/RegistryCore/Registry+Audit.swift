@@ -33,7 +33,18 @@ extension Registry {
 
     /// Recomputes the whole hash chain and names the first entry that does not verify.
     public func verifyAudit() throws(RegistryError) -> AuditVerification {
+        try walkAuditChain(capturing: nil).verification
+    }
+
+    /// The chain verification, and the hash of entry `seq` when the walk got there.
+    struct ChainWalk {
+        let verification: AuditVerification
+        let capturedHash: String?
+    }
+
+    func walkAuditChain(capturing capturedSeq: Int?) throws(RegistryError) -> ChainWalk {
         try read { connection in
+            var captured: String? = capturedSeq == 0 ? AuditChain.hex(AuditChain.genesis) : nil
             var expectedSeq = 1
             var previous = AuditChain.genesis
             var canonical: [UInt8] = []
@@ -64,11 +75,14 @@ extension Registry {
                     return
                 }
                 previous = computed
+                if seq == capturedSeq { captured = AuditChain.hex(computed) }
                 expectedSeq += 1
             }
-            return AuditVerification(
-                ok: failure == nil, entries: expectedSeq - 1, head: AuditChain.hex(previous), firstBadSeq: failure?.seq,
-                problem: failure.map { "entry \($0.seq) does not verify: \($0.problem)" })
+            return ChainWalk(
+                verification: AuditVerification(
+                    ok: failure == nil, entries: expectedSeq - 1, head: AuditChain.hex(previous), firstBadSeq: failure?.seq,
+                    problem: failure.map { "entry \($0.seq) does not verify: \($0.problem)" }),
+                capturedHash: captured)
         }
     }
 

@@ -7,30 +7,38 @@ public struct ServerArguments: Sendable {
     public var host: String
     public var port: Int
     public var logLevel: Logger.Level
+    /// Base64 Ed25519 private key for `POST /v1/audit/checkpoint`; without it that route answers 503.
+    public var checkpointKey: String?
+    public var checkpointOrigin: String
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, checkpointKey: String? = nil,
+        checkpointOrigin: String = "mreg"
+    ) {
         self.host = host
         self.port = port
         self.logLevel = logLevel
+        self.checkpointKey = checkpointKey
+        self.checkpointOrigin = checkpointOrigin
     }
 }
 
 /// Every route of the API, in one list: method, path, required role, handler.
-func apiRoutes(registry: Registry, metrics: ServerMetrics) -> [Route] {
+func apiRoutes(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> [Route] {
     OperationsRoutes(registry: registry, metrics: metrics).routes
         + ModelRoutes(registry: registry).routes
         + PromotionRoutes(registry: registry).routes
         + RolloutRoutes(registry: registry).routes
-        + AuditRoutes(registry: registry).routes
+        + AuditRoutes(registry: registry, checkpointKey: arguments.checkpointKey, origin: arguments.checkpointOrigin).routes
 }
 
 /// Builds the router: the middleware first (they apply only to routes added after them), then
 /// every route of `apiRoutes`.
-func buildRouter(registry: Registry, metrics: ServerMetrics) -> Router<ServerContext> {
+func buildRouter(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> Router<ServerContext> {
     let router = Router(context: ServerContext.self)
     router.add(middleware: ObservabilityMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
-    for route in apiRoutes(registry: registry, metrics: metrics) {
+    for route in apiRoutes(registry: registry, metrics: metrics, arguments: arguments) {
         router.on(RouterPath(route.path), method: route.method) { request, context in
             try await route.respond(to: request, context: context, registry: registry)
         }
@@ -48,7 +56,7 @@ public func buildApplication(
     logger.logLevel = arguments.logLevel
     let metrics = ServerMetrics()
     return Application(
-        router: buildRouter(registry: registry, metrics: metrics),
+        router: buildRouter(registry: registry, metrics: metrics, arguments: arguments),
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)

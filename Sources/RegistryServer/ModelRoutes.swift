@@ -123,6 +123,8 @@ struct PromotionRoutes {
 /// The audit log.
 struct AuditRoutes {
     let registry: Registry
+    let checkpointKey: String?
+    let origin: String
 
     var routes: [Route] {
         [
@@ -134,6 +136,12 @@ struct AuditRoutes {
             },
             Route(.get, "/v1/audit/verify", role: .auditor) { _ in
                 .json(try registry.verifyAudit())
+            },
+            Route(.post, "/v1/audit/checkpoint", role: .auditor) { [checkpointKey, origin] _ in
+                guard let checkpointKey else {
+                    throw RegistryError(.unavailable, "this server has no checkpoint signing key; start it with --checkpoint-key FILE")
+                }
+                return .json(try registry.checkpoint(privateKey: checkpointKey, origin: origin), status: .created)
             },
         ]
     }

@@ -6,7 +6,7 @@ extension Mreg {
     struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "audit", abstract: "Read, verify and export the hash-chained audit log.",
-            subcommands: [Log.self, Verify.self, Export.self])
+            subcommands: [Log.self, Verify.self, Export.self, Checkpoint.self, Keygen.self])
 
         struct Log: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -42,9 +42,26 @@ extension Mreg {
                 discussion: "Example: mreg audit verify --json")
 
             @OptionGroup var global: GlobalOptions
+            @Option(help: "A signed checkpoint (mreg audit checkpoint) whose prefix the log must still contain.") var checkpoint: String?
+            @Option(help: "The checkpoint signer's public key file.") var pubkey: String?
+
+            func validate() throws {
+                guard (checkpoint == nil) == (pubkey == nil) else {
+                    throw ValidationError("--checkpoint and --pubkey go together")
+                }
+            }
 
             func run() throws {
-                let verification = try global.openRegistry().verifyAudit()
+                let registry = try global.openRegistry()
+                let verification: AuditVerification
+                if let checkpoint, let pubkey {
+                    let signed = try RequestDecoding.decode(
+                        AuditCheckpoint.self, from: try readFile(checkpoint), what: checkpoint)
+                    verification = try registry.verifyAudit(
+                        checkpoint: signed, publicKey: String(decoding: try readFile(pubkey), as: UTF8.self))
+                } else {
+                    verification = try registry.verifyAudit()
+                }
                 global.emit(verification) {
                     verification.ok
                         ? "OK: \(verification.entries) entries verify; head \(verification.head)"
@@ -90,6 +107,66 @@ extension Mreg {
         }
     }
 
+    struct Checkpoint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign (Ed25519) the log's size and head hash, to prove later that its history was not cut or rewritten.",
+            discussion: "Example: mreg audit checkpoint --key audit.key --out checkpoints/$(date +%F).json")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The private key file (mreg audit keygen).") var key: String
+        @Option(help: "Write the checkpoint here instead of stdout.") var out: String?
+        @Option(help: "A name for this registry's log, signed into the checkpoint.") var origin = "mreg"
+
+        func run() throws {
+            let checkpoint = try global.openRegistry().checkpoint(
+                privateKey: String(decoding: try readFile(key), as: UTF8.self), origin: origin)
+            if let out {
+                try writeFile(out, Data((JSONCoding.text(checkpoint) + "\n").utf8), mode: 0o644)
+                global.emit(checkpoint) { "Signed checkpoint of \(checkpoint.size) entries (head \(checkpoint.head)) written to \(out)." }
+            } else {
+                Terminal.printJSON(checkpoint)
+            }
+        }
+    }
+
+    struct Keygen: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an Ed25519 key pair for checkpoints: FILE (private, mode 600) and FILE.pub.",
+            discussion: "Example: mreg audit keygen --out audit.key")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The private key file to create.") var out: String
+
+        func run() throws {
+            let keys = CheckpointKeys.generate()
+            try writeFile(out, Data((keys.privateKey + "\n").utf8), mode: 0o600)
+            try writeFile(out + ".pub", Data((keys.publicKey + "\n").utf8), mode: 0o644)
+            struct Answer: Encodable { let privateKeyFile: String; let publicKeyFile: String; let publicKey: String
+                enum CodingKeys: String, CodingKey { case privateKeyFile = "private_key_file", publicKeyFile = "public_key_file", publicKey = "public_key" } }
+            global.emit(Answer(privateKeyFile: out, publicKeyFile: out + ".pub", publicKey: keys.publicKey)) {
+                "Wrote the private key to \(out) (keep it secret) and the public key to \(out).pub."
+            }
+        }
+    }
+}
+
+/// Reads a file named on the command line.
+func readFile(_ path: String) throws(RegistryError) -> Data {
+    guard let data = FileManager.default.contents(atPath: path) else { throw RegistryError(.invalidArgument, "cannot read \(path)") }
+    return data
+}
+
+/// Creates a new file (refusing to overwrite one) with the given permissions.
+func writeFile(_ path: String, _ data: Data, mode: Int) throws(RegistryError) {
+    guard !FileManager.default.fileExists(atPath: path) else {
+        throw RegistryError(.alreadyExists, "\(path) already exists; choose a new file")
+    }
+    guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: mode]) else {
+        throw RegistryError(.unavailable, "cannot write \(path)")
+    }
+}
+
+extension Mreg {
     struct Backup: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an online, consistent copy of the database (safe while others write).",

@@ -18,9 +18,7 @@ extension Mreg {
             @Option(help: "The policy document (YAML or JSON).") var file: String
 
             func run() throws {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw RegistryError(.invalidArgument, "cannot read \(file)")
-                }
+                let data = try readFile(file)
                 let revision = try global.openRegistry().setPolicy(
                     model: name, document: String(decoding: data, as: UTF8.self), by: global.caller)
                 global.emit(revision) { "Stored policy revision \(revision.revision) for \(name) (sha256 \(revision.sha256.prefix(12)))." }

@@ -37,9 +37,7 @@ extension Mreg {
                 var submission: ReportSubmission
                 let document: [UInt8]
                 if let path = junit ?? file {
-                    guard let data = FileManager.default.contents(atPath: path) else {
-                        throw RegistryError(.invalidArgument, "cannot read \(path)")
-                    }
+                    let data = try readFile(path)
                     document = Array(data)
                     submission = junit != nil
                         ? try JUnitReport.parse(data, suite: suite)

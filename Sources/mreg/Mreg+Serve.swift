@@ -18,6 +18,8 @@ extension Mreg {
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
         @Option(help: "The port to listen on (0: any free port).") var port = 8080
         @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+        @Option(help: "An Ed25519 private key file (mreg audit keygen) for POST /v1/audit/checkpoint.") var checkpointKey: String?
+        @Option(help: "The origin signed into checkpoints.") var origin = "mreg"
 
         func validate() throws {
             guard Logger.Level(rawValue: logLevel) != nil else {
@@ -38,7 +40,9 @@ extension Mreg {
                     Use it as: Authorization: Bearer \(issued.token)
                     """)
             }
-            let arguments = ServerArguments(host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            let key = try checkpointKey.map { String(decoding: try readFile($0), as: UTF8.self) }
+            let arguments = ServerArguments(
+                host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin)
             let app = buildApplication(arguments, registry: registry) { port in
                 Terminal.printError("mreg serving \(global.databasePath) on http://\(host):\(port)")
             }
