@@ -18,9 +18,12 @@ public enum JUnitReport {
         let parser = XMLParser(data: data)
         parser.delegate = reader
         parser.shouldResolveExternalEntities = false
-        guard parser.parse(), reader.rootName != nil else {
+        // Foundation's parser on Linux accepts a document whose root is never closed; the
+        // nesting depth tells.
+        guard parser.parse(), reader.rootName != nil, reader.isBalanced else {
             let line = parser.lineNumber
-            let reason = parser.parserError.map { ($0 as NSError).localizedDescription } ?? "no root element"
+            let reason = parser.parserError.map { ($0 as NSError).localizedDescription }
+                ?? (reader.rootName == nil ? "no root element" : "an element is never closed")
             throw .invalid("the JUnit report is not well-formed XML (line \(line)): \(reason)")
         }
         guard reader.rootName == "testsuites" || reader.rootName == "testsuite" else {
@@ -65,6 +68,10 @@ public enum JUnitReport {
         var metrics: [String: Double] = [:]
         var problem: String?
         private var depth = 0
+        private var closedRoot = false
+
+        /// Every element opened was closed, the root included.
+        var isBalanced: Bool { depth == 0 && closedRoot }
 
         func suitesDeclare(_ key: String) -> Bool {
             !suiteAttributes.isEmpty && suiteAttributes.allSatisfy { $0[key].flatMap(Int.init) != nil }
@@ -115,6 +122,7 @@ public enum JUnitReport {
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
             depth -= 1
+            if depth == 0 { closedRoot = true }
         }
     }
 }

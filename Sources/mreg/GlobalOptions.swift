@@ -2,32 +2,16 @@ import ArgumentParser
 import Foundation
 import RegistryCore
 
-/// Options every command takes.
-struct GlobalOptions: ParsableArguments {
+/// Where the registry is and how to print: the options of every command.
+struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The registry database file (else $MREG_DB, else ./mreg.db).", valueName: "path"))
     var db: String?
 
     @Flag(name: .long, help: "Print one JSON document on stdout, the same shape as the REST body.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Who is acting (else $MREG_ACTOR, else the OS user).", valueName: "name"))
-    var actor: String?
-
     var databasePath: String {
         db ?? ProcessInfo.processInfo.environment["MREG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "mreg.db"
-    }
-
-    /// Working on the file directly, the CLI acts with admin rights: whoever can write the file
-    /// can change it anyway. The actor still names who acted.
-    var caller: Caller {
-        let environment = ProcessInfo.processInfo.environment
-        let name = actor ?? environment["MREG_ACTOR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.osUser
-        return Caller(name: name, role: .admin)
-    }
-
-    private static var osUser: String {
-        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
-        return ProcessInfo.processInfo.environment["USER"] ?? "unknown"
     }
 
     func openRegistry() throws(RegistryError) -> Registry {
@@ -42,6 +26,33 @@ struct GlobalOptions: ParsableArguments {
             let text = human()
             if !text.isEmpty { print(text) }
         }
+    }
+}
+
+/// Options every command takes: the store options and who is acting. (`audit log` takes only
+/// the store options: there `--actor` filters by actor, as the contract spells it.)
+struct GlobalOptions: ParsableArguments {
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .long, help: ArgumentHelp("Who is acting (else $MREG_ACTOR, else the OS user).", valueName: "name"))
+    var actor: String?
+
+    var json: Bool { store.json }
+    var databasePath: String { store.databasePath }
+    func openRegistry() throws(RegistryError) -> Registry { try store.openRegistry() }
+    func emit<T: Encodable>(_ value: T, human: () -> String) { store.emit(value, human: human) }
+
+    /// Working on the file directly, the CLI acts with admin rights: whoever can write the file
+    /// can change it anyway. The actor still names who acted.
+    var caller: Caller {
+        let environment = ProcessInfo.processInfo.environment
+        let name = actor ?? environment["MREG_ACTOR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.osUser
+        return Caller(name: name, role: .admin)
+    }
+
+    private static var osUser: String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return ProcessInfo.processInfo.environment["USER"] ?? "unknown"
     }
 }
 

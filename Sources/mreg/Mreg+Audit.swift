@@ -13,9 +13,9 @@ extension Mreg {
                 abstract: "List audit entries, newest first.",
                 discussion: "Example: mreg audit log --model fraud --action branch.promote --since 2026-11-01T00:00:00Z")
 
-            @OptionGroup var global: GlobalOptions
+            @OptionGroup var global: StoreOptions
             @Option(help: "Only this model.") var model: String?
-            @Option(name: .customLong("actor-filter"), help: "Only entries by this actor.") var actorFilter: String?
+            @Option(help: "Only entries by this actor.") var actor: String?
             @Option(help: "Only this action (e.g. version.register, branch.promote, branch.rollback).") var action: String?
             @Option(help: "Only entries at or after this time.") var since: Timestamp?
             @Option(help: "Only entries at or before this time.") var until: Timestamp?
@@ -24,7 +24,7 @@ extension Mreg {
 
             func run() throws {
                 let page = try global.openRegistry().auditLog(AuditQuery(
-                    model: model, actor: actorFilter, action: action, since: since, until: until, limit: limit, cursor: cursor))
+                    model: model, actor: actor, action: action, since: since, until: until, limit: limit, cursor: cursor))
                 global.emit(page) {
                     guard !page.items.isEmpty else { return "No audit entries match." }
                     return Terminal.table(

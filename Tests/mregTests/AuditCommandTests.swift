@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+
+/// `mreg audit log|verify|export` and `mreg backup`.
+@Suite struct AuditCommandTests {
+    /// A small history by several actors: fraud v1 by alice, promoted by bob; churn v1 by carol.
+    static func seed(_ registry: TemporaryRegistry) async throws {
+        try await registry.register("fraud", actor: "alice")
+        _ = try await registry.json("promote", "fraud", "--to", "release", actor: "bob")
+        try await registry.register("churn", actor: "carol")
+    }
+
+    @Test func auditLogListsEntriesNewestFirst() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+            let log = try await registry.mreg("audit", "log", "--json")
+            #expect(log.status == 0, "\(log)")
+            let entries = try log.items()
+            #expect(entries.compactMap { $0.int("seq") } == [5, 4, 3, 2, 1])
+            #expect(entries.compactMap { $0.string("action") } == [
+                "version.register", "model.create", "branch.promote", "version.register", "model.create",
+            ])
+            let newest = try #require(entries.first)
+            #expect(newest.keySet.isSuperset(of: ["seq", "at", "actor", "action", "model", "version", "branch", "details", "prev_hash", "hash"]))
+            #expect(isSHA256Hex(newest.string("hash")) && isSHA256Hex(newest.string("prev_hash")))
+            #expect(entries.last?.string("prev_hash") == String(repeating: "0", count: 64))
+            #expect(entries[0].string("prev_hash") == entries[1].string("hash"), "entries are chained")
+
+            let human = try await registry.mreg("audit", "log")
+            #expect(human.status == 0)
+            #expect(human.stdout.contains("SEQ") && human.stdout.contains("branch.promote"), "\(human)")
+        }
+    }
+
+    @Test func auditLogFilters() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+            let byModel = try await registry.mreg("audit", "log", "--model", "churn", "--json")
+            #expect(byModel.status == 0, "\(byModel)")
+            #expect(try byModel.items().allSatisfy { $0.string("model") == "churn" })
+            #expect(try byModel.items().count == 2)
+
+            let byAction = try await registry.mreg("audit", "log", "--action", "branch.promote", "--json")
+            #expect(byAction.status == 0, "\(byAction)")
+            #expect(try byAction.items().compactMap { $0.string("actor") } == ["bob"])
+
+            let limited = try await registry.mreg("audit", "log", "--limit", "2", "--json")
+            #expect(limited.status == 0, "\(limited)")
+            #expect(try limited.items().compactMap { $0.int("seq") } == [5, 4])
+            #expect(try limited.json().string("next_cursor") != nil)
+
+            let future = try await registry.mreg("audit", "log", "--since", "2999-01-01T00:00:00Z", "--json")
+            #expect(future.status == 0, "\(future)")
+            #expect(try future.items().isEmpty)
+
+            let past = try await registry.mreg("audit", "log", "--until", "2000-01-01T00:00:00Z", "--json")
+            #expect(past.status == 0, "\(past)")
+            #expect(try past.items().isEmpty)
+
+            let window = try await registry.mreg(
+                "audit", "log", "--since", "2000-01-01T00:00:00Z", "--until", rfc3339(Date().addingTimeInterval(60)), "--json")
+            #expect(try window.items().count == 5)
+
+            let badLimit = try await registry.mreg("audit", "log", "--limit", "0")
+            #expect(badLimit.status == 2, "\(badLimit)")
+            #expect(badLimit.stderr.contains("limit"), "\(badLimit)")
+        }
+    }
+
+    /// The contract spells the filter `mreg audit log --actor A`.
+    @Test func auditLogFiltersByActorAsTheContractSpellsIt() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+            let outcome = try await registry.mreg("audit", "log", "--actor", "bob", "--json")
+            #expect(outcome.status == 0, "\(outcome)")
+            let actors = try outcome.items().compactMap { $0.string("actor") }
+            #expect(actors == ["bob"], "`audit log --actor bob` should list only bob's entries, got \(actors)")
+        }
+    }
+
+    @Test func auditVerifyPassesOnAnUntouchedLog() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+            let verification = try await registry.json("audit", "verify")
+            #expect(verification.bool("ok") == true)
+            #expect(verification.int("entries") == 5)
+            #expect(isSHA256Hex(verification.string("head")))
+            #expect(verification["first_bad_seq"] == nil || verification.isNull("first_bad_seq"))
+
+            let human = try await registry.mreg("audit", "verify")
+            #expect(human.status == 0)
+            #expect(human.stdout.contains("OK: 5 entries verify"), "\(human)")
+        }
+    }
+
+    @Test func auditVerifyNamesTheFirstTamperedEntry() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+
+            // The table refuses updates while its trigger stands.
+            let refused = try await registry.sqlite(registry.database, #"UPDATE audit_log SET details = '{"forged":true}' WHERE seq = 3"#)
+            #expect(refused.status != 0, "the audit table must refuse UPDATE: \(refused)")
+            #expect(try await registry.json("audit", "verify").bool("ok") == true)
+
+            let tampered = try await registry.sqlite(
+                registry.database,
+                #"DROP TRIGGER audit_log_no_update; UPDATE audit_log SET details = '{"forged":true}' WHERE seq = 3"#)
+            #expect(tampered.status == 0, "\(tampered)")
+
+            let outcome = try await registry.mreg("audit", "verify", "--json")
+            #expect(outcome.status == 7, "\(outcome)")
+            let verification = try outcome.json()
+            #expect(verification.bool("ok") == false)
+            #expect(verification.int("first_bad_seq") == 3)
+
+            let human = try await registry.mreg("audit", "verify")
+            #expect(human.status == 7, "\(human)")
+            #expect((human.stdout + human.stderr).contains("entry 3"), "\(human)")
+        }
+    }
+
+    @Test func auditExportHasOneLinePerEntry() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+            let entries = try await registry.auditEntryCount()
+
+            let jsonl = try await registry.mreg("audit", "export")
+            #expect(jsonl.status == 0, "\(jsonl)")
+            let lines = jsonl.stdout.split(separator: "\n")
+            #expect(lines.count == entries)
+            let parsed = try lines.map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            }
+            #expect(parsed.compactMap { $0.int("seq") } == Array(1...entries), "oldest first")
+            #expect(parsed.allSatisfy { isSHA256Hex($0.string("hash")) })
+
+            let explicit = try await registry.mreg("audit", "export", "--format", "jsonl")
+            #expect(explicit.status == 0)
+            #expect(explicit.stdout == jsonl.stdout)
+
+            let csv = try await registry.mreg("audit", "export", "--format", "csv")
+            #expect(csv.status == 0, "\(csv)")
+            let rows = csv.stdout.split(separator: "\n")
+            #expect(rows.count == entries + 1)
+            #expect(rows.first == "seq,at,actor,action,model,version,branch,details,prev_hash,hash")
+            #expect(rows.dropFirst().first?.hasPrefix("1,") == true)
+
+            let badFormat = try await registry.mreg("audit", "export", "--format", "xml")
+            #expect(badFormat.status == 2, "\(badFormat)")
+            #expect(badFormat.stderr.contains("'xml'"), "\(badFormat)")
+        }
+    }
+
+    @Test func backupWritesAConsistentCopy() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.seed(registry)
+            let copy = registry.file("copy.db")
+            let answer = try await registry.json("backup", "--to", copy)
+            #expect(answer.string("backup") == copy)
+
+            let integrity = try await registry.sqlite(copy, "PRAGMA integrity_check")
+            #expect(integrity.status == 0, "\(integrity)")
+            #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+
+            let copyVerification = try await registry.mreg("audit", "verify", "--db", copy, "--json")
+            #expect(copyVerification.status == 0, "\(copyVerification)")
+            #expect(try copyVerification.json().int("entries") == 5)
+            let copyVersions = try await registry.mreg("versions", "fraud", "--db", copy, "--json")
+            #expect(try copyVersions.items().count == 1)
+
+            let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+            let again = try await registry.mreg("backup", "--to", copy)
+            #expect(again.status == 4, "\(again)")
+            #expect(again.stderr.contains("already exists"), "\(again)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before, "an existing file is never overwritten")
+
+            let nowhere = try await registry.mreg("backup", "--to", registry.file("no/such/dir/copy.db"))
+            #expect(nowhere.status == 1, "\(nowhere)")
+            #expect(nowhere.stderr.hasPrefix("error:"), "\(nowhere)")
+        }
+    }
+}
