@@ -20,7 +20,7 @@ public enum JUnitReport {
         parser.shouldResolveExternalEntities = false
         // Foundation's parser on Linux accepts a document whose root is never closed; the
         // nesting depth tells.
-        guard parser.parse(), reader.rootName != nil, reader.isBalanced else {
+        guard parser.parse(), parser.parserError == nil, reader.rootName != nil, reader.isBalanced else {
             let line = parser.lineNumber
             let reason = parser.parserError.map { ($0 as NSError).localizedDescription }
                 ?? (reader.rootName == nil ? "no root element" : "an element is never closed")

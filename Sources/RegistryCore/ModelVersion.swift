@@ -74,7 +74,7 @@ public struct RegisterRequest: Sendable, Hashable, Codable {
         params = try c.decodeIfPresent([String: String].self, forKey: .params) ?? [:]
         metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
         tags = try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
-        parent = try c.decodeIfPresent(Int.self, forKey: .parent)
+        parent = try c.decodeWholeNumber(forKey: .parent)
         description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
     }
 

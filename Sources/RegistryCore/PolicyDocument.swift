@@ -9,10 +9,11 @@ public enum PolicyDocument {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw .invalid("the policy is not valid YAML or JSON: \(error)")
         } catch {
-            throw .invalid("the policy is not valid YAML or JSON: \(error)")
+            // libyaml's messages span lines (with a caret under the spot); keep one sentence.
+            let reason = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.allSatisfy { $0 == "^" } }.joined(separator: " ")
+            throw .invalid("the policy is not valid YAML or JSON: \(reason)")
         }
         guard let root else { throw .invalid("the policy document is empty") }
         var policy = Policy()

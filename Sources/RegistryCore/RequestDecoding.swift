@@ -68,6 +68,19 @@ public enum RequestDecoding {
     }
 }
 
+extension KeyedDecodingContainer {
+    /// Decodes an optional whole number, refusing `1.5` or `1e30` with an error that names the
+    /// field. (Foundation's decoder on Linux reports those as "not valid JSON" with no path.)
+    func decodeWholeNumber(forKey key: Key) throws -> Int? {
+        guard let number = try decodeIfPresent(Double.self, forKey: key) else { return nil }
+        guard let whole = Int(exactly: number) else {
+            throw DecodingError.typeMismatch(
+                Int.self, DecodingError.Context(codingPath: codingPath + [key], debugDescription: "\(number) is not a whole number"))
+        }
+        return whole
+    }
+}
+
 extension ReportSubmission {
     /// Reads a JSON report (the contract's field names).
     /// - Parameter suite: overrides (or supplies) the document's `suite`.

@@ -99,4 +99,23 @@ public struct RolloutStartRequest: Sendable, Codable, Hashable {
         self.version = version
         self.steps = steps
     }
+
+    enum CodingKeys: String, CodingKey { case version, steps }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard let version = try c.decodeWholeNumber(forKey: .version) else {
+            throw DecodingError.keyNotFound(CodingKeys.version, DecodingError.Context(codingPath: c.codingPath, debugDescription: "required"))
+        }
+        self.version = version
+        steps = try c.decodeIfPresent([Double].self, forKey: .steps).map { numbers in
+            try numbers.enumerated().map { index, number in
+                guard let whole = Int(exactly: number) else {
+                    throw DecodingError.typeMismatch(
+                        Int.self, DecodingError.Context(codingPath: c.codingPath + [CodingKeys.steps], debugDescription: "step \(index + 1) is not a whole number"))
+                }
+                return whole
+            }
+        }
+    }
 }

@@ -77,10 +77,10 @@ public struct ReportSubmission: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         suite = try c.decode(String.self, forKey: .suite)
-        tests = try c.decodeIfPresent(Int.self, forKey: .tests) ?? 0
-        failures = try c.decodeIfPresent(Int.self, forKey: .failures) ?? 0
-        errors = try c.decodeIfPresent(Int.self, forKey: .errors) ?? 0
-        skipped = try c.decodeIfPresent(Int.self, forKey: .skipped) ?? 0
+        tests = try c.decodeWholeNumber(forKey: .tests) ?? 0
+        failures = try c.decodeWholeNumber(forKey: .failures) ?? 0
+        errors = try c.decodeWholeNumber(forKey: .errors) ?? 0
+        skipped = try c.decodeWholeNumber(forKey: .skipped) ?? 0
         metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
         durationSeconds = try c.decodeIfPresent(Double.self, forKey: .durationSeconds)
         status = try c.decodeIfPresent(TestReport.Status.self, forKey: .status)

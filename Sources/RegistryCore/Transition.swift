@@ -122,8 +122,8 @@ public struct PromoteRequest: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         to = try c.decode(Branch.self, forKey: .to)
-        version = try c.decodeIfPresent(Int.self, forKey: .version)
-        expect = try c.decodeIfPresent(Int.self, forKey: .expect)
+        version = try c.decodeWholeNumber(forKey: .version)
+        expect = try c.decodeWholeNumber(forKey: .expect)
         reason = try c.decodeIfPresent(String.self, forKey: .reason) ?? ""
         dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
         force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
@@ -152,9 +152,9 @@ public struct RollbackRequest: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         branch = try c.decodeIfPresent(Branch.self, forKey: .branch) ?? .master
-        to = try c.decodeIfPresent(Int.self, forKey: .to)
+        to = try c.decodeWholeNumber(forKey: .to)
         reason = try c.decodeIfPresent(String.self, forKey: .reason) ?? ""
-        expect = try c.decodeIfPresent(Int.self, forKey: .expect)
+        expect = try c.decodeWholeNumber(forKey: .expect)
     }
 }
 

@@ -17,10 +17,22 @@ public final class Statement {
 
     init(connection: OpaquePointer, sql: String, persistent: Bool) throws(SQLiteError) {
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
+        var trailingStatement = false
         let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
-        let code = sql.withCString { cString in
-            sqlite3_prepare_v3(connection, cString, -1, flags, &statement, &tail)
+        let code = sql.withCString { cString -> Int32 in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(connection, cString, -1, flags, &statement, &tail)
+            // `tail` points into `cString`, which lives only inside this closure (short strings
+            // are copied out of the String's inline storage). Anything after the first
+            // statement is refused only if it compiles to a statement of its own: a trailing
+            // comment or `;` is fine.
+            if code == SQLITE_OK, let tail, tail.pointee != 0 {
+                var extra: OpaquePointer?
+                let extraCode = sqlite3_prepare_v3(connection, tail, -1, 0, &extra, nil)
+                trailingStatement = extraCode != SQLITE_OK || extra != nil
+                sqlite3_finalize(extra)
+            }
+            return code
         }
         guard code == SQLITE_OK else {
             throw SQLiteError(handle: connection, code: code, sql: sql)
@@ -29,9 +41,7 @@ public final class Statement {
             // sqlite3_prepare_v3 yields no statement for empty SQL or a lone comment.
             throw SQLiteError(extendedCode: SQLiteError.misuse, message: "no SQL statement to prepare", sql: sql)
         }
-        if let tail, tail.pointee != 0,
-            !String(cString: tail).allSatisfy({ $0.isWhitespace || $0 == ";" })
-        {
+        if trailingStatement {
             sqlite3_finalize(statement)
             throw SQLiteError(
                 extendedCode: SQLiteError.misuse,

@@ -20,6 +20,12 @@ extension Mreg {
         @Option(help: "The version this one was derived from.") var parent: Int?
         @Option(help: "A description of this version.") var description = ""
 
+        func validate() throws {
+            _ = try param.dictionary(option: "--param")
+            _ = try metric.dictionary()
+            _ = try tag.dictionary(option: "--tag")
+        }
+
         func run() throws {
             let request = RegisterRequest(
                 artifactURI: artifact, digest: digest, params: try param.dictionary(option: "--param"),

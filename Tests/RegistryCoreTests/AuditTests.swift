@@ -1,0 +1,283 @@
+import Foundation
+import SQLite
+import Testing
+
+@testable import RegistryCore
+
+/// The audit log (contract section 7, docs/AUDIT.md): gap-free, hash-chained, append-only, and
+/// verifiable by mreg and by an independent verifier.
+@Suite struct AuditTests {
+    /// Eight changes, one audit entry each: create, register ×2, report, promote, policy, approve, deprecate.
+    private static func populate(_ registry: Registry) throws {
+        _ = try registry.createModel(name: "fraud-scorer", description: "card fraud scorer", by: .alice)
+        try registry.registerVersion(metrics: ["accuracy": 0.93], digest: digest(1))
+        try registry.registerVersion(metrics: ["accuracy": 0.95], parent: 1, by: .eve)
+        try registry.addReport(version: 1, suite: "unit", status: .passed)
+        try registry.promoteVersion(to: .release, version: 1)
+        _ = try registry.setPolicy(model: "fraud-scorer", document: "master:\n  approvals: {count: 1}\n", by: .alice)
+        _ = try registry.approve(model: "fraud-scorer", version: 1, to: .master, comment: "zoë approves ✓", by: .bob)
+        _ = try registry.deprecate(model: "fraud-scorer", version: 2, reason: "superseded", by: .alice)
+    }
+
+    private static let populatedActions = [
+        "model.create", "version.register", "version.register", "report.add", "branch.promote", "policy.set",
+        "approval.add", "version.deprecate",
+    ]
+
+    // MARK: The log as written
+
+    @Test func seqRunsOneTwoThreeWithoutGapsAndEachEntryChainsToTheLast() throws {
+        try withTemporaryRegistry { registry in
+            try Self.populate(registry)
+            let entries = try registry.allAuditEntries()
+            #expect(entries.map(\.seq) == Array(1...8))
+            #expect(entries.map(\.action) == Self.populatedActions)
+            #expect(entries.first?.prevHash == String(repeating: "0", count: 64))
+            for (previous, entry) in zip(entries, entries.dropFirst()) {
+                #expect(entry.prevHash == previous.hash, "entry \(entry.seq)")
+            }
+            let register = entries[2]
+            #expect(register.actor == "eve")
+            #expect(register.model == "fraud-scorer")
+            #expect(register.version == 2)
+            #expect(register.branch == "develop")
+            let details = try JSONCoding.decode([String: JSONValue].self, from: register.details)
+            #expect(details["kind"] == .string("register"))
+            #expect(details["parent"] == .number(1))
+            #expect(details["from_version"] == .number(1))
+            #expect(details["to_version"] == .number(2))
+
+            // Newest first through the query API, with filters.
+            let page = try registry.auditLog(AuditQuery(limit: 3))
+            #expect(page.items.map(\.seq) == [8, 7, 6])
+            let next = try registry.auditLog(AuditQuery(limit: 3, cursor: page.nextCursor))
+            #expect(next.items.map(\.seq) == [5, 4, 3])
+            #expect(try registry.auditLog(AuditQuery(action: "version.register")).items.map(\.seq) == [3, 2])
+            #expect(try registry.auditLog(AuditQuery(actor: "bob")).items.map(\.action) == ["approval.add"])
+        }
+    }
+
+    @Test func verifyAuditAcceptsARealLogWithOneEntryPerChange() throws {
+        try withTemporaryRegistry { registry in
+            #expect(try registry.verifyAudit() == AuditVerification(
+                ok: true, entries: 0, head: String(repeating: "0", count: 64), firstBadSeq: nil, problem: nil))
+            try Self.populate(registry)
+            let verification = try registry.verifyAudit()
+            #expect(verification.ok)
+            #expect(verification.entries == 8)
+            #expect(verification.head == (try registry.allAuditEntries().last?.hash))
+            #expect(verification.firstBadSeq == nil)
+            // Failed operations add nothing.
+            expectError(.alreadyExists) { try registry.registerVersion(digest: digest(1)) }
+            #expect(try registry.verifyAudit().entries == 8)
+        }
+    }
+
+    @Test func theDatabaseRefusesToUpdateDeleteOrSkipEntries() throws {
+        try withTemporaryRegistry { registry in
+            try Self.populate(registry)
+            let connection = try Connection(path: registry.path)
+            for sql in [
+                "UPDATE audit_log SET actor = 'mallory' WHERE seq = 2",
+                "UPDATE audit_log SET details = '{}'",
+                "DELETE FROM audit_log WHERE seq = 8",
+                "DELETE FROM audit_log",
+            ] {
+                let error = #expect(throws: SQLiteError.self, "\(sql)") { try connection.execute(sql) }
+                #expect(error?.extendedCode == SQLiteError.constraintTrigger, "\(sql)")
+                #expect(error?.message.contains("append-only") == true, "\(sql)")
+            }
+            let gap = #expect(throws: SQLiteError.self) {
+                try connection.execute(
+                    "INSERT INTO audit_log (seq, at, actor, action, details, prev_hash, hash) VALUES (10, 0, 'x', 'y', '{}', ?, ?)",
+                    [.blob(AuditChain.genesis), .blob(AuditChain.genesis)])
+            }
+            #expect(gap?.extendedCode == SQLiteError.constraintTrigger)
+            #expect(try registry.verifyAudit().ok)
+            #expect(try registry.allAuditEntries().count == 8)
+        }
+    }
+
+    // MARK: Tampering
+
+    @Test(arguments: [
+        ("details", "'{\"reason\":\"forged\"}'", 4),
+        ("actor", "'mallory'", 2),
+        ("at", "at + 1", 5),
+        ("version", "NULL", 3),
+        ("model", "'other-model'", 1),
+        ("hash", "zeroblob(32)", 8),
+    ])
+    func changingAnEntryIsFoundAtThatEntry(column: String, value: String, seq: Int) throws {
+        try withTemporaryRegistry { registry in
+            try Self.populate(registry)
+            let entries = try registry.allAuditEntries()
+            let connection = try Connection(path: registry.path)
+            try connection.execute(script: "DROP TRIGGER audit_log_no_update")
+            try connection.execute("UPDATE audit_log SET \(column) = \(value) WHERE seq = ?", [.integer(Int64(seq))])
+            #expect(connection.changes == 1)
+
+            let verification = try registry.verifyAudit()
+            #expect(!verification.ok)
+            #expect(verification.firstBadSeq == seq)
+            #expect(verification.entries == seq - 1)
+            #expect(verification.head == (seq == 1 ? String(repeating: "0", count: 64) : entries[seq - 2].hash))
+            #expect(verification.problem?.contains("entry \(seq)") == true)
+        }
+    }
+
+    @Test(arguments: [1, 4, 7])
+    func deletingAnEntryIsFoundAtTheGap(seq: Int) throws {
+        try withTemporaryRegistry { registry in
+            try Self.populate(registry)
+            let connection = try Connection(path: registry.path)
+            try connection.execute(script: "DROP TRIGGER audit_log_no_delete")
+            try connection.execute("DELETE FROM audit_log WHERE seq = ?", [.integer(Int64(seq))])
+            #expect(connection.changes == 1)
+
+            let verification = try registry.verifyAudit()
+            #expect(!verification.ok)
+            #expect(verification.firstBadSeq == seq)
+            #expect(verification.entries == seq - 1)
+            #expect(verification.problem?.contains("missing") == true)
+        }
+    }
+
+    // MARK: The published test vectors
+
+    struct Vector: Decodable, Sendable {
+        let seq: Int
+        let at: Int64
+        let actor: String
+        let action: String
+        let model: String?
+        let version: Int?
+        let branch: String?
+        let details: String
+        let atRfc3339: String
+        let prevHashHex: String
+        let canonicalHex: String
+        let hashHex: String
+    }
+
+    private static func vectors() throws -> [Vector] {
+        struct File: Decodable { let vectors: [Vector] }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let data = try Data(contentsOf: SourceTree.fixtures.appendingPathComponent("audit-vector.json"))
+        return try decoder.decode(File.self, from: data).vectors
+    }
+
+    private static func bytes(hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8).map { $0 <= 57 ? $0 - 48 : ($0 | 0x20) - 87 }
+        return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+    }
+
+    @Test func canonicalBytesAndHashReproduceTheTestVectors() throws {
+        let vectors = try Self.vectors()
+        try #require(vectors.count == 2)
+        var previous = AuditChain.genesis
+        for vector in vectors {
+            #expect(Self.bytes(hex: vector.prevHashHex) == previous)
+            var canonical: [UInt8] = []
+            AuditChain.canonicalBytes(
+                seq: vector.seq, at: vector.at, actor: vector.actor, action: vector.action, model: vector.model,
+                version: vector.version, branch: vector.branch, details: vector.details, into: &canonical)
+            #expect(AuditChain.hex(canonical) == vector.canonicalHex, "vector \(vector.seq)")
+            let hash = AuditChain.hash(previous: previous, canonical: canonical)
+            #expect(AuditChain.hex(hash) == vector.hashHex, "vector \(vector.seq)")
+            #expect(Timestamp(rfc3339: vector.atRfc3339)?.millisecondsSinceEpoch == vector.at)
+            #expect(Timestamp(millisecondsSinceEpoch: vector.at).description == vector.atRfc3339)
+            previous = hash
+        }
+        #expect(AuditChain.hex(previous) == "c3c2f5065951fdc7e2fce14b8bbcce28d8208c53c0084c82d7927433f1648c41")
+    }
+
+    @Test func aLogHoldingTheTestVectorsVerifiesWithTheirHead() throws {
+        let vectors = try Self.vectors()
+        try withTemporaryRegistry { registry in
+            let connection = try Connection(path: registry.path)
+            for vector in vectors {
+                try connection.execute(
+                    """
+                    INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .integer(Int64(vector.seq)), .integer(vector.at), .text(vector.actor), .text(vector.action),
+                        vector.model.map { .text($0) } ?? .null, vector.version.map { .integer(Int64($0)) } ?? .null,
+                        vector.branch.map { .text($0) } ?? .null, .text(vector.details), .blob(Self.bytes(hex: vector.prevHashHex)),
+                        .blob(Self.bytes(hex: vector.hashHex)),
+                    ])
+            }
+            let verification = try registry.verifyAudit()
+            #expect(verification.ok)
+            #expect(verification.entries == 2)
+            #expect(verification.head == vectors[1].hashHex)
+            #expect(try registry.allAuditEntries().map(\.hash) == vectors.map(\.hashHex))
+        }
+    }
+
+    // MARK: The stand-alone verifier
+
+    private struct PythonVerdict: Decodable {
+        let ok: Bool
+        let entries: Int
+        let head: String
+        let firstBadSeq: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case ok, entries, head
+            case firstBadSeq = "first_bad_seq"
+        }
+    }
+
+    /// `python3` on the `PATH`, if there is one.
+    static let python3: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "")
+        .split(separator: ":")
+        .map { "\($0)/python3" }
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    private static func runVerifier(on database: String) throws -> (verdict: PythonVerdict, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(python3))
+        process.arguments = [SourceTree.fixtures.appendingPathComponent("verify_audit.py").path, database]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (try JSONDecoder().decode(PythonVerdict.self, from: data), process.terminationStatus)
+    }
+
+    @Test(.enabled(if: AuditTests.python3 != nil, "python3 is not installed"))
+    func theStandAloneVerifierAgreesOnAnIntactLog() throws {
+        try withTemporaryRegistry { registry in
+            try Self.populate(registry)
+            let ours = try registry.verifyAudit()
+            let (theirs, status) = try Self.runVerifier(on: registry.path)
+            #expect(status == 0)
+            #expect(theirs.ok)
+            #expect(theirs.entries == ours.entries)
+            #expect(theirs.head == ours.head)
+            #expect(theirs.firstBadSeq == nil)
+        }
+    }
+
+    @Test(.enabled(if: AuditTests.python3 != nil, "python3 is not installed"))
+    func theStandAloneVerifierAgreesOnATamperedLog() throws {
+        try withTemporaryRegistry { registry in
+            try Self.populate(registry)
+            let connection = try Connection(path: registry.path)
+            try connection.execute(script: "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 6")
+            let ours = try registry.verifyAudit()
+            let (theirs, status) = try Self.runVerifier(on: registry.path)
+            #expect(status == 1)
+            #expect(!theirs.ok)
+            #expect(theirs.firstBadSeq == 6)
+            #expect(theirs.firstBadSeq == ours.firstBadSeq)
+            #expect(theirs.entries == ours.entries)
+            #expect(theirs.head == ours.head)
+        }
+    }
+}

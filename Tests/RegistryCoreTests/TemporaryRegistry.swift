@@ -1,0 +1,202 @@
+import Foundation
+import SQLite
+import Synchronization
+import Testing
+
+@testable import RegistryCore
+
+/// A new, empty directory of its own under the system's temporary directory.
+struct TemporaryDirectory: Sendable {
+    let path: String
+
+    /// The path of `name` inside the directory (the file need not exist).
+    func file(_ name: String) -> String { path + "/" + name }
+
+    fileprivate static func make() throws -> TemporaryDirectory {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("RegistryCoreTests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return TemporaryDirectory(path: url.path)
+    }
+
+    fileprivate func remove() {
+        // Removal failing must not hide the test's own outcome.
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Runs `body` with a fresh temporary directory that is removed afterwards, whether `body`
+/// returns or throws.
+func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) throws -> T) throws -> T {
+    let directory = try TemporaryDirectory.make()
+    defer { directory.remove() }
+    return try body(directory)
+}
+
+/// Runs `body` with a registry on a real file (`mreg.db`) in a fresh temporary directory; the
+/// directory and everything in it are removed afterwards, whether `body` returns or throws.
+/// - Parameter clock: the registry's source of times; pin it with a `TestClock`.
+func withTemporaryRegistry<T>(
+    clock: @escaping @Sendable () -> Timestamp = Timestamp.now, _ body: (Registry) throws -> T
+) throws -> T {
+    try withTemporaryDirectory { directory in
+        let registry = try Registry(path: directory.file("mreg.db"), clock: clock)
+        return try body(registry)
+    }
+}
+
+/// A settable clock, safe to read from the registry's threads while a test sets it.
+final class TestClock: Sendable {
+    private let current: Mutex<Timestamp>
+
+    init(_ start: Timestamp = TestClock.time("2026-11-22T10:00:00Z")) {
+        current = Mutex(start)
+    }
+
+    /// The time the registry reads.
+    func callAsFunction() -> Timestamp { current.withLock { $0 } }
+
+    func set(_ time: Timestamp) { current.withLock { $0 = time } }
+
+    func advance(milliseconds: Int64) {
+        current.withLock { $0 = Timestamp(millisecondsSinceEpoch: $0.millisecondsSinceEpoch + milliseconds) }
+    }
+
+    /// A time written in RFC 3339; a typo in a test is a programming error.
+    static func time(_ text: String) -> Timestamp {
+        guard let time = Timestamp(rfc3339: text) else { preconditionFailure("\(text) is not an RFC 3339 time") }
+        return time
+    }
+}
+
+// MARK: Callers
+
+extension Caller {
+    /// The CLI's caller: admin, as the contract says for work on the file directly.
+    static let alice = Caller(name: "alice", role: .admin)
+    static let bob = Caller(name: "bob", role: .releaseManager)
+    static let carol = Caller(name: "carol", role: .releaseManager)
+    static let eve = Caller(name: "eve", role: .engineer)
+    static let ruth = Caller(name: "ruth", role: .reader)
+}
+
+// MARK: Expectations
+
+/// Expects `body` to throw a `RegistryError` with `code`, and returns the error for further checks.
+@discardableResult
+func expectError<R>(
+    _ code: RegistryError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> R
+) -> RegistryError? {
+    let error = #expect(throws: RegistryError.self, sourceLocation: sourceLocation) { _ = try body() }
+    if let error {
+        #expect(error.code == code, "got \(error.code.rawValue): \(error.message)", sourceLocation: sourceLocation)
+    }
+    return error
+}
+
+/// `|a - b| <= tolerance`.
+func isClose(_ a: Double?, _ b: Double, tolerance: Double = 1e-9) -> Bool {
+    guard let a else { return false }
+    return abs(a - b) <= tolerance
+}
+
+extension JSONValue {
+    var number: Double? { if case .number(let value) = self { value } else { nil } }
+}
+
+// MARK: Building registry content
+
+/// `sha256:` and 64 hex digits made from `seed`.
+func digest(_ seed: Int) -> String {
+    let hex = String(seed, radix: 16)
+    return "sha256:" + String(repeating: "0", count: 64 - hex.count) + hex
+}
+
+extension Registry {
+    /// Registers a version with a generated artifact URI, as alice unless told otherwise.
+    @discardableResult
+    func registerVersion(
+        _ model: String = "fraud-scorer", metrics: [String: Double] = [:], params: [String: String] = [:],
+        tags: [String: String] = [:], parent: Int? = nil, digest: String? = nil, by caller: Caller = .alice
+    ) throws -> ModelVersion {
+        try register(
+            model: model,
+            RegisterRequest(
+                artifactURI: "s3://models/\(model)/\(UUID().uuidString)", digest: digest, params: params, metrics: metrics,
+                tags: tags, parent: parent),
+            by: caller)
+    }
+
+    /// Promotes onto `branch` (the head of the branch below unless `version` is given).
+    @discardableResult
+    func promoteVersion(
+        _ model: String = "fraud-scorer", to branch: Branch, version: Int? = nil, by caller: Caller = .alice
+    ) throws -> TransitionResult {
+        try promote(model: model, PromoteRequest(to: branch, version: version), by: caller)
+    }
+
+    /// Registers a version and walks it up to `master`.
+    @discardableResult
+    func shipVersion(_ model: String = "fraud-scorer", metrics: [String: Double] = [:]) throws -> Int {
+        let version = try registerVersion(model, metrics: metrics).version
+        try promoteVersion(model, to: .release, version: version)
+        try promoteVersion(model, to: .master, version: version)
+        return version
+    }
+
+    /// Attaches a JSON-style report.
+    @discardableResult
+    func addReport(
+        _ model: String = "fraud-scorer", version: Int, suite: String, status: TestReport.Status,
+        metrics: [String: Double] = [:], by caller: Caller = .alice
+    ) throws -> TestReport {
+        let submission = ReportSubmission(suite: suite, status: status, tests: 1, failures: status == .failed ? 1 : 0, metrics: metrics)
+        return try addReport(
+            model: model, version: version, submission, document: Array("\(suite) \(status) \(UUID())".utf8), by: caller)
+    }
+
+    /// The gates a dry-run promotion reports, by name.
+    func dryRunGates(_ model: String = "fraud-scorer", to branch: Branch, version: Int? = nil) throws -> [String: GateResult] {
+        let result = try promote(model: model, PromoteRequest(to: branch, version: version, dryRun: true), by: .alice)
+        return Dictionary(result.gates.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every audit entry, oldest first.
+    func allAuditEntries() throws -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        try forEachAuditEntry { entries.append($0) }
+        return entries
+    }
+
+    var path: String { database.path }
+}
+
+// MARK: Looking at the file from outside the registry
+
+/// Every row of every table of the database at `path` (and its schema), read through a
+/// connection of its own, in primary-key (or rowid) order: two dumps are equal only when the
+/// database holds exactly the same bytes in every row.
+func dumpDatabase(at path: String) throws -> [String: [Row]] {
+    let connection = try Connection(path: path)
+    var dump: [String: [Row]] = [:]
+    dump["sqlite_schema"] = try connection.query("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")
+    let tables = try connection.query(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).map { try $0.string(0) }
+    for table in tables {
+        let keys = try connection.query(
+            "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", [.text(table)]
+        ).map { try $0.string(0) }
+        let order = keys.isEmpty ? "rowid" : keys.map { "\"\($0)\"" }.joined(separator: ", ")
+        dump[table] = try connection.query("SELECT * FROM \"\(table)\" ORDER BY \(order)")
+    }
+    return dump
+}
+
+/// Where the test sources live, found through `#filePath` (the fixtures are not a resource).
+enum SourceTree {
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    static let fixtures = testsDirectory.appendingPathComponent("Fixtures", isDirectory: true)
+    static let packageRoot = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
+    static let migrations = packageRoot.appendingPathComponent("migrations", isDirectory: true)
+}

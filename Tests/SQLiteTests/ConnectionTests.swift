@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+@testable import SQLite
+
+/// Opening a file: the configuration every connection gets, and the files it refuses.
+@Suite struct ConnectionTests {
+    @Test func opensInWALMode() throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            #expect(try connection.queryFirst("PRAGMA journal_mode")?.optionalString(0) == "wal")
+        }
+    }
+
+    @Test func walModeIsRecordedInTheFile() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("db.sqlite")
+            do {
+                let connection = try Connection(path: path)
+                try connection.execute("CREATE TABLE t (x)")
+            }
+            // Bytes 18 and 19 of the header are 2 for WAL (https://www.sqlite.org/fileformat.html#file_format_version_numbers).
+            let header = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)).prefix(20))
+            #expect(header.count == 20)
+            #expect(header.suffix(2) == [2, 2])
+        }
+    }
+
+    @Test func synchronousIsNormal() throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            // NORMAL is 1 (https://www.sqlite.org/pragma.html#pragma_synchronous).
+            #expect(try connection.queryFirst("PRAGMA synchronous")?.optionalInt(0) == 1)
+        }
+    }
+
+    @Test func foreignKeysAreOn() throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            #expect(try connection.queryFirst("PRAGMA foreign_keys")?.optionalInt(0) == 1)
+        }
+    }
+
+    @Test func foreignKeysAreEnforced() throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            try connection.execute(script: """
+                CREATE TABLE parent (id INTEGER PRIMARY KEY);
+                CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id));
+                """)
+            let error = #expect(throws: SQLiteError.self) {
+                try connection.execute("INSERT INTO child (parent_id) VALUES (?)", [.integer(42)])
+            }
+            #expect(error?.extendedCode == SQLiteError.constraintForeignKey)
+            #expect(try connection.queryFirst("SELECT count(*) FROM child")?.int(0) == 0)
+        }
+    }
+
+    @Test func busyTimeoutIsFiniteAndConfigurable() throws {
+        try withTemporaryDirectory { directory in
+            let byDefault = try Connection(path: directory.file("db.sqlite"))
+            #expect(try byDefault.queryFirst("PRAGMA busy_timeout")?.int(0) == 10_000)
+            let custom = try Connection(
+                path: directory.file("db.sqlite"), options: Connection.Options(busyTimeoutMilliseconds: 250))
+            #expect(try custom.queryFirst("PRAGMA busy_timeout")?.int(0) == 250)
+        }
+    }
+
+    @Test func extendedResultCodesAreOn() throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            try connection.execute("CREATE TABLE t (x CHECK (x > 0))")
+            let error = #expect(throws: SQLiteError.self) {
+                try connection.execute("INSERT INTO t VALUES (?)", [.integer(-1)])
+            }
+            #expect(error?.extendedCode == SQLiteError.constraintCheck)
+            #expect(error?.isConstraintViolation == true)
+        }
+    }
+
+    @Test func openingADirectoryFailsWithCannotOpen() throws {
+        try withTemporaryDirectory { directory in
+            let error = #expect(throws: SQLiteError.self) { try Connection(path: directory.path) }
+            #expect(error?.isCannotOpen == true)
+            #expect(error?.code == 14)  // SQLITE_CANTOPEN
+        }
+    }
+
+    @Test func openingAFileThatIsNotADatabaseFailsAndLeavesItAlone() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("notes.txt")
+            let bytes = Data(String(repeating: "These are notes, not an SQLite database.\n", count: 200).utf8)
+            try bytes.write(to: URL(fileURLWithPath: path))
+
+            let error = #expect(throws: SQLiteError.self) { try Connection(path: path) }
+            #expect(error?.isNotADatabase == true)
+            #expect(error?.code == 26)  // SQLITE_NOTADB
+
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["notes.txt"])
+        }
+    }
+
+    @Test func openingAMissingFileWithoutCreateFailsAndCreatesNothing() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("missing.sqlite")
+            let error = #expect(throws: SQLiteError.self) {
+                try Connection(path: path, options: Connection.Options(create: false))
+            }
+            #expect(error?.isCannotOpen == true)
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test func aReadOnlyConnectionCannotWrite() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("db.sqlite")
+            let writer = try Connection(path: path)
+            try writer.execute("CREATE TABLE t (x)")
+            try writer.execute("INSERT INTO t VALUES (1)")
+
+            let reader = try Connection(path: path, options: Connection.Options(readOnly: true))
+            #expect(try reader.queryFirst("SELECT count(*) FROM t")?.int(0) == 1)
+            let error = #expect(throws: SQLiteError.self) { try reader.execute("INSERT INTO t VALUES (2)") }
+            #expect(error?.code == 8)  // SQLITE_READONLY
+            #expect(try writer.queryFirst("SELECT count(*) FROM t")?.int(0) == 1)
+        }
+    }
+
+    private static func openFileDescriptorCount() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/fd")))
+    func failedOpensLeaveNoFileOpen() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("notes.txt")
+            try Data(String(repeating: "not a database\n", count: 100).utf8).write(to: URL(fileURLWithPath: path))
+            let before = try Self.openFileDescriptorCount()
+            // Tests running in parallel open files meanwhile, but far fewer than one per attempt.
+            for _ in 0..<1_000 {
+                #expect(throws: SQLiteError.self) { try Connection(path: path) }
+                #expect(throws: SQLiteError.self) { try Connection(path: directory.path) }
+            }
+            #expect(try Self.openFileDescriptorCount() - before < 400)
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/fd")))
+    func aReleasedConnectionClosesItsFiles() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("db.sqlite")
+            try Connection(path: path).execute("CREATE TABLE t (x)")
+            let before = try Self.openFileDescriptorCount()
+            // A leaked connection would keep at least its database and WAL files open.
+            for n in 0..<500 {
+                let connection = try Connection(path: path)
+                _ = try connection.cachedStatement("SELECT count(*) FROM t")
+                try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))])
+            }
+            #expect(try Self.openFileDescriptorCount() - before < 400)
+        }
+    }
+}
