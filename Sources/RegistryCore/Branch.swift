@@ -53,13 +53,6 @@ public struct BranchHeads: Sendable, Hashable, Codable {
             }
         }
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(develop, forKey: .develop)
-        try container.encode(release, forKey: .release)
-        try container.encode(master, forKey: .master)
-    }
 }
 
 /// One branch pointer as it stands now.
@@ -79,15 +72,6 @@ public struct BranchState: Sendable, Hashable, Codable {
         case model, branch, version
         case transitionID = "transition_id"
         case updatedAt = "updated_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(model, forKey: .model)
-        try container.encode(branch, forKey: .branch)
-        try container.encode(version, forKey: .version)
-        try container.encode(transitionID, forKey: .transitionID)
-        try container.encode(updatedAt, forKey: .updatedAt)
     }
 }
 

@@ -42,12 +42,6 @@ public struct Page<Item: Sendable & Codable>: Sendable, Codable {
         case items
         case nextCursor = "next_cursor"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
 }
 
 /// Who is acting, and with which role. The CLI, working on the file directly, acts as `admin`.

@@ -21,22 +21,6 @@ public struct ModelVersion: Sendable, Hashable, Codable {
         case createdBy = "created_by"
         case createdAt = "created_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(version, forKey: .version)
-        try c.encode(artifactURI, forKey: .artifactURI)
-        try c.encode(digest, forKey: .digest)
-        try c.encode(params, forKey: .params)
-        try c.encode(metrics, forKey: .metrics)
-        try c.encode(tags, forKey: .tags)
-        try c.encode(parent, forKey: .parent)
-        try c.encode(description, forKey: .description)
-        try c.encode(status, forKey: .status)
-        try c.encode(createdBy, forKey: .createdBy)
-        try c.encode(createdAt, forKey: .createdAt)
-    }
 }
 
 /// What `register` takes: the REST body of `POST /v1/models/{name}/versions`.

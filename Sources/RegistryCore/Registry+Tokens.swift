@@ -17,16 +17,6 @@ public struct APIToken: Sendable, Codable, Hashable {
         case createdAt = "created_at"
         case revokedAt = "revoked_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(name, forKey: .name)
-        try c.encode(role, forKey: .role)
-        try c.encode(createdBy, forKey: .createdBy)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(revokedAt, forKey: .revokedAt)
-    }
 }
 
 /// A newly created token: the only time the secret is shown.

@@ -46,26 +46,6 @@ public struct Rollout: Sendable, Codable, Hashable {
         case startedAt = "started_at"
         case updatedAt = "updated_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(model, forKey: .model)
-        try c.encode(state, forKey: .state)
-        try c.encode(candidate, forKey: .candidate)
-        try c.encode(baseline, forKey: .baseline)
-        try c.encode(steps, forKey: .steps)
-        try c.encode(step, forKey: .step)
-        try c.encode(percent, forKey: .percent)
-        try c.encode(guards, forKey: .guards)
-        try c.encode(failureLimit, forKey: .failureLimit)
-        try c.encode(failures, forKey: .failures)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(startedBy, forKey: .startedBy)
-        try c.encode(startedAt, forKey: .startedAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encode(observations, forKey: .observations)
-    }
 }
 
 /// Which version serves a request key now (`mreg resolve`).
@@ -79,14 +59,6 @@ public struct Resolution: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case model, version, bucket
         case rolloutID = "rollout_id"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(version, forKey: .version)
-        try c.encode(bucket, forKey: .bucket)
-        try c.encode(rolloutID, forKey: .rolloutID)
     }
 }
 

@@ -23,23 +23,6 @@ public struct TestReport: Sendable, Hashable, Codable {
         case createdBy = "created_by"
         case createdAt = "created_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(version, forKey: .version)
-        try c.encode(suite, forKey: .suite)
-        try c.encode(status, forKey: .status)
-        try c.encode(tests, forKey: .tests)
-        try c.encode(failures, forKey: .failures)
-        try c.encode(errors, forKey: .errors)
-        try c.encode(skipped, forKey: .skipped)
-        try c.encode(metrics, forKey: .metrics)
-        try c.encode(durationSeconds, forKey: .durationSeconds)
-        try c.encode(sha256, forKey: .sha256)
-        try c.encode(createdBy, forKey: .createdBy)
-        try c.encode(createdAt, forKey: .createdAt)
-    }
 }
 
 /// A report as submitted, before it is attached: the REST body of

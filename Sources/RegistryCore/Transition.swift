@@ -23,20 +23,6 @@ public struct Transition: Sendable, Hashable, Codable {
         case fromVersion = "from_version"
         case toVersion = "to_version"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(model, forKey: .model)
-        try c.encode(kind, forKey: .kind)
-        try c.encode(branch, forKey: .branch)
-        try c.encode(fromVersion, forKey: .fromVersion)
-        try c.encode(toVersion, forKey: .toVersion)
-        try c.encode(actor, forKey: .actor)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(at, forKey: .at)
-        try c.encode(gates, forKey: .gates)
-    }
 }
 
 /// One gate's verdict in a promotion.
@@ -78,19 +64,6 @@ public struct TransitionResult: Sendable, Hashable, Codable {
         case toVersion = "to_version"
         case transitionID = "transition_id"
         case dryRun = "dry_run"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(branch, forKey: .branch)
-        try c.encode(fromVersion, forKey: .fromVersion)
-        try c.encode(toVersion, forKey: .toVersion)
-        try c.encode(kind, forKey: .kind)
-        try c.encode(transitionID, forKey: .transitionID)
-        try c.encode(gates, forKey: .gates)
-        try c.encode(dryRun, forKey: .dryRun)
-        try c.encode(passed, forKey: .passed)
     }
 }
 
@@ -167,12 +140,5 @@ public struct History: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case model, transitions
         case nextCursor = "next_cursor"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(transitions, forKey: .transitions)
-        try c.encode(nextCursor, forKey: .nextCursor)
     }
 }

@@ -46,13 +46,6 @@ public struct VersionDiff: Sendable, Codable {
             }
         }
 
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(from, forKey: .from)
-            try c.encode(to, forKey: .to)
-            try c.encode(delta, forKey: .delta)
-            try c.encode(relative, forKey: .relative)
-        }
 
         static func compare(_ old: [String: Double], _ new: [String: Double]) -> [String: MetricDelta] {
             Set(old.keys).union(new.keys).reduce(into: [:]) { $0[$1] = MetricDelta(from: old[$1], to: new[$1]) }
@@ -73,15 +66,6 @@ public struct VersionDiff: Sendable, Codable {
             case fromDigest = "from_digest"
             case toDigest = "to_digest"
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(changed, forKey: .changed)
-            try c.encode(fromURI, forKey: .fromURI)
-            try c.encode(toURI, forKey: .toURI)
-            try c.encode(fromDigest, forKey: .fromDigest)
-            try c.encode(toDigest, forKey: .toDigest)
-        }
     }
 
     /// One suite's newest report on each side.
@@ -95,14 +79,6 @@ public struct VersionDiff: Sendable, Codable {
             case from, to, metrics
             case statusChanged = "status_changed"
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(from, forKey: .from)
-            try c.encode(to, forKey: .to)
-            try c.encode(statusChanged, forKey: .statusChanged)
-            try c.encode(metrics, forKey: .metrics)
-        }
     }
 
     /// The policy score of each side under the model's current policy (null without a score gate).
@@ -111,12 +87,6 @@ public struct VersionDiff: Sendable, Codable {
         public let to: Double?
         public let delta: Double?
 
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(from, forKey: .from)
-            try c.encode(to, forKey: .to)
-            try c.encode(delta, forKey: .delta)
-        }
     }
 
     public let model: String
