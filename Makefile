@@ -3,8 +3,12 @@ SWIFT      ?= swift
 DB         ?= ./mreg.db
 HOST       ?= 127.0.0.1
 PORT       ?= 8080
+PYTHON     ?= python3
+VENV       ?= .build/venv
+# The schemathesis the API test drives (RegistryServerTests/SchemathesisTests.swift); pinned so its flags stay put.
+SCHEMATHESIS_VERSION ?= 4.32.5
 
-.PHONY: all deps build release test run demo clean
+.PHONY: all deps build release test test-tools run demo clean
 
 all: build
 
@@ -17,9 +21,18 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product mreg
 
-test: deps
+test: deps test-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Tools the tests drive besides the Swift toolchain: schemathesis in a virtualenv of its own.
+test-tools: $(VENV)/bin/schemathesis
+
+$(VENV)/bin/schemathesis:
+	@# Debian's python3 makes virtualenvs only with python3-venv installed.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && scripts/install-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'schemathesis==$(SCHEMATHESIS_VERSION)'
+	@touch $@
 
 run: release
 	.build/release/mreg serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -29,3 +42,26 @@ demo: build
 
 clean:
 	rm -rf .build
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks (BENCHMARKS.md). Never part of `make test`'s timing assertions.
+#   make bench          in process (mreg-bench), over HTTP (wrk), CLI (hyperfine); writes bench/results/<date>.json
+#   make bench-compare  mreg and MLflow side by side with the same client (installs MLflow into bench/.mlflow/venv)
+#   make bench-smoke    a few seconds: checks the harness works, not timings
+#   make bench-all      both of the first two, in one go
+.PHONY: bench bench-compare bench-smoke bench-all bench-clean
+
+bench: deps
+	bench/run.sh
+
+bench-compare: deps
+	bench/compare.sh
+
+bench-smoke: deps
+	bench/run.sh --smoke
+
+bench-all: bench bench-compare
+
+# Scratch databases and logs of the runs; keeps the MLflow virtualenv (slow to install).
+bench-clean:
+	rm -rf bench/.work

@@ -17,7 +17,7 @@ public enum PolicyDocument {
         }
         guard let root else { throw .invalid("the policy document is empty") }
         var policy = Policy()
-        for (key, value) in try mapping(root, path: "policy", allowed: ["release", "master"]) {
+        for (key, value) in try mapping(root, path: "policy", allowed: ["release", "master"]) where !isNull(value) {
             let branch = try branchPolicy(value, path: key)
             if key == "release" { policy.release = branch } else { policy.master = branch }
         }
@@ -27,7 +27,8 @@ public enum PolicyDocument {
     private static func branchPolicy(_ node: Node, path: String) throws(RegistryError) -> BranchPolicy {
         var rules = BranchPolicy()
         let allowed = BranchPolicy.CodingKeys.allCases.map(\.stringValue)
-        for (key, value) in try mapping(node, path: path, allowed: Set(allowed)) {
+        // A key with a null value is a gate left out (`GET …/policy` answers them so).
+        for (key, value) in try mapping(node, path: path, allowed: Set(allowed)) where !isNull(value) {
             let here = "\(path).\(key)"
             switch key {
             case "require_reports":
@@ -69,6 +70,7 @@ public enum PolicyDocument {
     private static func thresholds(_ node: Node, path: String) throws(RegistryError) -> [String: Threshold] {
         var result: [String: Threshold] = [:]
         for (metric, value) in try mapping(node, path: path, allowed: nil) {
+            _ = try metricName(metric, node, path: path)
             let text = try string(value, path: "\(path).\(metric)")
             guard let threshold = Threshold(parsing: text) else {
                 throw fail(value, "\(path).\(metric)", "\"\(text)\" is not a comparison; write e.g. \">= 0.9\" with >=, >, <=, < or ==")
@@ -87,6 +89,7 @@ public enum PolicyDocument {
             case "weights":
                 sawWeights = true
                 for (metric, weight) in try mapping(value, path: here, allowed: nil) {
+                    _ = try metricName(metric, value, path: here)
                     let w = try number(weight, path: "\(here).\(metric)", minimum: 0)
                     guard w > 0 else { throw fail(weight, "\(here).\(metric)", "a weight must be greater than 0") }
                     rule.weights[metric] = w
@@ -132,6 +135,11 @@ public enum PolicyDocument {
 
     // MARK: Node readers that name the line and key of a problem
 
+    private static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node else { return false }
+        return node.null != nil && scalar.style == .plain
+    }
+
     private static func fail(_ node: Node, _ path: String, _ message: String) -> RegistryError {
         let line = node.mark.map { "line \($0.line): " } ?? ""
         return .invalid("\(line)\(path) \(message)")
@@ -159,8 +167,14 @@ public enum PolicyDocument {
     }
 
     private static func string(_ node: Node, path: String) throws(RegistryError) -> String {
-        guard case .scalar(let scalar) = node else { throw fail(node, path, "must be a single value") }
+        guard case .scalar(let scalar) = node, !isNull(node) else { throw fail(node, path, "must be a single value, not null or a structure") }
         return scalar.string
+    }
+
+    /// A metric name used as a key: not empty.
+    private static func metricName(_ name: String, _ node: Node, path: String) throws(RegistryError) -> String {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail(node, path, "has an empty metric name") }
+        return name
     }
 
     private static func number(_ node: Node, path: String, minimum: Double?) throws(RegistryError) -> Double {

@@ -252,7 +252,8 @@ extension Connection {
 
     func activeRollout(_ model: ModelRow) throws -> Rollout {
         guard let id = try activeRolloutID(model) else {
-            throw RegistryError.notFound("model \"\(model.name)\" has no active rollout")
+            // The model exists; it is the state that does not allow the action.
+            throw RegistryError.conflict("model \"\(model.name)\" has no active rollout")
         }
         return try rollout(model, id: id)
     }

@@ -91,8 +91,8 @@ struct PromotionRoutes {
             },
             Route(.get, "/v1/models/{name}/history", role: .reader) { request in
                 let name = try request.parameter("name")
-                if let at = try request.timeQuery("at") { return .json(try registry.branches(model: name, at: at)) }
                 let branch = try request.query("branch").map { (text: String) throws(RegistryError) in try Branch.parse(text) }
+                if let at = try request.timeQuery("at") { return .json(try registry.branches(model: name, at: at)) }
                 return .json(try registry.history(
                     model: name, branch: branch, limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
             },

@@ -136,7 +136,7 @@ import Testing
             #expect(last.fromVersion == 1)
             #expect(last.toVersion == 2)
             #expect(try registry.resolve(model: "fraud", key: "anyone") == Resolution(model: "fraud", version: 2, bucket: nil, rolloutID: nil))
-            expectError(.notFound) { try registry.advanceRollout(model: "fraud", by: .bob) }
+            expectError(.conflict) { try registry.advanceRollout(model: "fraud", by: .bob) }
             #expect(try registry.verifyAudit().ok)
         }
     }
@@ -196,7 +196,7 @@ import Testing
             #expect(entries.last?.action == "rollout.abort")
             #expect(entries.last?.actor == "system")
             #expect(entries.dropLast().last?.action == "rollout.observe")
-            expectError(.notFound) { try registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob) }
+            expectError(.conflict) { try registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob) }
             #expect(try registry.verifyAudit().ok)
         }
     }

@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import RegistryCore
+import Testing
+
+@testable import RegistryServer
+
+/// `Idempotency-Key` on the POSTs that create: a replay answers the first response and
+/// writes nothing; the same key with another request is a conflict.
+@Suite struct IdempotencyTests {
+    /// A creating POST and, for the reuse check, a different body for the same target.
+    struct Creation: Sendable, CustomTestStringConvertible {
+        let uri: String
+        let role: Role
+        let body: String
+        let otherBody: String
+        /// What must exist before the POST can create (version 1 of `m` always does).
+        var prepare: @Sendable (TestServer) throws -> Void = { _ in }
+        var testDescription: String { "POST \(uri)" }
+    }
+
+    static let creations: [Creation] = [
+        Creation(uri: "/v1/models", role: .engineer, body: #"{"name":"idem"}"#, otherBody: #"{"name":"idem-2"}"#),
+        Creation(uri: "/v1/models/m/versions", role: .engineer, body: #"{"artifact_uri":"s3://a"}"#, otherBody: #"{"artifact_uri":"s3://b"}"#),
+        Creation(
+            uri: "/v1/models/m/versions/1/reports", role: .engineer, body: #"{"suite":"unit","status":"passed","tests":3}"#,
+            otherBody: #"{"suite":"unit","status":"failed","tests":3,"failures":1}"#),
+        Creation(uri: "/v1/models/m/versions/1/approvals", role: .releaseManager, body: #"{"to":"master"}"#, otherBody: #"{"to":"release"}"#),
+        Creation(
+            uri: "/v1/models/m/rollout", role: .releaseManager, body: #"{"version":3,"steps":[50,100]}"#, otherBody: #"{"version":3}"#,
+            prepare: { server in
+                try server.promote(to: .release)
+                try server.promote(to: .master)
+                try server.registerVersion()
+                try server.registerVersion()
+                try server.promote(to: .release, version: 3)
+            }),
+    ]
+
+    @Test(arguments: creations)
+    func aReplayAnswersTheFirstResponseAndWritesNothing(_ creation: Creation) async throws {
+        try await withTestServer { server in
+            try server.registerVersion()
+            try creation.prepare(server)
+            let key: HTTPFields = [.idempotencyKey: "key-\(UUID().uuidString)"]
+            let first = try await server.send(.post, creation.uri, as: creation.role, json: creation.body, headers: key)
+            first.expect(.created)
+            #expect(first.headers[.idempotentReplayed] == nil)
+            let audit = try server.auditCount()
+            let versions = try server.versionCount()
+            let models = try server.registry.counts().models
+            let reports = try server.registry.reports(model: "m", version: 1).count
+
+            let replay = try await server.send(.post, creation.uri, as: creation.role, json: creation.body, headers: key)
+            #expect(replay.status == first.status)
+            #expect(replay.bytes == first.bytes, "replay: \(replay)\nfirst: \(first)")
+            #expect(replay.headers[.idempotentReplayed] == "true")
+            #expect(replay.headers[.contentType] == first.headers[.contentType])
+            #expect(replay.headers[.location] == first.headers[.location], "a replay answers the first response, Location included")
+            #expect(try server.auditCount() == audit)
+            #expect(try server.versionCount() == versions)
+            #expect(try server.registry.counts().models == models)
+            #expect(try server.registry.reports(model: "m", version: 1).count == reports)
+
+            let reused = try await server.send(.post, creation.uri, as: creation.role, json: creation.otherBody, headers: key)
+            reused.expect(.conflict, code: "CONFLICT", detailMentions: "Idempotency-Key")
+            #expect(try server.auditCount() == audit)
+        }
+    }
+
+    @Test func withoutAKeyEveryPostCreates() async throws {
+        try await withTestServer { server in
+            for _ in 1...2 {
+                try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://a"}"#).expect(.created)
+            }
+            #expect(try server.versionCount() == 2)
+        }
+    }
+
+    @Test func keysBelongToTheirCaller() async throws {
+        try await withTestServer { server in
+            let key: HTTPFields = [.idempotencyKey: "shared"]
+            try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://a"}"#, headers: key).expect(.created)
+            let other = try await server.send(.post, "/v1/models/m/versions", as: .admin, json: #"{"artifact_uri":"s3://a"}"#, headers: key)
+            other.expect(.created)
+            #expect(other.headers[.idempotentReplayed] == nil)
+            #expect(try server.versionCount() == 2)
+        }
+    }
+
+    @Test func theSameKeyOnAnotherTargetIsAConflict() async throws {
+        try await withTestServer { server in
+            try server.registerVersion("a")
+            try server.registerVersion("b")
+            let key: HTTPFields = [.idempotencyKey: "k"]
+            try await server.send(.post, "/v1/models/a/versions", as: .engineer, json: #"{"artifact_uri":"s3://x"}"#, headers: key).expect(.created)
+            try await server.send(.post, "/v1/models/b/versions", as: .engineer, json: #"{"artifact_uri":"s3://x"}"#, headers: key)
+                .expect(.conflict, code: "CONFLICT")
+            #expect(try server.versionCount() == 3)
+        }
+    }
+
+    @Test func aRefusedFirstRequestIsReplayedAsRefused() async throws {
+        try await withTestServer { server in
+            try server.registerVersion()
+            let key: HTTPFields = [.idempotencyKey: "dup"]
+            try await server.send(.post, "/v1/models", as: .engineer, json: #"{"name":"m"}"#, headers: key).expect(.conflict, code: "ALREADY_EXISTS")
+            let again = try await server.send(.post, "/v1/models", as: .engineer, json: #"{"name":"m"}"#, headers: key)
+            again.expect(.conflict, code: "ALREADY_EXISTS")
+        }
+    }
+
+    @Test func anOverlongKeyIsRefused() async throws {
+        try await withTestServer { server in
+            let key: HTTPFields = [.idempotencyKey: String(repeating: "k", count: 256)]
+            try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://a"}"#, headers: key)
+                .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "Idempotency-Key")
+            #expect(try server.versionCount() == 0)
+        }
+    }
+}

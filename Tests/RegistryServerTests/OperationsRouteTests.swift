@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import RegistryCore
+import Testing
+
+@testable import RegistryServer
+
+/// Health, readiness, metrics, the API description, and what every request gets.
+@Suite struct OperationsRouteTests {
+    @Test func healthAndReadinessNeedNoToken() async throws {
+        try await withTestServer { server in
+            let health = try await server.send(.get, "/healthz", as: nil)
+            health.expect(.ok)
+            #expect(health["status"] as? String == "ok")
+            let ready = try await server.send(.get, "/readyz", as: nil)
+            ready.expect(.ok)
+            #expect(ready["status"] as? String == "ready")
+        }
+    }
+
+    @Test func metricsCountRequestsByRouteAndTheRegistrysContents() async throws {
+        try await withTestServer { server in
+            try server.registerVersion()
+            try server.registerVersion()
+            try await server.send(.get, "/v1/models", as: .reader).expect(.ok)
+            try await server.send(.get, "/v1/models/nope", as: .reader).expect(.notFound)
+            try await server.send(.get, "/v1/models", as: nil).expect(.unauthorized)
+
+            let metrics = try await server.send(.get, "/metrics", as: nil)
+            metrics.expect(.ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let lines = metrics.text.split(separator: "\n").map(String.init)
+            #expect(lines.contains(#"mreg_http_requests_total{route="/v1/models",method="GET",status="200"} 1"#), "\(metrics.text)")
+            #expect(lines.contains(#"mreg_http_requests_total{route="/v1/models",method="GET",status="401"} 1"#), "\(metrics.text)")
+            #expect(lines.contains(#"mreg_http_requests_total{route="/v1/models/{name}",method="GET",status="404"} 1"#), "\(metrics.text)")
+            #expect(lines.contains { $0.hasPrefix("mreg_versions ") && Double($0.split(separator: " ")[1]) == 2 }, "\(metrics.text)")
+            #expect(lines.contains { $0.hasPrefix("mreg_models ") && Double($0.split(separator: " ")[1]) == 1 }, "\(metrics.text)")
+        }
+    }
+
+    @Test func theOpenAPIDocumentIsServedAndDescribesEveryRoute() async throws {
+        try await withTestServer { server in
+            let reply = try await server.send(.get, "/openapi.yaml", as: nil)
+            reply.expect(.ok)
+            #expect(reply.headers[.contentType]?.contains("yaml") == true)
+            #expect(reply.text.hasPrefix("openapi: 3"))
+            let documented = documentedOperations(reply.text)
+            for route in apiRoutes(registry: server.registry, metrics: ServerMetrics()) {
+                let operation = "\(route.method.rawValue.lowercased()) \(route.path)"
+                #expect(documented.contains(operation), "the OpenAPI document does not describe \(operation)")
+            }
+        }
+    }
+
+    /// The routes this suite has tests for. A route added to `apiRoutes` without tests here
+    /// fails this test: add its success and error cases, then list it.
+    static let testedRoutes: Set<String> = [
+        "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml",
+        "GET /v1/models", "POST /v1/models", "GET /v1/models/{name}",
+        "GET /v1/models/{name}/versions", "POST /v1/models/{name}/versions", "GET /v1/models/{name}/versions/{ref}",
+        "POST /v1/models/{name}/versions/{ref}/deprecate",
+        "GET /v1/models/{name}/versions/{ref}/reports", "POST /v1/models/{name}/versions/{ref}/reports",
+        "GET /v1/models/{name}/branches", "GET /v1/models/{name}/branches/{branch}",
+        "POST /v1/models/{name}/promote", "POST /v1/models/{name}/rollback",
+        "GET /v1/models/{name}/diff", "GET /v1/models/{name}/history",
+        "GET /v1/models/{name}/policy", "PUT /v1/models/{name}/policy",
+        "POST /v1/models/{name}/versions/{ref}/approvals",
+        "GET /v1/models/{name}/rollout", "POST /v1/models/{name}/rollout",
+        "POST /v1/models/{name}/rollout/advance", "POST /v1/models/{name}/rollout/pause", "POST /v1/models/{name}/rollout/resume",
+        "POST /v1/models/{name}/rollout/abort", "POST /v1/models/{name}/rollout/observe", "GET /v1/models/{name}/resolve",
+        "GET /v1/audit", "GET /v1/audit/verify", "POST /v1/audit/checkpoint",
+    ]
+
+    @Test func everyRouteHasTests() async throws {
+        try await withTestServer { server in
+            let routes = Set(apiRoutes(registry: server.registry, metrics: ServerMetrics()).map { "\($0.method.rawValue) \($0.path)" })
+            #expect(routes.subtracting(Self.testedRoutes).isEmpty, "routes without tests in RegistryServerTests: \(routes.subtracting(Self.testedRoutes).sorted())")
+            #expect(Self.testedRoutes.subtracting(routes).isEmpty, "routes that no longer exist: \(Self.testedRoutes.subtracting(routes).sorted())")
+        }
+    }
+
+    @Test func anUnknownRouteIsAProblem() async throws {
+        try await withTestServer { server in
+            try await server.send(.get, "/v1/nothing-here", as: .admin).expect(.notFound, code: "NOT_FOUND")
+            try await server.send(.get, "/", as: nil).expect(.notFound, code: "NOT_FOUND")
+            // A known path with a method it does not have.
+            try await server.send(.delete, "/v1/models", as: .admin).expect(.notFound, code: "NOT_FOUND")
+        }
+    }
+
+    @Test func aCallersRequestIDIsEchoedInTheHeaderAndTheProblem() async throws {
+        try await withTestServer { server in
+            let ok = try await server.send(.get, "/healthz", as: nil, headers: [.requestID: "trace-42"])
+            #expect(ok.headers[.requestID] == "trace-42")
+            let problem = try await server.send(.get, "/v1/models/nope", as: .reader, headers: [.requestID: "trace-43"])
+            problem.expect(.notFound, code: "NOT_FOUND")
+            #expect(problem.headers[.requestID] == "trace-43")
+            #expect(problem["request_id"] as? String == "trace-43")
+        }
+    }
+
+    @Test func everyResponseHasItsOwnRequestID() async throws {
+        try await withTestServer { server in
+            var seen: Set<String> = []
+            for uri in ["/healthz", "/readyz", "/metrics", "/v1/models", "/v1/nope"] {
+                let reply = try await server.send(.get, uri, as: .reader)
+                seen.insert(reply.headers[.requestID] ?? "")
+            }
+            #expect(seen.count == 5)
+        }
+    }
+}
+
+/// `method path` of every operation under `paths:` in an OpenAPI YAML document, read line by
+/// line (the test target has no YAML parser; the document's layout is two-space indented).
+func documentedOperations(_ yaml: String) -> Set<String> {
+    var operations: Set<String> = []
+    var inPaths = false
+    var path: String?
+    for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+        if !line.hasPrefix(" "), !line.isEmpty {
+            inPaths = line == "paths:"
+            continue
+        }
+        guard inPaths else { continue }
+        if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+            path = String(line.dropFirst(2).dropLast())
+        } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+            let method = line.trimmingCharacters(in: .whitespaces).dropLast()
+            if ["get", "put", "post", "delete", "patch", "head"].contains(String(method)) { operations.insert("\(method) \(path)") }
+        }
+    }
+    return operations
+}
