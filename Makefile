@@ -19,7 +19,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release --product mreg
+	$(SWIFT) build -c release --product mreg --static-swift-stdlib
 
 test: deps test-tools
 	$(SWIFT) build --build-tests

@@ -14,17 +14,21 @@ public final class Registry: Sendable {
     /// - Parameters:
     ///   - path: the SQLite file.
     ///   - clock: the source of `at` and `created_at` times; tests pin it.
+    ///   - checkpointOnClose: `false` for one-shot processes (the CLI): see
+    ///     `Connection.Options.checkpointOnClose`.
     /// - Throws: `UNAVAILABLE` when the file cannot be used as a registry database (a directory,
     ///   not SQLite, written by a newer mreg, migrations changed after release). The file is
     ///   left as it was.
-    public init(path: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) throws(RegistryError) {
+    public init(
+        path: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, checkpointOnClose: Bool = true
+    ) throws(RegistryError) {
         self.clock = clock
         do {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw RegistryError(.unavailable, "cannot open database \(path): it is a directory")
             }
-            let database = try Database(path: path)
+            let database = try Database(path: path, options: Connection.Options(checkpointOnClose: checkpointOnClose))
             _ = try database.withWriter { try Migrator(migrations: Self.migrations).migrate($0) }
             self.database = database
         } catch let error as RegistryError {

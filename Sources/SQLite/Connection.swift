@@ -12,11 +12,17 @@ public final class Connection {
         public var readOnly = false
         /// Create the file when it does not exist.
         public var create = true
+        /// Whether the last connection to close checkpoints the WAL into the database file.
+        /// A short-lived process (one CLI command) turns it off: the checkpoint's fsyncs cost
+        /// more than the command itself, and the next opener (or SQLite's automatic
+        /// checkpoint) folds the WAL in anyway (https://www.sqlite.org/c3ref/c_dbconfig_defensive.html).
+        public var checkpointOnClose = true
 
-        public init(busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true) {
+        public init(busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true, checkpointOnClose: Bool = true) {
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
             self.readOnly = readOnly
             self.create = create
+            self.checkpointOnClose = checkpointOnClose
         }
     }
 
@@ -54,6 +60,7 @@ public final class Connection {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        if !options.checkpointOnClose { csqlite_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1) }
         try configure(readOnly: options.readOnly)
     }
 

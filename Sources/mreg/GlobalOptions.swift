@@ -14,8 +14,10 @@ struct StoreOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["MREG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "mreg.db"
     }
 
+    /// One command is one short process: it leaves the WAL for the next opener to fold in
+    /// rather than paying a checkpoint's fsyncs on exit.
     func openRegistry() throws(RegistryError) -> Registry {
-        try Registry(path: databasePath)
+        try Registry(path: databasePath, checkpointOnClose: false)
     }
 
     /// Prints `value` as JSON with `--json`, else the human rendering.

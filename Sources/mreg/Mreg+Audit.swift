@@ -10,6 +10,7 @@ extension Mreg {
 
         struct Log: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "log",
                 abstract: "List audit entries, newest first.",
                 discussion: "Example: mreg audit log --model fraud --action branch.promote --since 2026-11-01T00:00:00Z")
 
@@ -38,6 +39,7 @@ extension Mreg {
 
         struct Verify: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "verify",
                 abstract: "Recompute the hash chain and name the first entry that does not verify (exit 7).",
                 discussion: "Example: mreg audit verify --json")
 
@@ -73,6 +75,7 @@ extension Mreg {
 
         struct Export: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "export",
                 abstract: "Write the whole audit log, oldest first, as JSON lines or CSV.",
                 discussion: "Example: mreg audit export --format csv > audit.csv")
 
@@ -109,6 +112,7 @@ extension Mreg {
 
     struct Checkpoint: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "checkpoint",
             abstract: "Sign (Ed25519) the log's size and head hash, to prove later that its history was not cut or rewritten.",
             discussion: "Example: mreg audit checkpoint --key audit.key --out checkpoints/$(date +%F).json")
 
@@ -131,6 +135,7 @@ extension Mreg {
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keygen",
             abstract: "Create an Ed25519 key pair for checkpoints: FILE (private, mode 600) and FILE.pub.",
             discussion: "Example: mreg audit keygen --out audit.key")
 
@@ -169,6 +174,7 @@ func writeFile(_ path: String, _ data: Data, mode: Int) throws(RegistryError) {
 extension Mreg {
     struct Backup: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "backup",
             abstract: "Write an online, consistent copy of the database (safe while others write).",
             discussion: "Example: mreg backup --to /backups/mreg-$(date +%F).db")
 

@@ -5,6 +5,7 @@ import RegistryCore
 extension Mreg {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Compare two versions: artifact, params, metrics, tags, test reports, score and lineage.",
             discussion: """
                 A and B are each a version number, a branch, or BRANCH@TIME.
@@ -25,6 +26,7 @@ extension Mreg {
 
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "Show the transitions of a model, newest first, or what each branch held at a time.",
             discussion: """
                 Examples: mreg history fraud · mreg history fraud --branch master --limit 5

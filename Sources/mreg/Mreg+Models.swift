@@ -4,6 +4,7 @@ import RegistryCore
 extension Mreg {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create or migrate the database.",
             discussion: "Example: mreg init --db /var/lib/mreg/registry.db")
 
@@ -24,6 +25,7 @@ extension Mreg {
 
         struct Create: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "create",
                 abstract: "Create a model with empty develop, release and master branches.",
                 discussion: "Example: mreg model create fraud --description \"Card fraud scorer\"")
 
@@ -38,7 +40,7 @@ extension Mreg {
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List models.", discussion: "Example: mreg model list --json")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List models.", discussion: "Example: mreg model list --json")
 
             @OptionGroup var global: GlobalOptions
             @Option(help: "At most this many models.") var limit = 100

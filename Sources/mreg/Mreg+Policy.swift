@@ -10,6 +10,7 @@ extension Mreg {
 
         struct Set: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "set",
                 abstract: "Store a new policy revision from a YAML or JSON file.",
                 discussion: "Example: mreg policy set fraud --file policy.yaml")
 
@@ -46,6 +47,7 @@ extension Mreg {
 
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "approve",
             abstract: "Approve a version for promotion (approvals by the registrant do not count).",
             discussion: "Example: mreg approve fraud 7 --to master --comment \"reviewed the eval\" --actor alice")
 

@@ -4,6 +4,7 @@ import RegistryCore
 extension Mreg {
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Promote a version up the ladder develop → release → master, through the policy's gates.",
             discussion: """
                 To release it takes the develop head unless --version is given; to master, the release head.
@@ -32,6 +33,7 @@ extension Mreg {
 
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Move a branch back to the version it held before (no gates: the emergency path).",
             discussion: """
                 Without --to, each rollback steps back once through the promotion history (v3 → v2 → v1).

@@ -9,6 +9,7 @@ extension Mreg {
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "add",
                 abstract: "Attach a test report (JUnit XML, a JSON report, or just a status) to a version.",
                 discussion: """
                     Examples: mreg report add fraud 3 --suite unit --junit build/junit.xml
@@ -58,6 +59,7 @@ extension Mreg {
 
     struct Reports: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reports",
             abstract: "List the test reports of a version, newest first.", discussion: "Example: mreg reports fraud 3")
 
         @OptionGroup var global: GlobalOptions

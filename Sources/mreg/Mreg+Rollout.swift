@@ -9,6 +9,7 @@ extension Mreg {
 
         struct Start: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "start",
                 abstract: "Start a rollout after the master gates pass; master keeps its version until the rollout completes.",
                 discussion: "Example: mreg rollout start fraud --version 7 --steps 5,25,50,100")
 
@@ -33,6 +34,7 @@ extension Mreg {
 
         struct Status: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "status",
                 abstract: "Show the active (or last) rollout: state, step, traffic share, observations.",
                 discussion: "Example: mreg rollout status fraud")
 
@@ -47,6 +49,7 @@ extension Mreg {
 
         struct Advance: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "advance",
                 abstract: "Move to the next step; past the last step the rollout completes and master moves.",
                 discussion: "Example: mreg rollout advance fraud")
 
@@ -60,7 +63,7 @@ extension Mreg {
         }
 
         struct Pause: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Stop advancing; traffic stays where it is.")
+            static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop advancing; traffic stays where it is.")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
@@ -72,7 +75,7 @@ extension Mreg {
         }
 
         struct Resume: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Let a paused rollout advance again.")
+            static let configuration = CommandConfiguration(commandName: "resume", abstract: "Let a paused rollout advance again.")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
@@ -85,6 +88,7 @@ extension Mreg {
 
         struct Abort: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "abort",
                 abstract: "Send all traffic back to the baseline; master is unchanged.",
                 discussion: "Example: mreg rollout abort fraud --reason \"p99 latency doubled\"")
 
@@ -100,6 +104,7 @@ extension Mreg {
 
         struct Observe: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "observe",
                 abstract: "Record production metrics; guards that fail more than failure_limit times abort the rollout.",
                 discussion: "Example: mreg rollout observe fraud --metric error_rate=0.013 --metric p99_ms=41")
 
@@ -122,6 +127,7 @@ extension Mreg {
 
     struct Resolve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resolve",
             abstract: "Which version serves this request key now (sticky during a rollout).",
             discussion: "Example: mreg resolve fraud --key user-1234 --json")
 

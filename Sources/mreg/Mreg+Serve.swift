@@ -7,6 +7,7 @@ import RegistryServer
 extension Mreg {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve the registry over HTTP (REST API under /v1, see /openapi.yaml).",
             discussion: """
                 On the first start with no token, an admin token is created and printed once.
@@ -29,7 +30,8 @@ extension Mreg {
         }
 
         func run() async throws {
-            let registry = try global.openRegistry()
+            // A long-running server checkpoints the WAL when it closes.
+            let registry = try Registry(path: global.databasePath)
             if try !registry.hasTokens() {
                 let issued = try registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
                 Terminal.printError("""

@@ -9,6 +9,7 @@ extension Mreg {
 
         struct Create: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "create",
                 abstract: "Create a token; it is printed once and stored only as a SHA-256 hash.",
                 discussion: "Roles: reader, auditor, engineer, release-manager, admin.\nExample: mreg token create --name ci-pipeline --role engineer --json")
 
@@ -23,7 +24,7 @@ extension Mreg {
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
 
             @OptionGroup var global: GlobalOptions
 
@@ -43,7 +44,7 @@ extension Mreg {
         }
 
         struct Revoke: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Revoke a token at once.", discussion: "Example: mreg token revoke tok_3f2a9c01b7de")
+            static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token at once.", discussion: "Example: mreg token revoke tok_3f2a9c01b7de")
 
             @OptionGroup var global: GlobalOptions
             @Argument var id: String

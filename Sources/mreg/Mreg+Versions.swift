@@ -4,6 +4,7 @@ import RegistryCore
 extension Mreg {
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "register",
             abstract: "Register a new version of a model (creating the model if missing) and move develop to it.",
             discussion: """
                 Example: mreg register fraud --artifact s3://models/fraud/7 --digest sha256:<64 hex> \\
@@ -38,6 +39,7 @@ extension Mreg {
 
     struct Versions: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "versions",
             abstract: "List the versions of a model, newest first.", discussion: "Example: mreg versions fraud --limit 10")
 
         @OptionGroup var global: GlobalOptions
@@ -66,6 +68,7 @@ extension Mreg {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show one version.",
             discussion: """
                 REF is a version number, a branch (develop, release, master), or BRANCH@TIME for what the branch held then.
@@ -84,6 +87,7 @@ extension Mreg {
 
     struct Deprecate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deprecate",
             abstract: "Mark a version deprecated so it can no longer be promoted.",
             discussion: "Example: mreg deprecate fraud 3 --reason \"trained on leaked labels\"")
 
