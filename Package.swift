@@ -71,6 +71,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "mreg-bench",
+            dependencies: ["RegistryCore", "SQLite", "CSQLite"],
+            path: "Benchmarks",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SQLiteTests",
             dependencies: ["SQLite"],

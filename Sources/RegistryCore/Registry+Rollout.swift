@@ -191,7 +191,7 @@ extension Registry {
     /// what `master` holds. Reads only (never takes the write lock).
     /// - Throws: `NOT_FOUND` for an unknown model or an empty `master`.
     public func resolve(model name: String, key: String) throws(RegistryError) -> Resolution {
-        try read { connection in
+        try readSingleStatement { connection in
             var answer: Resolution?
             var known = false
             try connection.forEachRow(

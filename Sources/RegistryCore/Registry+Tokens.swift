@@ -91,7 +91,7 @@ extension Registry {
     /// The token's name becomes the actor of every change it makes.
     public func caller(forToken secret: String) throws(RegistryError) -> Caller? {
         guard secret.hasPrefix(Self.tokenPrefix) else { return nil }
-        return try read { connection in
+        return try readSingleStatement { connection in
             guard let row = try connection.queryFirst(
                 "SELECT name, role FROM tokens WHERE hash = ? AND revoked_at IS NULL", [.blob(Self.tokenHash(secret))])
             else { return nil }

@@ -14,13 +14,14 @@ public final class Registry: Sendable {
     /// - Parameters:
     ///   - path: the SQLite file.
     ///   - clock: the source of `at` and `created_at` times; tests pin it.
-    ///   - checkpointOnClose: `false` for one-shot processes (the CLI): see
-    ///     `Connection.Options.checkpointOnClose`.
+    ///   - workload: how the process uses the file: a one-shot command leaves the WAL for the
+    ///     next opener; a long-running server checkpoints it from a background thread, never
+    ///     inside a request's commit.
     /// - Throws: `UNAVAILABLE` when the file cannot be used as a registry database (a directory,
     ///   not SQLite, written by a newer mreg, migrations changed after release). The file is
     ///   left as it was.
     public init(
-        path: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, checkpointOnClose: Bool = true
+        path: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, workload: Workload = .library
     ) throws(RegistryError) {
         self.clock = clock
         do {
@@ -28,7 +29,9 @@ public final class Registry: Sendable {
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw RegistryError(.unavailable, "cannot open database \(path): it is a directory")
             }
-            let database = try Database(path: path, options: Connection.Options(checkpointOnClose: checkpointOnClose))
+            let database = try Database(
+                path: path, options: Connection.Options(checkpointOnClose: workload != .oneShot),
+                backgroundCheckpointInterval: workload == .server ? .milliseconds(500) : nil)
             _ = try database.withWriter { try Migrator(migrations: Self.migrations).migrate($0) }
             self.database = database
         } catch let error as RegistryError {
@@ -41,6 +44,16 @@ public final class Registry: Sendable {
         } catch {
             throw RegistryError(.internal, "cannot open database \(path): \(error)")
         }
+    }
+
+    /// How a process uses the registry, which decides when the WAL is checkpointed.
+    public enum Workload: Sendable {
+        /// Tests and tools: SQLite's defaults.
+        case library
+        /// One CLI command: no checkpoint on exit (its fsyncs would cost more than the command).
+        case oneShot
+        /// `mreg serve`: checkpoints from a background thread, never inside a request.
+        case server
     }
 
     /// Whether the database answers and its schema is current (the server's readiness).
@@ -58,6 +71,11 @@ public final class Registry: Sendable {
     /// One read transaction: every query sees the same snapshot.
     func read<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
         do { return try database.read(body) } catch { throw Self.translate(error) }
+    }
+
+    /// One query on its own: a single statement needs no transaction for a consistent answer.
+    func readSingleStatement<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
+        do { return try database.readSingleStatement(body) } catch { throw Self.translate(error) }
     }
 
     static func translate(_ error: any Error) -> RegistryError {

@@ -20,7 +20,7 @@ struct APIRequest: Sendable {
 
     func parameter(_ name: String) throws(RegistryError) -> String {
         guard let value = context.parameters.get(name) else { throw RegistryError(.invalidArgument, "the path has no \(name)") }
-        return value.removingPercentEncoding ?? value
+        return value.contains("%") ? value.removingPercentEncoding ?? value : value
     }
 
     func intParameter(_ name: String) throws(RegistryError) -> Int {
@@ -102,7 +102,7 @@ extension Route {
                 throw RegistryError(.permissionDenied, reason)
             }
         }
-        let body = try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
+        let body = method == .get ? [] : try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
         let apiRequest = APIRequest(request: request, context: context, body: body)
         guard idempotent, let key = request.headers[.idempotencyKey], let caller = context.caller else {
             return try await run(apiRequest, registry: registry, operation: operation).hummingbird
@@ -152,13 +152,23 @@ extension Route {
         guard let header = request.headers[.authorization] else {
             throw RegistryError(.unauthenticated, "this route needs a bearer token: Authorization: Bearer mreg_…")
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let caller = try registry.caller(forToken: String(parts[1]).trimmingCharacters(in: .whitespaces))
-        else {
+        guard let token = Self.bearerToken(header), let caller = try registry.caller(forToken: token) else {
             throw RegistryError(.unauthenticated, "the bearer token is unknown or revoked")
         }
         return caller
+    }
+
+    /// The token of `Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1), read on the
+    /// UTF-8 bytes: this runs on every request.
+    static func bearerToken(_ header: String) -> String? {
+        let bytes = header.utf8
+        let scheme = "bearer ".utf8
+        guard bytes.count > scheme.count,
+            zip(bytes.prefix(scheme.count), scheme).allSatisfy({ ($0 | 0x20) == $1 })
+        else { return nil }
+        let token = bytes.dropFirst(scheme.count).drop { $0 == 0x20 }
+        let trimmed = token.reversed().drop { $0 == 0x20 }.count
+        return trimmed == 0 ? nil : String(decoding: token.prefix(trimmed), as: UTF8.self)
     }
 }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import Hummingbird
 import Prometheus
 import RegistryCore
@@ -8,6 +9,15 @@ final class ServerMetrics: Sendable {
     let collectors: PrometheusCollectorRegistry
     private let models: Gauge
     private let versions: Gauge
+    /// The collectors of each (route, method, status), so a request costs one dictionary lookup
+    /// instead of the registry's label matching.
+    private let perRequest = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
+
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
 
     init(collectors: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.collectors = collectors
@@ -16,11 +26,19 @@ final class ServerMetrics: Sendable {
     }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        collectors.makeCounter(descriptor: Self.requests, labels: labels).increment()
-        collectors.makeDurationHistogram(
-            descriptor: Self.latency, labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets
-        ).record(.nanoseconds(Int64(seconds * 1e9)))
+        let key = RequestKey(route: route, method: method, status: status)
+        let (counter, histogram) = perRequest.withLock { cache in
+            if let known = cache[key] { return known }
+            let made = (
+                collectors.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]),
+                collectors.makeDurationHistogram(
+                    descriptor: Self.latency, labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets)
+            )
+            cache[key] = made
+            return made
+        }
+        counter.increment()
+        histogram.record(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     /// The Prometheus text exposition, with the registry gauges read now.

@@ -17,12 +17,20 @@ public final class Connection {
         /// more than the command itself, and the next opener (or SQLite's automatic
         /// checkpoint) folds the WAL in anyway (https://www.sqlite.org/c3ref/c_dbconfig_defensive.html).
         public var checkpointOnClose = true
+        /// Whether a commit that grows the WAL past 1000 pages checkpoints it, inside the commit.
+        /// A long-running process turns it off and checkpoints from a thread of its own
+        /// (`Database(…, backgroundCheckpointInterval:)`).
+        public var automaticCheckpoint = true
 
-        public init(busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true, checkpointOnClose: Bool = true) {
+        public init(
+            busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true, checkpointOnClose: Bool = true,
+            automaticCheckpoint: Bool = true
+        ) {
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
             self.readOnly = readOnly
             self.create = create
             self.checkpointOnClose = checkpointOnClose
+            self.automaticCheckpoint = automaticCheckpoint
         }
     }
 
@@ -61,7 +69,7 @@ public final class Connection {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
         if !options.checkpointOnClose { csqlite_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1) }
-        try configure(readOnly: options.readOnly)
+        try configure(readOnly: options.readOnly, automaticCheckpoint: options.automaticCheckpoint)
     }
 
     deinit {
@@ -70,7 +78,7 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    private func configure(readOnly: Bool) throws(SQLiteError) {
+    private func configure(readOnly: Bool, automaticCheckpoint: Bool) throws(SQLiteError) {
         if !readOnly {
             // https://www.sqlite.org/wal.html — the answer is the mode now in force; a database
             // that cannot use WAL (e.g. on some network file systems) answers something else.
@@ -80,7 +88,10 @@ public final class Connection {
                     extendedCode: SQLITE_CANTOPEN, message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
             }
         }
-        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        // Memory-mapped reads skip a copy per page (https://www.sqlite.org/mmap.html); reads of a
+        // large history hit the page cache less than the map. 256 MiB of address space, not RAM.
+        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456;")
+        if !automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
     }
 
     /// Runs one or more SQL statements without arguments (https://www.sqlite.org/c3ref/exec.html).

@@ -17,15 +17,30 @@ public final class Database: @unchecked Sendable {
     private let readersLock = Mutex(())
     private var idleReaders: [Connection] = []
     private let maxIdleReaders: Int
+    private let checkpointer: WALCheckpointer?
 
     /// Opens the file and its writer connection.
+    /// - Parameter backgroundCheckpointInterval: when given, commits never checkpoint the WAL;
+    ///   a thread does, at this interval (for long-running processes: see `WALCheckpointer`).
     /// - Throws: `SQLiteError` when the file cannot be opened as a WAL database.
-    public init(path: String, options: Connection.Options = Connection.Options(), maxIdleReaders: Int = 8) throws(SQLiteError) {
+    public init(
+        path: String, options: Connection.Options = Connection.Options(), maxIdleReaders: Int = 8,
+        backgroundCheckpointInterval: Duration? = nil
+    ) throws(SQLiteError) {
+        var options = options
+        if backgroundCheckpointInterval != nil { options.automaticCheckpoint = false }
         self.path = path
         self.options = options
         self.writer = try Connection(path: path, options: options)
         self.maxIdleReaders = maxIdleReaders
+        self.checkpointer = try backgroundCheckpointInterval.map { (interval: Duration) throws(SQLiteError) in
+            let checkpointer = try WALCheckpointer(path: path, options: options, interval: interval)
+            checkpointer.start()
+            return checkpointer
+        }
     }
+
+    deinit { checkpointer?.stop() }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection.
     /// Commits when `body` returns, rolls back everything when it throws.
@@ -45,6 +60,15 @@ public final class Database: @unchecked Sendable {
         let connection = try borrowReader()
         defer { returnReader(connection) }
         return try connection.transaction(.deferred, body)
+    }
+
+    /// Runs `body`, which must issue a single query, on a pooled reader without BEGIN/COMMIT
+    /// around it: one statement is its own consistent snapshot, and the hottest reads
+    /// (resolving a request key, checking a token) save two round trips through SQLite.
+    public func readSingleStatement<T>(_ body: (Connection) throws -> T) throws -> T {
+        let connection = try borrowReader()
+        defer { returnReader(connection) }
+        return try body(connection)
     }
 
     fileprivate func borrowReader() throws(SQLiteError) -> Connection {

@@ -17,7 +17,7 @@ struct StoreOptions: ParsableArguments {
     /// One command is one short process: it leaves the WAL for the next opener to fold in
     /// rather than paying a checkpoint's fsyncs on exit.
     func openRegistry() throws(RegistryError) -> Registry {
-        try Registry(path: databasePath, checkpointOnClose: false)
+        try Registry(path: databasePath, workload: .oneShot)
     }
 
     /// Prints `value` as JSON with `--json`, else the human rendering.

@@ -30,8 +30,7 @@ extension Mreg {
         }
 
         func run() async throws {
-            // A long-running server checkpoints the WAL when it closes.
-            let registry = try Registry(path: global.databasePath)
+            let registry = try Registry(path: global.databasePath, workload: .server)
             if try !registry.hasTokens() {
                 let issued = try registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
                 Terminal.printError("""

@@ -1,0 +1,86 @@
+import RegistryCore
+
+/// Every operation of the issue through `Registry`, one client, into a new file on disk:
+/// register, promote, the reads, rollback, a rollout and resolve under it, audit verify.
+struct InProcessBenchmark {
+    struct Sizes {
+        var models: Int
+        var versionsPerModel: Int
+        var resolves: Int
+        var historyAts: Int
+        var diffs: Int
+        var farDiffs: Int
+        var listings: Int
+        var rollbacksPerModel: Int
+        var verifyRuns: Int
+
+        static let full = Sizes(
+            models: 10, versionsPerModel: 500, resolves: 100_000, historyAts: 10_000, diffs: 5_000, farDiffs: 500,
+            listings: 2_000, rollbacksPerModel: 100, verifyRuns: 20)
+        static let quick = Sizes(
+            models: 2, versionsPerModel: 20, resolves: 500, historyAts: 100, diffs: 50, farDiffs: 10, listings: 50,
+            rollbacksPerModel: 5, verifyRuns: 2)
+    }
+
+    let sizes: Sizes
+
+    func run(in path: String) throws -> FigureTable {
+        let registry = try Registry(path: path, workload: .server)
+        var random = SplitMix64(seed: 1)
+        let models = sizes.models
+        let perModel = sizes.versionsPerModel
+        let names = (0..<models).map { "inproc-" + BulkLoader.modelName($0) }
+        var table = FigureTable()
+
+        // Writes: every version registered, then promoted to release and to master, in turn.
+        let registrations = (0..<models * perModel).map { index in
+            (model: names[index % models], version: index / models + 1)
+        }
+        let requests = registrations.map { Workload.registerRequest(model: $0.model, version: $0.version, random: &random) }
+        let start = Timestamp.now()
+        table.add("register", try measure(registrations.count) { index in
+            let registered = try registry.register(model: registrations[index].model, requests[index], by: Workload.engineer)
+            try check(registered.version == registrations[index].version, "register gave version \(registered.version)")
+        })
+        table.add("promote", try measure(registrations.count * 2) { index in
+            let (model, version) = registrations[index / 2]
+            let target: Branch = index % 2 == 0 ? .release : .master
+            let result = try registry.promote(
+                model: model, PromoteRequest(to: target, version: version),
+                by: target == .master ? Workload.releaseManager : Workload.engineer)
+            try check(result.toVersion == version && result.passed, "promote moved to \(result.toVersion)")
+        })
+        let end = Timestamp.now()
+
+        try ReadWorkload(
+            registry: registry, names: names, versionsPerModel: perModel,
+            window: start.millisecondsSinceEpoch...end.millisecondsSinceEpoch,
+            sizes: .init(resolves: sizes.resolves, historyAts: sizes.historyAts, diffs: sizes.diffs, farDiffs: sizes.farDiffs, listings: sizes.listings)
+        ).run(into: &table, random: &random)
+
+        // Rollback walks master back one version at a time.
+        let rollbacks = models * sizes.rollbacksPerModel
+        table.add("rollback", try measure(rollbacks) { index in
+            let result = try registry.rollback(
+                model: names[index % models], RollbackRequest(branch: .master, reason: "benchmark rollback"), by: Workload.releaseManager)
+            try check(result.toVersion == perModel - 1 - index / models, "rollback moved master to \(result.toVersion)")
+        })
+
+        // A gray release of the newest version on every model, then resolve under it.
+        table.add("start_rollout", try measure(models) { index in
+            let rollout = try registry.startRollout(
+                model: names[index], RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps), by: Workload.releaseManager)
+            try check(rollout.percent == Workload.rolloutSteps[0], "the rollout started at \(rollout.percent) %")
+        })
+        table.add("advance_rollout", try measure(models) { index in
+            let rollout = try registry.advanceRollout(model: names[index], by: Workload.releaseManager)
+            try check(rollout.percent == Workload.rolloutSteps[1], "the rollout advanced to \(rollout.percent) %")
+        })
+        table.add("resolve_rollout", try ReadWorkload.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: true))
+
+        let verify = try measureAuditVerify(registry, runs: sizes.verifyRuns)
+        try check(verify.ok == true, "audit verify failed on the in-process registry")
+        table.add("audit_verify", verify)
+        return table
+    }
+}

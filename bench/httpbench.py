@@ -1,0 +1,514 @@
+#!/usr/bin/env python3
+"""`make bench` (and `make bench-smoke`): mreg measured in process, over HTTP and as a CLI.
+
+1. In process and at scale: `mreg-bench --json` (Benchmarks/), when that binary exists.
+2. Over HTTP: `mreg serve` on loopback driven by wrk (2 threads, 32 connections, 15 s per
+   route, several rounds): register, promote/rollback pair, resolve (with and without a
+   rollout), branch GET, history. Throughput, p50/p99, errors, server RSS and CPU; cold start.
+3. Whole-process CLI: hyperfine on `mreg show` and `mreg register`.
+
+Prints a table and writes bench/results/<date>.json (section http, cli, inprocess; `make
+bench-compare` adds compare). `--smoke` runs a tiny version that checks the harness, not
+timings, and writes bench/.work/smoke.json instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import benchlib as B
+
+# Issue targets, checked (and printed) but never failing the run: timings are noisy here.
+TARGETS = {
+    "register_rps": 5000,
+    "resolve_rps": 30000,
+    "p99_ms": 5.0,
+    "server_rss_mib": 64,
+    "cold_start_ms": 200,
+    "cli_ms": 20,
+}
+
+POOL = 500  # versions cycled by the promote/rollback pair (see bench/wrk/promote_rollback.lua)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures on our server
+
+
+class Client:
+    """Setup requests over one kept-alive connection (fast enough for a few thousand calls)."""
+
+    def __init__(self, port: int, token: str):
+        import http.client
+        self.connection = http.client.HTTPConnection(B.LOOPBACK, port, timeout=30)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body=None, ok=(200, 201)) -> dict:
+        payload = json.dumps(body).encode() if body is not None else None
+        self.connection.request(method, path, body=payload, headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status not in ok:
+            raise RuntimeError(f"setup {method} {path} answered {response.status}: {data[:300]!r}")
+        return json.loads(data) if data else {}
+
+    def close(self):
+        self.connection.close()
+
+
+def seed(port: int, token: str, pool: int) -> dict:
+    """Models the routes run against:
+    bench-reg   registered into by the register route (starts empty)
+    bench-pr    `pool` versions, each promoted to release once (promote/rollback pair, history)
+    bench-res   v1 on master, v2 on release and rolling out onto master (resolve with rollout,
+                branch GET)
+    bench-plain v1 on master, no rollout (resolve without rollout)"""
+    c = Client(port, token)
+    t0 = time.perf_counter()
+    try:
+        for i in range(1, pool + 1):
+            c.call("POST", "/v1/models/bench-pr/versions", {"artifact_uri": f"s3://bench/pr/{i}"})
+        for i in range(1, pool + 1):
+            c.call("POST", "/v1/models/bench-pr/promote", {"to": "release", "version": i})
+        for model in ("bench-res", "bench-plain"):
+            c.call("POST", f"/v1/models/{model}/versions", {"artifact_uri": f"s3://bench/{model}/1"})
+            c.call("POST", f"/v1/models/{model}/promote", {"to": "release"})
+            c.call("POST", f"/v1/models/{model}/promote", {"to": "master"})
+        c.call("POST", "/v1/models/bench-res/versions", {"artifact_uri": "s3://bench/bench-res/2"})
+        c.call("POST", "/v1/models/bench-res/promote", {"to": "release"})
+        c.call("POST", "/v1/models/bench-res/rollout", {"version": 2, "steps": [25, 50, 100]})
+        c.call("POST", "/v1/models", {"name": "bench-reg", "description": "written by the register route"})
+        # Sanity: resolve answers both versions across keys.
+        seen = {c.call("GET", f"/v1/models/bench-res/resolve?key=user-{k}").get("version") for k in range(64)}
+    finally:
+        c.close()
+    return {"seed_s": round(time.perf_counter() - t0, 2), "resolve_versions_seen": sorted(v for v in seen if v)}
+
+
+# ---------------------------------------------------------------------------------------------
+# wrk
+
+
+ROUTES = [
+    # name, lua script, path (for the URL), model (MREG_BENCH_MODEL), description
+    ("register", "register.lua", "/v1/models/bench-reg/versions", "bench-reg",
+     "POST …/versions: a new version each request"),
+    ("promote_rollback", "promote_rollback.lua", "/v1/models/bench-pr/promote", "bench-pr",
+     "POST promote / POST rollback on release, alternating"),
+    ("resolve_rollout", "resolve.lua", "/v1/models/bench-res/resolve", "bench-res",
+     "GET …/resolve?key=K, a new key each request, rollout at 25 %"),
+    ("resolve", "resolve.lua", "/v1/models/bench-plain/resolve", "bench-plain",
+     "GET …/resolve?key=K, no rollout"),
+    ("branch", "get.lua", "/v1/models/bench-res/branches/master", "bench-res",
+     "GET …/branches/master"),
+    ("history", "get.lua", "/v1/models/bench-pr/history?limit=20", "bench-pr",
+     "GET …/history?limit=20"),
+]
+
+# Not a registry route: the floor of the HTTP stack (no token, no database, a tiny JSON body),
+# run once after the rounds, so the routes above can be read against it.
+REFERENCE = ("healthz", "get.lua", "/healthz", "bench-res", "GET /healthz: no token, no database (the stack's floor)")
+
+NON2XX_RE = re.compile(r"Non-2xx or 3xx responses:\s*(\d+)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rfind(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def run_wrk(server: B.MregServer, route: tuple, duration: str, threads: int, connections: int, pool: int) -> dict:
+    name, script, path, model, _ = route
+    env = dict(os.environ, MREG_TOKEN=server.token, MREG_BENCH_LUA=str(B.LUA), MREG_BENCH_MODEL=model,
+               MREG_BENCH_POOL=str(pool), MREG_BENCH_THREADS=str(threads))
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}", "--latency", "--timeout", "5s",
+            "-s", str(B.LUA / script), f"http://{B.LOOPBACK}:{server.port}{path}"]
+    cpu0 = cpu_seconds(server.proc.pid)
+    wall0 = time.perf_counter()
+    seconds = float(duration.rstrip("s"))
+    completed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    wall = time.perf_counter() - wall0
+    cpu = cpu_seconds(server.proc.pid) - cpu0
+    line = next((l for l in completed.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
+    if completed.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk {name} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(line[len("WRK_JSON "):])
+    non2xx = NON2XX_RE.search(completed.stdout)
+    errors = sum(data["errors"].values())
+    lat = data["latency_us"]
+    memory = server.memory()
+    return {
+        "route": name,
+        "requests": int(data["requests"]),
+        "duration_s": round(data["duration_us"] / 1e6, 3),
+        "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+        "errors": data["errors"],
+        "errors_total": errors,
+        "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0,
+        "p50_ms": lat["p50"] / 1000, "p90_ms": lat["p90"] / 1000, "p99_ms": lat["p99"] / 1000,
+        "p999_ms": lat["p999"] / 1000, "max_ms": lat["max"] / 1000, "mean_ms": round(lat["mean"] / 1000, 3),
+        "server_cpu_cores": round(cpu / wall, 2) if wall > 0 else None,
+        "server_rss_mib_after": memory.get("rss_mib"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts
+
+
+def part_inprocess(bin_dir: Path, quick: bool, work: Path) -> dict:
+    binary = bin_dir / "mreg-bench"
+    if not binary.exists():
+        B.log(f"in-process: skipped ({binary.relative_to(B.ROOT)} does not exist yet)")
+        return {"skipped": f"{binary.relative_to(B.ROOT)} not built"}
+    out = work / "inprocess.json"
+    out.unlink(missing_ok=True)
+    args = [str(binary), "--json", str(out), "--dir", str(work)] + (["--quick"] if quick else [])
+    B.log(f"in-process: {' '.join(args)}")
+    t0 = time.perf_counter()
+    # Its progress (stderr) goes straight through; its table (stdout) is echoed and kept.
+    completed = subprocess.run(args, cwd=work, timeout=1200, text=True, stdout=subprocess.PIPE)
+    sys.stderr.write(completed.stdout)
+    if completed.returncode != 0:
+        return {"failed": f"exit {completed.returncode}", "stdout": completed.stdout[-2000:]}
+    if not out.exists():
+        # Exit 0 without the file: a mreg-bench that does not write --json yet (not a harness failure).
+        B.log(f"in-process: mreg-bench exited 0 but wrote no {out.name}; its figures are not in the results")
+        return {"skipped": "mreg-bench wrote no --json file", "stdout": completed.stdout[-4000:]}
+    try:
+        data = json.loads(out.read_text())
+    except (OSError, ValueError) as error:
+        return {"failed": f"unreadable JSON at {out}: {error}", "stdout": completed.stdout[-2000:]}
+    return {"wall_s": round(time.perf_counter() - t0, 1), "report": data, "table": completed.stdout}
+
+
+def part_http(bin_dir: Path, work: Path, runs: int, duration: str, threads: int, connections: int,
+              routes: list[tuple], pool: int, cold_repeats: int) -> dict:
+    binary = bin_dir / "mreg"
+    db = work / "http.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    server = B.MregServer(binary, db, work / "http-server.log")
+    server.create_token()
+    cold_first = server.start()
+    B.log(f"http: mreg serve on port {server.port} (pid {server.proc.pid}), first answer after {cold_first*1000:.0f} ms")
+    results: dict = {"wrk": {"threads": threads, "connections": connections, "duration": duration,
+                             "version": B.run_text(["wrk", "--version"]).split(" [")[0] if shutil.which("wrk") else None},
+                     "pool": pool, "routes": {}, "runs": []}
+    try:
+        results["seed"] = seed(server.port, server.token, pool)
+        results["memory_after_seed"] = server.memory()
+        B.log(f"http: seeded in {results['seed']['seed_s']} s; {runs} round(s) of {len(routes)} routes × {duration}")
+        for round_index in range(runs):
+            for route in routes:
+                r = run_wrk(server, route, duration, threads, connections, pool)
+                r["round"] = round_index + 1
+                results["runs"].append(r)
+                B.log(f"  round {round_index + 1} {r['route']:<17} {r['rps']:>10,.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
+                      f"p99 {r['p99_ms']:.2f} ms  errors {r['errors_total']}  server CPU {r['server_cpu_cores']} cores  "
+                      f"RSS {r['server_rss_mib_after']} MiB")
+        ref_duration = f"{min(5.0, float(duration.rstrip('s'))):g}s"
+        results["reference"] = run_wrk(server, REFERENCE, ref_duration, threads, connections, pool)
+        r = results["reference"]
+        B.log(f"  reference {r['route']:<13} {r['rps']:>10,.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+              f"errors {r['errors_total']}  server CPU {r['server_cpu_cores']} cores ({ref_duration})")
+        results["memory_end"] = server.memory()
+        results["server_vmhwm_mib"] = round((B.status_kib(server.proc.pid, "VmHWM") or 0) / 1024, 1)
+        results["db_size_mib"] = round(sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists()) / 2**20, 1)
+    finally:
+        server.stop()
+    for route in routes:
+        runs_of = [r for r in results["runs"] if r["route"] == route[0]]
+        results["routes"][route[0]] = {
+            "description": route[4],
+            "rps": B.spread([r["rps"] for r in runs_of]),
+            "p50_ms": B.spread([r["p50_ms"] for r in runs_of]),
+            "p99_ms": B.spread([r["p99_ms"] for r in runs_of]),
+            "errors_total": sum(r["errors_total"] for r in runs_of),
+            "requests_total": sum(r["requests"] for r in runs_of),
+            "server_cpu_cores": B.median([r["server_cpu_cores"] for r in runs_of]),
+        }
+    results["cold_start"] = cold_start(binary, work, cold_repeats, existing_db=db, token=server.token)
+    return results
+
+
+def cold_start(binary: Path, work: Path, repeats: int, existing_db: Path, token: str) -> dict:
+    """Process start to the first 200 of an authenticated GET /v1/models?limit=1: on a new
+    database (migrations and the first token included) and on the database the HTTP runs left."""
+    fresh, existing = [], []
+    for i in range(repeats):
+        db = work / f"cold-{i}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        server = B.MregServer(binary, db, work / "cold-server.log")
+        try:
+            fresh.append(round(server.start() * 1000, 1))
+        finally:
+            server.stop()
+        server = B.MregServer(binary, existing_db, work / "cold-server.log", token=token)
+        try:
+            existing.append(round(server.start() * 1000, 1))
+        finally:
+            server.stop()
+    return {"new_db_ms": B.spread(fresh), "existing_db_ms": B.spread(existing)}
+
+
+def part_cli(bin_dir: Path, work: Path, warmup: int, runs: int) -> dict:
+    if not shutil.which("hyperfine"):
+        return {"skipped": "hyperfine is not installed (scripts/install-deps.sh hyperfine)"}
+    binary = bin_dir / "mreg"
+    db = work / "cli.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    subprocess.run([str(binary), "register", "bench-cli", "--artifact", "s3://bench/cli/1", "--db", str(db),
+                    "--actor", "bench"], check=True, capture_output=True, timeout=60)
+    q = shlex.quote
+    commands = {
+        "show": f"{q(str(binary))} show bench-cli 1 --db {q(str(db))}",
+        "register": f"{q(str(binary))} register bench-cli --artifact s3://bench/cli/n --db {q(str(db))} --actor bench",
+    }
+    out = work / "hyperfine.json"
+    args = ["hyperfine", "-N", "--warmup", str(warmup), "--runs", str(runs), "--export-json", str(out), "--style", "basic"]
+    for name, command in commands.items():
+        args += ["-n", name, command]
+    B.log(f"cli: hyperfine --warmup {warmup} --runs {runs}: mreg show, mreg register")
+    completed = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if completed.returncode != 0:
+        raise RuntimeError(f"hyperfine failed:\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(out.read_text())
+    result = {"warmup": warmup, "runs": runs, "hyperfine": B.run_text(["hyperfine", "--version"]), "commands": {}}
+    for entry in data["results"]:
+        times = sorted(entry["times"])
+        result["commands"][entry["command"]] = {
+            "median_ms": round(entry["median"] * 1000, 2),
+            "mean_ms": round(entry["mean"] * 1000, 2),
+            "stddev_ms": round((entry.get("stddev") or 0) * 1000, 2),
+            "min_ms": round(entry["min"] * 1000, 2),
+            "p90_ms": round(B.percentile(times, 90) * 1000, 2),
+            "max_ms": round(entry["max"] * 1000, 2),
+            "user_ms": round(entry["user"] * 1000, 2),
+            "system_ms": round(entry["system"] * 1000, 2),
+        }
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def ok_mark(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "MISSED")
+
+
+def report(doc: dict) -> tuple[str, list[dict]]:
+    lines, checks = [], []
+    m = doc["machine"]
+    lines.append(f"mreg bench — {doc['started_at']} — commit {str(doc['git']['commit'])[:12]}"
+                 f"{' (dirty tree)' if doc['git']['dirty'] else ''}")
+    lines.append(f"machine: {m['cores']} cores ({m['cpu_model']}), {m['mem_total_mib']:.0f} MiB; "
+                 f"load at start {m['load_average']}")
+    http = doc.get("http")
+    if http and "routes" in http:
+        w = http["wrk"]
+        lines.append("")
+        lines.append(f"Over HTTP: wrk -t{w['threads']} -c{w['connections']} -d{w['duration']}, "
+                     f"{len(http['runs']) // max(1, len(http['routes']))} round(s); median of rounds [min–max]")
+        rows = []
+        for name, r in http["routes"].items():
+            rps = r["rps"]
+            rows.append([name, f"{B.fmt_num(rps['median'])}", f"[{B.fmt_num(rps['min'])}–{B.fmt_num(rps['max'])}]",
+                         B.fmt_num(r["p50_ms"]["median"], 2), B.fmt_num(r["p99_ms"]["median"], 2),
+                         f"[{B.fmt_num(r['p99_ms']['min'], 2)}–{B.fmt_num(r['p99_ms']['max'], 2)}]",
+                         str(r["errors_total"]), B.fmt_num(r["server_cpu_cores"], 2)])
+        lines.append(B.table(["route", "req/s", "range", "p50 ms", "p99 ms", "p99 range", "errors", "server cores"], rows))
+        ref = http.get("reference")
+        if ref:
+            lines.append(f"reference, once: GET /healthz (no token, no database) {B.fmt_num(ref['rps'])} req/s, "
+                         f"p50 {B.fmt_num(ref['p50_ms'], 2)} ms, p99 {B.fmt_num(ref['p99_ms'], 2)} ms, "
+                         f"server {B.fmt_num(ref['server_cpu_cores'], 2)} cores")
+        mem = http.get("memory_end", {})
+        lines.append(f"server RSS at the end: {mem.get('rss_mib')} MiB (peak VmHWM {http.get('server_vmhwm_mib')} MiB, "
+                     f"PSS {mem.get('pss_mib')} MiB); database {http.get('db_size_mib')} MiB")
+        cs = http["cold_start"]
+        lines.append(f"cold start to first API answer: new db {B.fmt_num(cs['new_db_ms']['median'], 1)} ms "
+                     f"[{B.fmt_num(cs['new_db_ms']['min'], 1)}–{B.fmt_num(cs['new_db_ms']['max'], 1)}], "
+                     f"existing db {B.fmt_num(cs['existing_db_ms']['median'], 1)} ms "
+                     f"[{B.fmt_num(cs['existing_db_ms']['min'], 1)}–{B.fmt_num(cs['existing_db_ms']['max'], 1)}]")
+        routes = http["routes"]
+        if "register" in routes:
+            checks.append({"target": "register ≥ 5,000 req/s", "value": routes["register"]["rps"]["median"],
+                           "ok": routes["register"]["rps"]["median"] >= TARGETS["register_rps"]})
+        for key in ("resolve", "resolve_rollout"):
+            if key in routes:
+                checks.append({"target": f"{key} ≥ 30,000 req/s", "value": routes[key]["rps"]["median"],
+                               "ok": routes[key]["rps"]["median"] >= TARGETS["resolve_rps"]})
+        for key in ("register", "resolve", "resolve_rollout"):
+            if key in routes:
+                checks.append({"target": f"{key} p99 ≤ 5 ms", "value": routes[key]["p99_ms"]["median"],
+                               "ok": routes[key]["p99_ms"]["median"] <= TARGETS["p99_ms"]})
+        peak = max([mem.get("rss_mib") or 0] + [r["server_rss_mib_after"] or 0 for r in http["runs"]])
+        checks.append({"target": "server RSS ≤ 64 MiB under load", "value": peak, "ok": peak <= TARGETS["server_rss_mib"]})
+        checks.append({"target": "cold start ≤ 200 ms (existing db)", "value": cs["existing_db_ms"]["median"],
+                       "ok": cs["existing_db_ms"]["median"] <= TARGETS["cold_start_ms"]})
+        checks.append({"target": "cold start ≤ 200 ms (new db)", "value": cs["new_db_ms"]["median"],
+                       "ok": cs["new_db_ms"]["median"] <= TARGETS["cold_start_ms"]})
+        checks.append({"target": "HTTP errors = 0", "value": sum(r["errors_total"] for r in routes.values()),
+                       "ok": all(r["errors_total"] == 0 for r in routes.values())})
+    cli = doc.get("cli")
+    if cli and "commands" in cli:
+        lines.append("")
+        lines.append(f"Whole-process CLI: hyperfine -N --warmup {cli['warmup']} --runs {cli['runs']}")
+        rows = [[name, B.fmt_num(c["median_ms"], 2), B.fmt_num(c["min_ms"], 2), B.fmt_num(c["p90_ms"], 2),
+                 B.fmt_num(c["max_ms"], 2)] for name, c in cli["commands"].items()]
+        lines.append(B.table(["mreg", "median ms", "min ms", "p90 ms", "max ms"], rows))
+        for name, c in cli["commands"].items():
+            checks.append({"target": f"mreg {name} ≤ 20 ms", "value": c["median_ms"], "ok": c["median_ms"] <= TARGETS["cli_ms"]})
+    elif cli:
+        lines.append(f"\nWhole-process CLI: {cli.get('skipped') or cli}")
+    inproc = doc.get("inprocess")
+    if inproc is not None:
+        lines.append("")
+        if "report" in inproc:
+            lines.append(f"In process (mreg-bench, {inproc['wall_s']} s): see its table above and the 'inprocess' section of the JSON")
+        else:
+            lines.append(f"In process (mreg-bench): {inproc.get('skipped') or inproc.get('failed')}")
+    if doc.get("kind") == "smoke":
+        lines.append("")
+        lines.append("(smoke run: about a second per part; the timings mean nothing and no target is checked)")
+        checks = [c for c in checks if c["target"] == "HTTP errors = 0"]
+    elif checks:
+        lines.append("")
+        lines.append("Targets (informational; timings on 2 shared cores are noisy):")
+        lines.append(B.table(["target", "measured", "status"],
+                             [[c["target"], B.fmt_num(c["value"], 1), ok_mark(c["ok"])] for c in checks]))
+    return "\n".join(lines), checks
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin-dir", default=str(B.ROOT / ".build" / "release"))
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness, not timings")
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)), help="rounds of the HTTP routes")
+    parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"), help="wrk -d per route and round")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--only", default="inprocess,http,cli,client", help="comma-separated parts to run")
+    parser.add_argument("--out", help="results file (default bench/results/<date>.json; smoke: bench/.work/smoke.json)")
+    args = parser.parse_args()
+
+    bin_dir = Path(args.bin_dir).resolve()
+    if not (bin_dir / "mreg").exists():
+        B.log(f"{bin_dir / 'mreg'} does not exist: build it first (make release)")
+        return 2
+    if not shutil.which("wrk") and "http" in args.only:
+        B.log("wrk is not installed: scripts/install-deps.sh wrk hyperfine")
+        return 2
+    parts = set(args.only.split(","))
+    work = B.WORK / ("smoke" if args.smoke else "bench")
+    work.mkdir(parents=True, exist_ok=True)
+    doc = {"kind": "smoke" if args.smoke else "bench", "started_at": B.now_iso(), "machine": B.machine_info(),
+           "git": B.git_info(), "binary": str(bin_dir.relative_to(B.ROOT) if bin_dir.is_relative_to(B.ROOT) else bin_dir)}
+    t0 = time.perf_counter()
+
+    if args.smoke:
+        runs, duration, routes, pool, cold, warmup, cli_runs = 1, "1s", [ROUTES[0], ROUTES[2]], 100, 1, 1, 3
+    else:
+        runs, duration, routes, pool, cold, warmup, cli_runs = args.runs, args.duration, ROUTES, POOL, 5, 5, 50
+
+    if "inprocess" in parts:
+        doc["inprocess"] = part_inprocess(bin_dir, quick=args.smoke, work=work)
+    if "http" in parts:
+        doc["http"] = part_http(bin_dir, work, runs, duration, args.threads, args.connections, routes, pool, cold)
+    if "cli" in parts:
+        doc["cli"] = part_cli(bin_dir, work, warmup, cli_runs)
+    if args.smoke and "client" in parts:
+        doc["client"] = smoke_client(bin_dir, work)
+    doc["wall_s"] = round(time.perf_counter() - t0, 1)
+    doc["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    text, checks = report(doc)
+    doc["targets"] = checks
+    print(text)
+    if args.smoke:
+        out = Path(args.out) if args.out else work / "smoke.json"
+        out.write_text(json.dumps(doc, indent=2) + "\n")
+        problems = smoke_problems(doc)
+        for p in problems:
+            print(f"bench-smoke: {p}")
+        print(f"bench-smoke: {'FAILED' if problems else 'OK'} in {doc['wall_s']} s (results in {out.relative_to(B.ROOT)})")
+        return 1 if problems else 0
+    path = Path(args.out) if args.out else B.results_path()
+    for section in ("inprocess", "http", "cli"):
+        if section in doc:
+            B.merge_results(section, {**doc[section], "machine": doc["machine"], "git": doc["git"],
+                                      "started_at": doc["started_at"]}, path)
+    B.merge_results("bench_targets", {"checks": checks, "machine": doc["machine"], "git": doc["git"],
+                                      "wall_s": doc["wall_s"]}, path)
+    print(f"\nwrote {path.relative_to(B.ROOT) if path.is_relative_to(B.ROOT) else path} ({doc['wall_s']} s)")
+    http_errors = sum(r["errors_total"] for r in doc.get("http", {}).get("routes", {}).values())
+    if http_errors:
+        print(f"HTTP errors: {http_errors} (must be 0): the figures above are not valid")
+        return 1
+    return 0
+
+
+def smoke_client(bin_dir: Path, work: Path) -> dict:
+    """The shared-workload client of `make bench-compare`, briefly against mreg only."""
+    import compare
+    server = B.MregServer(bin_dir / "mreg", work / "client.db", work / "client-server.log")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{server.db}{suffix}").unlink(missing_ok=True)
+    server.create_token()
+    server.start()
+    try:
+        backend = compare.MregBackend(server)
+        backend.setup(pool=20, search_versions=10)
+        cells = []
+        for op in compare.OPS:
+            for mode in ("newconn", "keepalive"):
+                cells.append(compare.run_cell(backend, op, clients=2, mode=mode, duration=0.3, max_requests=200))
+        return {"cells": cells}
+    finally:
+        server.stop()
+
+
+def smoke_problems(doc: dict) -> list[str]:
+    problems = []
+    inproc = doc.get("inprocess", {})
+    if "failed" in inproc:
+        problems.append(f"mreg-bench --quick failed: {inproc['failed']}")
+    http = doc.get("http", {})
+    for r in http.get("runs", []) + ([http["reference"]] if "reference" in http else []):
+        if r["requests"] <= 0:
+            problems.append(f"wrk {r['route']}: no request completed")
+        if r["errors_total"] or r["non_2xx_3xx"]:
+            problems.append(f"wrk {r['route']}: {r['errors_total']} errors ({r['errors']})")
+    cli = doc.get("cli")
+    if cli is not None and ("commands" not in cli or len(cli["commands"]) != 2):
+        problems.append(f"hyperfine: {cli}")
+    for cell in doc.get("client", {}).get("cells", []):
+        if cell["requests_ok"] <= 0 or cell["errors"]:
+            problems.append(f"load client {cell['op']} {cell['mode']}: {cell['requests_ok']} ok, {cell['errors']} errors "
+                            f"{cell['error_samples']}")
+    return problems
+
+
+if __name__ == "__main__":
+    sys.exit(main())

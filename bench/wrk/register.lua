@@ -1,0 +1,14 @@
+-- POST /v1/models/{model}/versions: every request registers a new version (develop moves to it).
+local common = dofile(os.getenv("MREG_BENCH_LUA") .. "/common.lua")
+local path = "/v1/models/" .. common.model .. "/versions"
+local headers = common.headers({ ["Content-Type"] = "application/json" })
+local n = 0
+setup = common.setup
+function request()
+   n = n + 1
+   local body = string.format(
+      '{"artifact_uri":"s3://bench/%s/%d-%d","params":{"lr":"0.01"},"metrics":{"accuracy":0.93},"tags":{"team":"bench"}}',
+      common.model, thread_id, n)
+   return wrk.format("POST", path, headers, body)
+end
+done = common.done
