@@ -34,7 +34,7 @@ else
   if [[ -z ${MREG_BIN_DIR:-} ]]; then
     "$SWIFT" build -c release --product mreg --static-swift-stdlib
     if has_bench_target; then
-      "$SWIFT" build -c release --product mreg-bench || echo "in-process: mreg-bench did not build (skipped)" >&2
+      "$SWIFT" build -c release --product mreg-bench --static-swift-stdlib || echo "in-process: mreg-bench did not build (skipped)" >&2
     fi
   fi
 fi
