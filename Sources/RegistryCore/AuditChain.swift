@@ -81,32 +81,59 @@ public enum AuditChain {
         details: String, into buffer: inout [UInt8]
     ) {
         func field(_ text: String?) {
-            guard let text else {
-                buffer.append(0)
-                return
-            }
-            let count = text.utf8.count
-            buffer.append(1)
-            buffer.append(UInt8(truncatingIfNeeded: count >> 24))
-            buffer.append(UInt8(truncatingIfNeeded: count >> 16))
-            buffer.append(UInt8(truncatingIfNeeded: count >> 8))
-            buffer.append(UInt8(truncatingIfNeeded: count))
-            buffer.append(contentsOf: text.utf8)
+            guard let text else { return appendNull(into: &buffer) }
+            appendField(Array(text.utf8), into: &buffer)
         }
-        field(String(seq))
-        field(String(at))
+        appendDecimal(Int64(seq), into: &buffer)
+        appendDecimal(at, into: &buffer)
         field(actor)
         field(action)
         field(model)
-        field(version.map { String($0) })
+        if let version { appendDecimal(Int64(version), into: &buffer) } else { appendNull(into: &buffer) }
         field(branch)
         field(details)
     }
 
+    // The field encoders, shared by the writer above and the verifier, which feeds them the
+    // column bytes straight from SQLite (no String per field: verify reads millions of rows).
+
+    static func appendNull(into buffer: inout [UInt8]) { buffer.append(0) }
+
+    static func appendField(_ bytes: some Collection<UInt8>, into buffer: inout [UInt8]) {
+        let count = bytes.count
+        buffer.append(1)
+        buffer.append(UInt8(truncatingIfNeeded: count >> 24))
+        buffer.append(UInt8(truncatingIfNeeded: count >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: count >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: count))
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// A field holding `value` in decimal ASCII, as `String(value)` writes it.
+    static func appendDecimal(_ value: Int64, into buffer: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var magnitude = value.magnitude
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[19 - count] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            if value < 0 {
+                raw[19 - count] = 45  // "-"
+                count += 1
+            }
+            appendField(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]), into: &buffer)
+        }
+    }
+
     /// `SHA-256(previous ‖ canonical)`.
-    public static func hash(previous: some Sequence<UInt8>, canonical: [UInt8]) -> [UInt8] {
+    public static func hash(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
-        hasher.update(data: Array(previous))
+        hasher.update(data: previous)
         hasher.update(data: canonical)
         return Array(hasher.finalize())
     }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import SQLite
 
@@ -42,47 +43,125 @@ extension Registry {
         let capturedHash: String?
     }
 
-    func walkAuditChain(capturing capturedSeq: Int?) throws(RegistryError) -> ChainWalk {
+    /// Verifies the chain in segments on separate reader connections, in parallel for long
+    /// logs: stepping through SQLite's rows, not hashing, is what bounds a single thread. Each
+    /// entry carries its `prev_hash`, so a segment can start from its first row's stored link;
+    /// the links between segments are checked once all are done. The log is append-only, so
+    /// segments bounded by the last `seq` seen at the start describe one state.
+    /// - Parameter segments: how many parts to verify in parallel (by default one per core for
+    ///   long logs, one for short ones); tests force several.
+    func walkAuditChain(capturing capturedSeq: Int?, segments: Int? = nil) throws(RegistryError) -> ChainWalk {
+        let last = try readSingleStatement { try $0.queryFirst("SELECT coalesce(max(seq), 0) FROM audit_log")?.optionalInt(0) ?? 0 }
+        let parts = max(1, min(last, segments ?? (last >= Self.parallelVerifyThreshold ? min(ProcessInfo.processInfo.activeProcessorCount, 4) : 1)))
+        let bounds = (0...parts).map { 1 + last * $0 / parts }
+        let results = Mutex<[Int: Result<ChainSegment, RegistryError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: parts) { index in
+            let outcome: Result<ChainSegment, RegistryError>
+            do throws(RegistryError) {
+                outcome = .success(try verifySegment(bounds[index]..<bounds[index + 1], first: index == 0, capturing: capturedSeq))
+            } catch {
+                outcome = .failure(error)
+            }
+            results.withLock { $0[index] = outcome }
+        }
+        var verified: [ChainSegment] = []
+        for index in 0..<parts {
+            guard let result = results.withLock({ $0[index] }) else { throw RegistryError(.internal, "an audit segment was not verified") }
+            verified.append(try result.get())
+        }
+        var head = AuditChain.genesis
+        var captured: String? = capturedSeq == 0 ? AuditChain.hex(head) : nil
+        for segment in verified {
+            if let bad = segment.failure, bad.seq == segment.range.lowerBound {
+                return ChainWalk(verification: failure(at: bad.seq, bad.problem, head: head), capturedHash: captured)
+            }
+            if let link = segment.firstPrevious, link != head {
+                return ChainWalk(
+                    verification: failure(at: segment.range.lowerBound, "its prev_hash does not match the hash of entry \(segment.range.lowerBound - 1)", head: head),
+                    capturedHash: captured)
+            }
+            captured = captured ?? segment.captured
+            if let bad = segment.failure {
+                return ChainWalk(verification: failure(at: bad.seq, bad.problem, head: bad.headBefore), capturedHash: captured)
+            }
+            head = segment.lastHash ?? head
+        }
+        return ChainWalk(
+            verification: AuditVerification(ok: true, entries: last, head: AuditChain.hex(head), firstBadSeq: nil, problem: nil),
+            capturedHash: captured)
+    }
+
+    /// Logs shorter than this are verified on one thread.
+    static let parallelVerifyThreshold = 100_000
+
+    private func failure(at seq: Int, _ problem: String, head: [UInt8]) -> AuditVerification {
+        AuditVerification(
+            ok: false, entries: seq - 1, head: AuditChain.hex(head), firstBadSeq: seq, problem: "entry \(seq) does not verify: \(problem)")
+    }
+
+    /// What one segment of the chain showed.
+    struct ChainSegment: Sendable {
+        let range: Range<Int>
+        /// The stored `prev_hash` of the segment's first row (checked against the previous
+        /// segment's last hash); `nil` for the first segment, which starts from genesis.
+        let firstPrevious: [UInt8]?
+        let lastHash: [UInt8]?
+        let captured: String?
+        let failure: (seq: Int, problem: String, headBefore: [UInt8])?
+    }
+
+    private func verifySegment(_ range: Range<Int>, first: Bool, capturing capturedSeq: Int?) throws(RegistryError) -> ChainSegment {
         try read { connection in
-            var captured: String? = capturedSeq == 0 ? AuditChain.hex(AuditChain.genesis) : nil
-            var expectedSeq = 1
-            var previous = AuditChain.genesis
+            var expectedSeq = range.lowerBound
+            var previous: [UInt8]? = first ? AuditChain.genesis : nil
+            var firstPrevious: [UInt8]?
+            var captured: String?
             var canonical: [UInt8] = []
             canonical.reserveCapacity(1024)
-            var failure: (seq: Int, problem: String)?
+            var failure: (seq: Int, problem: String, headBefore: [UInt8])?
             try connection.forEachRow(
-                "SELECT seq, at, actor, action, model, version, branch, details, prev_hash, hash FROM audit_log ORDER BY seq"
+                "SELECT seq, at, actor, action, model, version, branch, details, prev_hash, hash FROM audit_log WHERE seq >= ? AND seq < ? ORDER BY seq",
+                [.integer(Int64(range.lowerBound)), .integer(Int64(range.upperBound))]
             ) { row in
                 guard failure == nil else { return }
                 let seq = Int(row.int64(0))
+                let linked = previous ?? row.withBytes(8) { Array($0) }
+                if previous == nil { firstPrevious = linked }
                 guard seq == expectedSeq else {
-                    failure = (expectedSeq, "entry \(expectedSeq) is missing (the next entry is \(seq))")
+                    failure = (expectedSeq, "entry \(expectedSeq) is missing (the next entry is \(seq))", linked)
                     return
                 }
-                let storedPrevious = row.withBytes(8) { Array($0) }
-                guard storedPrevious == previous else {
-                    failure = (seq, "its prev_hash does not match the hash of entry \(seq - 1)")
+                guard row.withBytes(8, { $0.elementsEqual(linked) }) else {
+                    failure = (seq, "its prev_hash does not match the hash of entry \(seq - 1)", linked)
                     return
                 }
+                // The canonical bytes, built from the column bytes as SQLite holds them.
                 canonical.removeAll(keepingCapacity: true)
-                AuditChain.canonicalBytes(
-                    seq: seq, at: row.int64(1), actor: row.text(2), action: row.text(3),
-                    model: row.isNull(4) ? nil : row.text(4), version: row.isNull(5) ? nil : Int(row.int64(5)),
-                    branch: row.isNull(6) ? nil : row.text(6), details: row.text(7), into: &canonical)
-                let computed = AuditChain.hash(previous: previous, canonical: canonical)
+                AuditChain.appendDecimal(Int64(seq), into: &canonical)
+                AuditChain.appendDecimal(row.int64(1), into: &canonical)
+                for column in 2...7 {
+                    if row.isNull(column) {
+                        AuditChain.appendNull(into: &canonical)
+                    } else if column == 5 {
+                        AuditChain.appendDecimal(row.int64(5), into: &canonical)
+                    } else {
+                        row.withBytes(column) { AuditChain.appendField($0, into: &canonical) }
+                    }
+                }
+                let computed = AuditChain.hash(previous: linked, canonical: canonical)
                 guard row.withBytes(9, { $0.elementsEqual(computed) }) else {
-                    failure = (seq, "its contents do not match its hash (the entry was changed)")
+                    failure = (seq, "its contents do not match its hash (the entry was changed)", linked)
                     return
                 }
                 previous = computed
                 if seq == capturedSeq { captured = AuditChain.hex(computed) }
                 expectedSeq += 1
             }
-            return ChainWalk(
-                verification: AuditVerification(
-                    ok: failure == nil, entries: expectedSeq - 1, head: AuditChain.hex(previous), firstBadSeq: failure?.seq,
-                    problem: failure.map { "entry \($0.seq) does not verify: \($0.problem)" }),
-                capturedHash: captured)
+            if failure == nil, expectedSeq < range.upperBound {
+                failure = (expectedSeq, "entry \(expectedSeq) is missing", previous ?? firstPrevious ?? AuditChain.genesis)
+            }
+            return ChainSegment(
+                range: range, firstPrevious: first ? nil : firstPrevious, lastHash: previous, captured: captured, failure: failure)
         }
     }
 

@@ -281,3 +281,51 @@ import Testing
         }
     }
 }
+
+/// Long logs are verified in parallel segments; the answer must not depend on how many.
+@Suite struct ParallelAuditVerifyTests {
+    private func populated(_ body: (Registry) throws -> Void) throws {
+        try withTemporaryRegistry { registry in
+            for index in 0..<60 { try registry.registerVersion("m\(index % 3)") }
+            try body(registry)
+        }
+    }
+
+    @Test func segmentsAgreeWithOneThread() throws {
+        try populated { registry in
+            let single = try registry.walkAuditChain(capturing: 17, segments: 1)
+            for parts in [2, 3, 7] {
+                let parallel = try registry.walkAuditChain(capturing: 17, segments: parts)
+                #expect(parallel.verification == single.verification)
+                #expect(parallel.capturedHash == single.capturedHash)
+            }
+            #expect(single.verification.ok)
+            #expect(single.verification.entries == 63)  // 3 model.create + 60 version.register
+        }
+    }
+
+    @Test func aChangedEntryInALaterSegmentIsNamed() throws {
+        try populated { registry in
+            let connection = try Connection(path: registry.path)
+            try connection.execute(script: "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 50;")
+            for parts in [1, 2, 3, 5] {
+                let verification = try registry.walkAuditChain(capturing: nil, segments: parts).verification
+                #expect(!verification.ok)
+                #expect(verification.firstBadSeq == 50, "with \(parts) segments")
+                #expect(verification.entries == 49)
+            }
+        }
+    }
+
+    @Test func aMissingEntryAtASegmentBoundaryIsNamed() throws {
+        try populated { registry in
+            let connection = try Connection(path: registry.path)
+            // With 3 segments over 63 entries the second starts at 22.
+            try connection.execute(script: "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 22;")
+            for parts in [1, 3] {
+                let verification = try registry.walkAuditChain(capturing: nil, segments: parts).verification
+                #expect(verification.firstBadSeq == 22, "with \(parts) segments")
+            }
+        }
+    }
+}
