@@ -90,7 +90,9 @@ public final class Connection {
         }
         // Memory-mapped reads skip a copy per page (https://www.sqlite.org/mmap.html); reads of a
         // large history hit the page cache less than the map. 256 MiB of address space, not RAM.
-        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456;")
+        // journal_size_limit truncates the WAL file back to 64 MiB when the log restarts, so one
+        // burst of writes does not keep its disk space forever.
+        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA journal_size_limit=67108864;")
         if !automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
     }
 

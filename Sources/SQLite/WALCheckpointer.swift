@@ -28,6 +28,9 @@ final class WALCheckpointer: @unchecked Sendable {
         self.interval = interval
     }
 
+    /// 4096 frames of 4 KiB pages: 16 MiB of WAL.
+    static let restartFrames = 4096
+
     func start() {
         guard state.withLock({ state in
             defer { state.started = true }
@@ -38,7 +41,11 @@ final class WALCheckpointer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
                 // A failed checkpoint (e.g. the disk is full) is retried at the next interval; the
                 // WAL keeps every committed change meanwhile.
-                try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                let frames = (try? connection.queryFirst("PRAGMA wal_checkpoint(PASSIVE)"))?.optionalInt(1) ?? 0
+                // Under steady load a PASSIVE checkpoint never finds a moment without readers,
+                // so the WAL is never restarted and grows without bound. Past a size, RESTART
+                // waits for readers and briefly holds writers back so the log starts over.
+                if frames > Self.restartFrames { try? connection.execute("PRAGMA wal_checkpoint(RESTART)") }
             }
             finished.signal()
         }
