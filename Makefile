@@ -24,6 +24,8 @@ release: deps
 test: deps test-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@# The benchmark harness on tiny inputs, so it cannot rot (it checks the harness, not timings).
+	MREG_BIN_DIR=.build/debug bench/run.sh --smoke
 
 # Tools the tests drive besides the Swift toolchain: schemathesis in a virtualenv of its own.
 test-tools: $(VENV)/bin/schemathesis

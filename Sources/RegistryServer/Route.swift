@@ -74,6 +74,9 @@ struct Route: Sendable {
 
     static let defaultMaxBody = 1 << 20
 
+    /// Where changing requests run (see `WriteExecutor`).
+    static let writes = WriteExecutor()
+
     init(
         _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, maxBodyBytes: Int = defaultMaxBody,
         handler: @escaping Handler
@@ -137,7 +140,8 @@ extension Route {
 
     private func run(_ request: APIRequest, registry: Registry, operation: String) async throws -> APIResponse {
         do {
-            return try await handler(request)
+            guard method != .get else { return try await handler(request) }
+            return try await withTaskExecutorPreference(Self.writes) { try await handler(request) }
         } catch let error as RegistryError {
             if error.code == .permissionDenied, let caller = request.context.caller {
                 try? registry.recordDenied(caller, operation: operation, reason: error.message, model: request.context.parameters.get("name"))

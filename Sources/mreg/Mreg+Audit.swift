@@ -10,7 +10,7 @@ extension Mreg {
 
         struct Log: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "log",
+                commandName: "log",
                 abstract: "List audit entries, newest first.",
                 discussion: "Example: mreg audit log --model fraud --action branch.promote --since 2026-11-01T00:00:00Z")
 
@@ -39,7 +39,7 @@ extension Mreg {
 
         struct Verify: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "verify",
+                commandName: "verify",
                 abstract: "Recompute the hash chain and name the first entry that does not verify (exit 7).",
                 discussion: "Example: mreg audit verify --json")
 
@@ -75,7 +75,7 @@ extension Mreg {
 
         struct Export: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "export",
+                commandName: "export",
                 abstract: "Write the whole audit log, oldest first, as JSON lines or CSV.",
                 discussion: "Example: mreg audit export --format csv > audit.csv")
 

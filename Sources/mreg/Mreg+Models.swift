@@ -25,7 +25,7 @@ extension Mreg {
 
         struct Create: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "create",
+                commandName: "create",
                 abstract: "Create a model with empty develop, release and master branches.",
                 discussion: "Example: mreg model create fraud --description \"Card fraud scorer\"")
 

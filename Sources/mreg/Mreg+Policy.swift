@@ -10,7 +10,7 @@ extension Mreg {
 
         struct Set: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "set",
+                commandName: "set",
                 abstract: "Store a new policy revision from a YAML or JSON file.",
                 discussion: "Example: mreg policy set fraud --file policy.yaml")
 

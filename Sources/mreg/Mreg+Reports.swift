@@ -9,7 +9,7 @@ extension Mreg {
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "add",
+                commandName: "add",
                 abstract: "Attach a test report (JUnit XML, a JSON report, or just a status) to a version.",
                 discussion: """
                     Examples: mreg report add fraud 3 --suite unit --junit build/junit.xml

@@ -9,7 +9,7 @@ extension Mreg {
 
         struct Start: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "start",
+                commandName: "start",
                 abstract: "Start a rollout after the master gates pass; master keeps its version until the rollout completes.",
                 discussion: "Example: mreg rollout start fraud --version 7 --steps 5,25,50,100")
 
@@ -32,63 +32,51 @@ extension Mreg {
             }
         }
 
-        struct Status: ParsableCommand {
+        struct Status: RolloutAction {
             static let configuration = CommandConfiguration(
-            commandName: "status",
+                commandName: "status",
                 abstract: "Show the active (or last) rollout: state, step, traffic share, observations.",
                 discussion: "Example: mreg rollout status fraud")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func run() throws {
-                let rollout = try global.openRegistry().rollout(model: name)
-                global.emit(rollout) { describe(rollout) }
-            }
+            func act(on registry: Registry) throws -> Rollout { try registry.rollout(model: name) }
         }
 
-        struct Advance: ParsableCommand {
+        struct Advance: RolloutAction {
             static let configuration = CommandConfiguration(
-            commandName: "advance",
+                commandName: "advance",
                 abstract: "Move to the next step; past the last step the rollout completes and master moves.",
                 discussion: "Example: mreg rollout advance fraud")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func run() throws {
-                let rollout = try global.openRegistry().advanceRollout(model: name, by: global.caller)
-                global.emit(rollout) { describe(rollout) }
-            }
+            func act(on registry: Registry) throws -> Rollout { try registry.advanceRollout(model: name, by: global.caller) }
         }
 
-        struct Pause: ParsableCommand {
+        struct Pause: RolloutAction {
             static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop advancing; traffic stays where it is.")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func run() throws {
-                let rollout = try global.openRegistry().pauseRollout(model: name, by: global.caller)
-                global.emit(rollout) { describe(rollout) }
-            }
+            func act(on registry: Registry) throws -> Rollout { try registry.pauseRollout(model: name, by: global.caller) }
         }
 
-        struct Resume: ParsableCommand {
+        struct Resume: RolloutAction {
             static let configuration = CommandConfiguration(commandName: "resume", abstract: "Let a paused rollout advance again.")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func run() throws {
-                let rollout = try global.openRegistry().resumeRollout(model: name, by: global.caller)
-                global.emit(rollout) { describe(rollout) }
-            }
+            func act(on registry: Registry) throws -> Rollout { try registry.resumeRollout(model: name, by: global.caller) }
         }
 
-        struct Abort: ParsableCommand {
+        struct Abort: RolloutAction {
             static let configuration = CommandConfiguration(
-            commandName: "abort",
+                commandName: "abort",
                 abstract: "Send all traffic back to the baseline; master is unchanged.",
                 discussion: "Example: mreg rollout abort fraud --reason \"p99 latency doubled\"")
 
@@ -96,15 +84,12 @@ extension Mreg {
             @Argument var name: String
             @Option(help: "Why (required).") var reason: String
 
-            func run() throws {
-                let rollout = try global.openRegistry().abortRollout(model: name, reason: reason, by: global.caller)
-                global.emit(rollout) { describe(rollout) }
-            }
+            func act(on registry: Registry) throws -> Rollout { try registry.abortRollout(model: name, reason: reason, by: global.caller) }
         }
 
-        struct Observe: ParsableCommand {
+        struct Observe: RolloutAction {
             static let configuration = CommandConfiguration(
-            commandName: "observe",
+                commandName: "observe",
                 abstract: "Record production metrics; guards that fail more than failure_limit times abort the rollout.",
                 discussion: "Example: mreg rollout observe fraud --metric error_rate=0.013 --metric p99_ms=41")
 
@@ -117,10 +102,8 @@ extension Mreg {
                 guard !metric.isEmpty else { throw ValidationError("give at least one --metric k=number") }
             }
 
-            func run() throws {
-                let rollout = try global.openRegistry().observeRollout(
-                    model: name, metrics: try metric.dictionary(), target: target, by: global.caller)
-                global.emit(rollout) { describe(rollout) }
+            func act(on registry: Registry) throws -> Rollout {
+                try registry.observeRollout(model: name, metrics: try metric.dictionary(), target: target, by: global.caller)
             }
         }
     }
@@ -146,6 +129,19 @@ extension Mreg {
 }
 
 extension Rollout.Target: ExpressibleByArgument {}
+
+/// A rollout command: names a model, changes or reads its rollout, prints it.
+protocol RolloutAction: ParsableCommand {
+    var global: GlobalOptions { get }
+    func act(on registry: Registry) throws -> Rollout
+}
+
+extension RolloutAction {
+    func run() throws {
+        let rollout = try act(on: try global.openRegistry())
+        global.emit(rollout) { describe(rollout) }
+    }
+}
 
 func describe(_ rollout: Rollout) -> String {
     let progress = rollout.steps.enumerated().map { index, percent in

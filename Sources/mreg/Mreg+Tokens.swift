@@ -9,7 +9,7 @@ extension Mreg {
 
         struct Create: ParsableCommand {
             static let configuration = CommandConfiguration(
-            commandName: "create",
+                commandName: "create",
                 abstract: "Create a token; it is printed once and stored only as a SHA-256 hash.",
                 discussion: "Roles: reader, auditor, engineer, release-manager, admin.\nExample: mreg token create --name ci-pipeline --role engineer --json")
 
