@@ -113,7 +113,7 @@ extension Connection {
         details["from_version"] = JSONValue(from)
         details["to_version"] = JSONValue(to)
         if !reason.isEmpty { details["reason"] = .string(reason) }
-        if !gates.isEmpty { details["gates"] = .array(gates.map(\.auditValue)) }
+        if !gates.isEmpty { details["gates"] = .array(gates.map(\.jsonValue)) }
         try appendAudit(at: at, actor: actor, action: auditAction, model: model.name, version: to, branch: branch.rawValue, details: details)
         return transitionID
     }
@@ -149,13 +149,6 @@ extension Connection {
     }
 }
 
-extension GateResult {
-    var auditValue: JSONValue {
-        .object([
-            "name": .string(name), "passed": .bool(passed), "observed": observed, "required": required,
-        ])
-    }
-}
 
 extension ModelVersion {
     /// Builds a version from the columns selected by `Connection.version(_:_:)`.

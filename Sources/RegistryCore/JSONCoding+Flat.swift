@@ -69,13 +69,7 @@ extension JSONCoding {
     /// Whole numbers without a fraction (as `JSONValue` encodes them); non-finite as null,
     /// which JSON cannot otherwise carry.
     static func appendNumber(_ value: Double, to out: inout String) {
-        if !value.isFinite {
-            out += "null"
-        } else if value.rounded() == value, abs(value) < 1e15 {
-            out += String(Int64(value))
-        } else {
-            out += value.description
-        }
+        out += value.isFinite ? formatNumber(value) : "null"
     }
 
     /// RFC 8259 string escaping: quote, backslash and control characters.

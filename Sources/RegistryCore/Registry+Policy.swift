@@ -41,7 +41,7 @@ extension Registry {
     /// - Throws: `PERMISSION_DENIED` below admin, `INVALID_ARGUMENT` naming the line and key that
     ///   are wrong, `NOT_FOUND` for an unknown model.
     public func setPolicy(model name: String, document: String, by caller: Caller) throws(RegistryError) -> PolicyRevision {
-        guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "setting a policy needs the admin role") }
+        try caller.require(.admin, to: "set policies")
         let policy = try PolicyDocument.parse(document)
         let sha256 = AuditChain.sha256(Array(document.utf8))
         let now = clock()
@@ -85,9 +85,7 @@ extension Registry {
     /// - Throws: `PERMISSION_DENIED` below release-manager, `NOT_FOUND`, `ALREADY_EXISTS` when
     ///   this actor already approved it (an approval counts once).
     public func approve(model name: String, version number: Int, to: Branch, comment: String = "", by caller: Caller) throws(RegistryError) -> Approval {
-        guard caller.role >= .releaseManager else {
-            throw RegistryError(.permissionDenied, "approving needs the release-manager role; \(caller.name) is \(caller.role.rawValue)")
-        }
+        try caller.require(.releaseManager, to: "approve versions")
         guard to != .develop else { throw .invalid("approvals are for release or master") }
         let now = clock()
         return try write { connection in

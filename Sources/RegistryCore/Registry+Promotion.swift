@@ -17,13 +17,9 @@ extension Registry {
         guard let source = request.to.below else {
             throw .invalid("promote moves a version to release or master; develop moves when a version is registered")
         }
-        let needed: Role = request.to == .master ? .releaseManager : .engineer
-        guard caller.role >= needed else {
-            throw RegistryError(
-                .permissionDenied, "promoting to \(request.to.rawValue) needs the \(needed.rawValue) role; \(caller.name) is \(caller.role.rawValue)")
-        }
+        try caller.require(request.to == .master ? .releaseManager : .engineer, to: "promote to \(request.to.rawValue)")
         if request.force {
-            guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "--force needs the admin role") }
+            try caller.require(.admin, to: "force a promotion past failing gates")
             guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw .invalid("a forced promotion needs a reason")
             }
@@ -89,9 +85,7 @@ extension Registry {
     public func rollback(
         model name: String, _ request: RollbackRequest, ifMatch: String? = nil, by caller: Caller
     ) throws(RegistryError) -> TransitionResult {
-        guard caller.role >= .releaseManager else {
-            throw RegistryError(.permissionDenied, "rolling back needs the release-manager role; \(caller.name) is \(caller.role.rawValue)")
-        }
+        try caller.require(.releaseManager, to: "roll back")
         guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("a rollback needs a reason") }
         let branch = request.branch
         let now = clock()

@@ -58,7 +58,7 @@ extension Registry {
                 at: now, actor: caller.name, action: "rollout.start", model: name, version: request.version, branch: Branch.master.rawValue,
                 details: [
                     "rollout_id": JSONValue(id), "baseline": JSONValue(baseline), "steps": .array(steps.map { JSONValue($0) }),
-                    "percent": JSONValue(steps[0]), "gates": .array(gates.map(\.auditValue)),
+                    "percent": JSONValue(steps[0]), "gates": .array(gates.map(\.jsonValue)),
                 ])
             return try connection.rollout(model, id: id)
         }

@@ -34,7 +34,7 @@ extension Registry {
     /// Creates a token; only its SHA-256 is stored.
     /// - Throws: `PERMISSION_DENIED` below admin, `INVALID_ARGUMENT` for an empty name.
     public func createToken(name: String, role: Role, by caller: Caller) throws(RegistryError) -> IssuedToken {
-        guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "creating tokens needs the admin role") }
+        try caller.require(.admin, to: "create tokens")
         guard (1...128).contains(name.utf8.count), !name.contains(where: \.isNewline) else {
             throw .invalid("a token name must be 1 to 128 characters on one line")
         }
@@ -71,7 +71,7 @@ extension Registry {
     /// Revokes a token at once.
     /// - Throws: `NOT_FOUND`, `CONFLICT` when already revoked.
     public func revokeToken(id: String, by caller: Caller) throws(RegistryError) -> APIToken {
-        guard caller.role >= .admin else { throw RegistryError(.permissionDenied, "revoking tokens needs the admin role") }
+        try caller.require(.admin, to: "revoke tokens")
         let now = clock()
         try write { connection in
             guard let row = try connection.queryFirst("SELECT revoked_at FROM tokens WHERE id = ?", [.text(id)]) else {
