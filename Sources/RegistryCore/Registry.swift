@@ -9,6 +9,8 @@ import SQLite
 public final class Registry: Sendable {
     public let database: Database
     let clock: @Sendable () -> Timestamp
+    /// Where a server's changing requests run so that their writes share commits (`.server` only).
+    private let groupCommit: GroupCommitExecutor?
 
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameters:
@@ -34,6 +36,7 @@ public final class Registry: Sendable {
                 backgroundCheckpointInterval: workload == .server ? .milliseconds(500) : nil)
             _ = try database.withWriter { try Migrator(migrations: Self.migrations).migrate($0) }
             self.database = database
+            self.groupCommit = workload == .server ? GroupCommitExecutor(database: database) : nil
         } catch let error as RegistryError {
             throw error
         } catch let error as MigrationError {
@@ -52,13 +55,32 @@ public final class Registry: Sendable {
         case library
         /// One CLI command: no checkpoint on exit (its fsyncs would cost more than the command).
         case oneShot
-        /// `mreg serve`: checkpoints from a background thread, never inside a request.
+        /// `mreg serve`: checkpoints from a background thread, never inside a request, and lets
+        /// concurrent changing requests share commits (`withGroupCommit`).
         case server
     }
 
     /// Whether the database answers and its schema is current (the server's readiness).
     public func isReady() -> Bool {
         (try? database.read { try Migrator(migrations: Self.migrations).isCurrent($0) }) ?? false
+    }
+
+    /// Runs `body`, the work of one changing request, so that its writes share a commit with
+    /// the writes of requests running at the same time, and returns once they are committed.
+    ///
+    /// Each operation stays all or nothing (it runs in a savepoint of the shared transaction,
+    /// with its transition and audit entry), and nothing is answered before its commit; a
+    /// commit that fails fails every request in it. Without the `.server` workload, `body`
+    /// simply runs, each operation in a transaction of its own.
+    /// - Throws: what `body` throws, or `UNAVAILABLE`/`INTERNAL` when the commit fails.
+    public func withGroupCommit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        guard let groupCommit else { return try await body() }
+        let ticket = CommitTicket()
+        let result = try await CommitTicket.$current.withValue(ticket) {
+            try await withTaskExecutorPreference(groupCommit) { try await body() }
+        }
+        do { try await ticket.waitUntilCommitted() } catch { throw Self.translate(error) }
+        return result
     }
 
     // MARK: Transactions with errors in the registry's terms

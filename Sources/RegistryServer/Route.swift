@@ -74,9 +74,6 @@ struct Route: Sendable {
 
     static let defaultMaxBody = 1 << 20
 
-    /// Where changing requests run (see `WriteExecutor`).
-    static let writes = WriteExecutor()
-
     init(
         _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, maxBodyBytes: Int = defaultMaxBody,
         handler: @escaping Handler
@@ -107,13 +104,24 @@ extension Route {
         }
         let body = method == .get ? [] : try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
         let apiRequest = APIRequest(request: request, context: context, body: body)
-        guard idempotent, let key = request.headers[.idempotencyKey], let caller = context.caller else {
-            return try await run(apiRequest, registry: registry, operation: operation).hummingbird
+        if method == .get { return try await run(apiRequest, registry: registry, operation: operation).hummingbird }
+        // Changing requests share commits with those running at the same time; each is
+        // answered once its writes are committed.
+        return try await registry.withGroupCommit {
+            try await self.change(apiRequest, registry: registry, operation: operation)
+        }.hummingbird
+    }
+
+    /// Runs a changing request, honouring `Idempotency-Key` on the routes that take one.
+    private func change(_ apiRequest: APIRequest, registry: Registry, operation: String) async throws -> APIResponse {
+        let request = apiRequest.request
+        guard idempotent, let key = request.headers[.idempotencyKey], let caller = apiRequest.context.caller else {
+            return try await run(apiRequest, registry: registry, operation: operation)
         }
         // The key identifies one request: the same key with another target, query or body is a
         // client error, not a replay.
         let target = "\(request.method.rawValue) \(request.uri.description)\n\(request.headers[.contentType] ?? "")\n"
-        let requestHash = AuditChain.sha256(Array(target.utf8) + body)
+        let requestHash = AuditChain.sha256(Array(target.utf8) + apiRequest.body)
         switch try registry.claimIdempotencyKey(
             key, actor: caller.name, method: request.method.rawValue, path: request.uri.path, requestHash: requestHash)
         {
@@ -121,7 +129,7 @@ extension Route {
             var response = APIResponse(status: HTTPResponse.Status(code: status), contentType: contentType, body: body)
             for (name, value) in headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
             response.headers[.idempotentReplayed] = "true"
-            return response.hummingbird
+            return response
         case .conflict(let message):
             throw RegistryError(.conflict, message)
         case .claimed:
@@ -134,14 +142,13 @@ extension Route {
                     key, actor: caller.name, status: response.status.code, contentType: response.contentType, headers: replayed,
                     body: response.body)
             }
-            return response.hummingbird
+            return response
         }
     }
 
     private func run(_ request: APIRequest, registry: Registry, operation: String) async throws -> APIResponse {
         do {
-            guard method != .get else { return try await handler(request) }
-            return try await withTaskExecutorPreference(Self.writes) { try await handler(request) }
+            return try await handler(request)
         } catch let error as RegistryError {
             if error.code == .permissionDenied, let caller = request.context.caller {
                 try? registry.recordDenied(caller, operation: operation, reason: error.message, model: request.context.parameters.get("name"))

@@ -186,6 +186,30 @@ public final class Connection {
         }
     }
 
+    /// Runs `body` in a SAVEPOINT inside the open transaction: releases it when `body`
+    /// returns, rolls back to it (undoing `body`'s changes alone) when it throws, and rethrows
+    /// the first error (https://www.sqlite.org/lang_savepoint.html).
+    public func savepoint<T>(_ body: (Connection) throws -> T) throws -> T {
+        try execute("SAVEPOINT write")
+        do {
+            let result = try body(self)
+            try execute("RELEASE write")
+            return result
+        } catch {
+            if isInTransaction {
+                do {
+                    try execute("ROLLBACK TO write")
+                    try execute("RELEASE write")
+                } catch {
+                    // The savepoint cannot be undone on its own: undo the whole transaction
+                    // rather than commit half of `body`.
+                    try? execute("ROLLBACK")
+                }
+            }
+            throw error
+        }
+    }
+
     /// Copies the whole database into a new file at `path` with the online backup API
     /// (https://www.sqlite.org/backup.html). With the default of all pages in one step the copy
     /// is one consistent snapshot, taken under a read transaction that in WAL mode does not

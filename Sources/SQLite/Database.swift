@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The `Sendable` owner of a database file's connections.
 ///
@@ -6,9 +7,12 @@ import Foundation
 /// small pool, so readers never wait for the write lock (WAL lets them read the last committed
 /// state while a write is in progress: https://www.sqlite.org/wal.html#concurrency).
 ///
+/// A server can let concurrent writes share commits (`GroupCommitExecutor`, GroupCommit.swift).
+///
 /// `@unchecked Sendable` invariant: `writer` is only touched while `writerLock` is held, and
 /// `idleReaders` only while `readersLock` is held; a borrowed reader belongs to exactly one
-/// caller until it is returned.
+/// caller until it is returned. `openGroup` and `groupedWrites` are only touched by the group
+/// thread, which holds `writerLock` for as long as `openGroup` is set.
 public final class Database: @unchecked Sendable {
     public let path: String
     private let options: Connection.Options
@@ -20,6 +24,19 @@ public final class Database: @unchecked Sendable {
     private var idleReaders: [Connection] = []
     private let maxIdleReaders: Int
     private let checkpointer: WALCheckpointer?
+    /// The thread of the `GroupCommitExecutor`, 0 when there is none.
+    private let groupThread = Atomic<UInt>(0)
+    private var openGroup: CommitGroup?
+    /// Writes in the open group; the group thread commits it when this reaches its limit.
+    private(set) var groupedWrites = 0
+    private let groupCommits = Atomic<Int>(0)
+    private let groupCommittedWrites = Atomic<Int>(0)
+
+    /// How many group commits succeeded and how many writes they carried (their ratio is the
+    /// mean group size); both 0 without a `GroupCommitExecutor`.
+    public var groupCommitTotals: (commits: Int, writes: Int) {
+        (groupCommits.load(ordering: .relaxed), groupCommittedWrites.load(ordering: .relaxed))
+    }
 
     /// Opens the file and its writer connection.
     /// - Parameter backgroundCheckpointInterval: when given, commits never checkpoint the WAL;
@@ -46,19 +63,28 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection.
     /// Commits when `body` returns, rolls back everything when it throws.
+    ///
+    /// On the group-commit thread, for a request with a `CommitTicket`, `body` instead runs in a
+    /// SAVEPOINT of the open group's transaction and the ticket joins the group: the write is
+    /// still all or nothing, and the request learns from its ticket when it is committed.
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        try withWriter { connection in try connection.transaction(.immediate, body) }
+        if isOnGroupThread, let ticket = CommitTicket.current { return try writeInGroup(ticket, body) }
+        return try withWriter { connection in try connection.transaction(.immediate, body) }
     }
 
     /// Runs `body` on the writer connection with no transaction around it, for work that
-    /// manages its own (migrations, backups).
+    /// manages its own (migrations, backups). On the group-commit thread the open group commits
+    /// first.
     public func withWriter<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writerLock.withLock { try body(writer) }
+        if isOnGroupThread { commitGroup() }
+        return try writerLock.withLock { try body(writer) }
     }
 
     /// Runs `body` in one read transaction on a pooled reader connection, so every query in it
-    /// sees the same snapshot.
+    /// sees the same snapshot. On the group-commit thread with a group open, `body` reads the
+    /// group's own uncommitted state from the writer, so a request sees its own writes.
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
+        if isOnGroupThread, openGroup != nil { return try body(writer) }
         let connection = try borrowReader()
         defer { returnReader(connection) }
         return try connection.transaction(.deferred, body)
@@ -68,9 +94,82 @@ public final class Database: @unchecked Sendable {
     /// around it: one statement is its own consistent snapshot, and the hottest reads
     /// (resolving a request key, checking a token) save two round trips through SQLite.
     public func readSingleStatement<T>(_ body: (Connection) throws -> T) throws -> T {
+        if isOnGroupThread, openGroup != nil { return try body(writer) }
         let connection = try borrowReader()
         defer { returnReader(connection) }
         return try body(connection)
+    }
+
+    // MARK: Group commit (GroupCommit.swift)
+
+    private static var currentThreadID: UInt {
+        #if canImport(Glibc)
+        UInt(pthread_self())
+        #else
+        UInt(bitPattern: pthread_self())
+        #endif
+    }
+
+    private var isOnGroupThread: Bool {
+        let thread = groupThread.load(ordering: .relaxed)
+        return thread != 0 && thread == Self.currentThreadID
+    }
+
+    /// Makes the calling thread the one whose writes share commits.
+    func adoptCurrentThreadForGroupCommit() {
+        groupThread.store(Self.currentThreadID, ordering: .relaxed)
+    }
+
+    private func writeInGroup<T>(_ ticket: CommitTicket, _ body: (Connection) throws -> T) throws -> T {
+        let group: CommitGroup
+        if let open = openGroup {
+            group = open
+        } else {
+            writerLock.lock()
+            do {
+                try writer.execute("BEGIN IMMEDIATE")
+            } catch {
+                writerLock.unlock()
+                throw error
+            }
+            group = CommitGroup()
+            openGroup = group
+            groupedWrites = 0
+        }
+        do {
+            let result = try writer.savepoint(body)
+            groupedWrites += 1
+            ticket.join(group)
+            return result
+        } catch {
+            // Some errors (SQLITE_FULL, an I/O error) make SQLite roll back the whole
+            // transaction: the group's earlier writes are gone, and their requests must hear so.
+            if !writer.isInTransaction { finishGroup(.failure(error)) }
+            throw error
+        }
+    }
+
+    /// Commits the open group, if any, and tells its requests how it went. Called by the
+    /// group-commit thread; a no-op on any other.
+    func commitGroup() {
+        guard isOnGroupThread, openGroup != nil else { return }
+        do {
+            try writer.execute("COMMIT")
+            groupCommits.add(1, ordering: .relaxed)
+            groupCommittedWrites.add(groupedWrites, ordering: .relaxed)
+            finishGroup(.success(()))
+        } catch {
+            if writer.isInTransaction { try? writer.execute("ROLLBACK") }
+            finishGroup(.failure(error))
+        }
+    }
+
+    private func finishGroup(_ outcome: Result<Void, any Error>) {
+        guard let group = openGroup else { return }
+        openGroup = nil
+        groupedWrites = 0
+        writerLock.unlock()
+        group.finish(outcome)
     }
 
     fileprivate func borrowReader() throws(SQLiteError) -> Connection {

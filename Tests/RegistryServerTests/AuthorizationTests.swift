@@ -15,7 +15,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("RegistryServerTests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let registry = try Registry(path: directory.appendingPathComponent("routes.db").path)
+        let registry = try Registry(path: directory.appendingPathComponent("routes.db").path, workload: .server)
         return apiRoutes(registry: registry, metrics: ServerMetrics()).compactMap { route in
             route.role.map { (route.method, route.path, concretePath(route.path), $0) }
         }

@@ -179,7 +179,7 @@ func withTestServer(checkpointKey: String? = nil, _ body: @escaping @Sendable (T
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     // Removal failing must not hide the test's own outcome.
     defer { try? FileManager.default.removeItem(at: directory) }
-    let registry = try Registry(path: directory.appendingPathComponent("mreg.db").path)
+    let registry = try Registry(path: directory.appendingPathComponent("mreg.db").path, workload: .server)
     let tokens = try Tokens(registry)
     // Warnings only: the access log of hundreds of requests would bury the test output.
     let app = buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)

@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+
+@testable import SQLite
+
+/// Group commit: concurrent writes on the `GroupCommitExecutor` share a transaction, each
+/// stays all or nothing, and nobody hears "done" before the commit.
+@Suite struct GroupCommitTests {
+    /// A database with table `t (x)` (and `child`, whose deferred foreign key fails only at
+    /// COMMIT), its group-commit executor, and a directory removed afterwards.
+    private static func withGroupCommit(
+        _ body: @Sendable (Database, GroupCommitExecutor, String) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("SQLiteTests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("db.sqlite").path
+        let database = try Database(path: path)
+        try database.write { connection in
+            try connection.execute(
+                script: """
+                    CREATE TABLE t (x TEXT NOT NULL UNIQUE);
+                    CREATE TABLE child (parent TEXT REFERENCES t(x) DEFERRABLE INITIALLY DEFERRED);
+                    """)
+        }
+        try await body(database, GroupCommitExecutor(database: database), path)
+    }
+
+    /// Runs `write` as one request would: on the executor, with a ticket, answered after the commit.
+    private static func request<T: Sendable>(
+        _ executor: GroupCommitExecutor, _ write: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        let ticket = CommitTicket()
+        let result = try await CommitTicket.$current.withValue(ticket) {
+            try await withTaskExecutorPreference(executor) { try write() }
+        }
+        try await ticket.waitUntilCommitted()
+        return result
+    }
+
+    private static func values(_ path: String) throws -> [String] {
+        try Connection(path: path).query("SELECT x FROM t ORDER BY x").map { try $0.string(0) }
+    }
+
+    @Test func writesQueuedTogetherShareOneCommitAndAllLand() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                // The first write holds the thread long enough for the others to queue behind it.
+                tasks.addTask {
+                    try await Self.request(executor) {
+                        try database.write { connection in
+                            Thread.sleep(forTimeInterval: 0.3)
+                            try connection.execute("INSERT INTO t VALUES ('first')")
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                for n in 0..<20 {
+                    tasks.addTask { try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("w\(n)")]) } } }
+                }
+                try await tasks.waitForAll()
+            }
+            #expect(try Self.values(path).count == 21)
+            let totals = database.groupCommitTotals
+            #expect(totals.writes == 21)
+            #expect(totals.commits < 21, "writes that queued together should have shared commits: \(totals)")
+        }
+    }
+
+    @Test func aFailingWriteRollsBackAloneAndItsNeighboursCommit() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                tasks.addTask {
+                    try await Self.request(executor) {
+                        try database.write { connection in
+                            Thread.sleep(forTimeInterval: 0.2)
+                            try connection.execute("INSERT INTO t VALUES ('a')")
+                        }
+                    }
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                tasks.addTask {
+                    do {
+                        try await Self.request(executor) {
+                            try database.write { connection in
+                                try connection.execute("INSERT INTO t VALUES ('b-half')")
+                                try connection.execute("INSERT INTO t VALUES ('a')")  // UNIQUE: fails
+                            }
+                        }
+                        return true
+                    } catch let error as SQLiteError {
+                        #expect(error.extendedCode == SQLiteError.constraintUnique)
+                        return false
+                    }
+                }
+                tasks.addTask {
+                    try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES ('c')") } }
+                    return true
+                }
+                var outcomes: [Bool] = []
+                for try await outcome in tasks { outcomes.append(outcome) }
+                #expect(outcomes.filter { $0 }.count == 2 && outcomes.count == 3)
+            }
+            #expect(try Self.values(path) == ["a", "c"])
+        }
+    }
+
+    @Test func aRequestIsAnsweredOnlyAfterItsWriteIsCommitted() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            for n in 0..<50 {
+                try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("v\(n)")]) } }
+                // Another connection, as another process would, sees it the moment the answer comes.
+                #expect(try Self.values(path).contains("v\(n)"))
+            }
+        }
+    }
+
+    @Test func aRequestReadsItsOwnWritesBeforeTheCommit() async throws {
+        try await Self.withGroupCommit { database, executor, _ in
+            let seen = try await Self.request(executor) {
+                try database.write { try $0.execute("INSERT INTO t VALUES ('mine')") }
+                let viaRead = try database.read { try $0.queryFirst("SELECT count(*) FROM t WHERE x = 'mine'")?.int(0) }
+                let viaSingle = try database.readSingleStatement { try $0.queryFirst("SELECT count(*) FROM t WHERE x = 'mine'")?.int(0) }
+                return [viaRead, viaSingle]
+            }
+            #expect(seen == [1, 1])
+        }
+    }
+
+    @Test func aFailedCommitFailsEveryRequestInTheGroupAndLeavesNothing() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            try await withThrowingTaskGroup(of: (any Error)?.self) { tasks in
+                tasks.addTask {
+                    do {
+                        try await Self.request(executor) {
+                            try database.write { connection in
+                                Thread.sleep(forTimeInterval: 0.2)
+                                try connection.execute("INSERT INTO t VALUES ('innocent')")
+                            }
+                        }
+                        return nil
+                    } catch { return error }
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                tasks.addTask {
+                    do {
+                        // The deferred foreign key is checked at COMMIT, which then fails for the whole group.
+                        try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO child VALUES ('nobody')") } }
+                        return nil
+                    } catch { return error }
+                }
+                var errors: [(any Error)?] = []
+                for try await error in tasks { errors.append(error) }
+                #expect(errors.count == 2)
+                for error in errors {
+                    #expect((error as? SQLiteError)?.extendedCode == SQLiteError.constraintForeignKey)
+                }
+            }
+            #expect(try Self.values(path) == [])
+            // The writer is free again: the next request commits on its own.
+            try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES ('after')") } }
+            #expect(try Self.values(path) == ["after"])
+        }
+    }
+
+    @Test func writesOutsideTheExecutorStillCommitOnTheirOwn() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            async let grouped: Void = Self.request(executor) {
+                try database.write { connection in
+                    Thread.sleep(forTimeInterval: 0.1)
+                    try connection.execute("INSERT INTO t VALUES ('grouped')")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            // Waits for the writer lock the open group holds, then commits by itself.
+            try database.write { try $0.execute("INSERT INTO t VALUES ('plain')") }
+            try await grouped
+            #expect(try Self.values(path) == ["grouped", "plain"])
+        }
+    }
+}
