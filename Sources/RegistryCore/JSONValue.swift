@@ -76,6 +76,11 @@ public enum JSONCoding {
 
     /// Compact JSON text of `value`, keys sorted.
     public static func text<T: Encodable>(_ value: T) -> String {
+        if let value = value as? any HandWrittenJSON {
+            var out = ""
+            value.appendJSON(to: &out)
+            return out
+        }
         // Encoding our own value types cannot fail: they hold only strings, finite numbers and
         // containers of them.
         let data = (try? encoder().encode(value)) ?? Data("null".utf8)

@@ -1,0 +1,159 @@
+/// An answer the server writes on every hot request (a version, a resolution, a branch, a page
+/// of versions or transitions), written by hand instead of through JSONEncoder.
+///
+/// JSONEncoder's reflection was most of the server's own CPU time per resolve and a tenth of
+/// it per registration (perf). `JSONCoding.text` picks this path when a value conforms; the
+/// text must be byte for byte what JSONEncoder writes with `.sortedKeys` and
+/// `.withoutEscapingSlashes` (HandWrittenJSONTests compares the two), so the API cannot tell.
+protocol HandWrittenJSON {
+    func appendJSON(to out: inout String)
+}
+
+/// Writes one JSON object's members in the order they are given: callers list keys sorted, as
+/// JSONEncoder's `.sortedKeys` does (byte order for the ASCII keys of the API).
+struct JSONObjectWriter {
+    private var first = true
+
+    static func object(into out: inout String, _ members: (inout JSONObjectWriter, inout String) -> Void) {
+        var writer = JSONObjectWriter()
+        out += "{"
+        members(&writer, &out)
+        out += "}"
+    }
+
+    private mutating func key(_ name: StaticString, _ out: inout String) {
+        if !first { out += "," }
+        first = false
+        out += "\""
+        out += name.description
+        out += "\":"
+    }
+
+    mutating func string(_ name: StaticString, _ value: String?, _ out: inout String) {
+        key(name, &out)
+        if let value { JSONCoding.appendString(value, to: &out) } else { out += "null" }
+    }
+
+    mutating func int(_ name: StaticString, _ value: Int?, _ out: inout String) {
+        key(name, &out)
+        out += value.map { String($0) } ?? "null"
+    }
+
+    mutating func bool(_ name: StaticString, _ value: Bool, _ out: inout String) {
+        key(name, &out)
+        out += value ? "true" : "false"
+    }
+
+    mutating func raw(_ name: StaticString, _ out: inout String, _ value: (inout String) -> Void) {
+        key(name, &out)
+        value(&out)
+    }
+
+    mutating func array<T: HandWrittenJSON>(_ name: StaticString, _ items: [T], _ out: inout String) {
+        key(name, &out)
+        out += "["
+        for (index, item) in items.enumerated() {
+            if index > 0 { out += "," }
+            item.appendJSON(to: &out)
+        }
+        out += "]"
+    }
+}
+
+extension ModelVersion: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.string("artifact_uri", artifactURI, &out)
+            w.string("created_at", createdAt.description, &out)
+            w.string("created_by", createdBy, &out)
+            w.string("description", description, &out)
+            w.string("digest", digest, &out)
+            w.raw("metrics", &out) { $0 += JSONCoding.text(metrics) }
+            w.string("model", model, &out)
+            w.raw("params", &out) { $0 += JSONCoding.text(params) }
+            w.int("parent", parent, &out)
+            w.string("status", status.rawValue, &out)
+            w.raw("tags", &out) { $0 += JSONCoding.text(tags) }
+            w.int("version", version, &out)
+        }
+    }
+}
+
+extension Resolution: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.int("bucket", bucket, &out)
+            w.string("model", model, &out)
+            w.int("rollout_id", rolloutID, &out)
+            w.int("version", version, &out)
+        }
+    }
+}
+
+extension BranchState: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.string("branch", branch.rawValue, &out)
+            w.string("model", model, &out)
+            w.int("transition_id", transitionID, &out)
+            w.string("updated_at", updatedAt.description, &out)
+            w.int("version", version, &out)
+        }
+    }
+}
+
+extension GateResult: HandWrittenJSON {
+    func appendJSON(to out: inout String) { JSONCoding.append(jsonValue, to: &out) }
+}
+
+extension Transition: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.string("actor", actor, &out)
+            w.string("at", at.description, &out)
+            w.string("branch", branch.rawValue, &out)
+            w.int("from_version", fromVersion, &out)
+            w.array("gates", gates, &out)
+            w.int("id", id, &out)
+            w.string("kind", kind.rawValue, &out)
+            w.string("model", model, &out)
+            w.string("reason", reason, &out)
+            w.int("to_version", toVersion, &out)
+        }
+    }
+}
+
+extension TransitionResult: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.string("branch", branch.rawValue, &out)
+            w.bool("dry_run", dryRun, &out)
+            w.int("from_version", fromVersion, &out)
+            w.array("gates", gates, &out)
+            w.string("kind", kind.rawValue, &out)
+            w.string("model", model, &out)
+            w.bool("passed", passed, &out)
+            w.int("to_version", toVersion, &out)
+            w.int("transition_id", transitionID, &out)
+        }
+    }
+}
+
+extension History: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.string("model", model, &out)
+            w.string("next_cursor", nextCursor, &out)
+            w.array("transitions", transitions, &out)
+        }
+    }
+}
+
+extension Page: HandWrittenJSON where Item: HandWrittenJSON {
+    func appendJSON(to out: inout String) {
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.array("items", items, &out)
+            w.string("next_cursor", nextCursor, &out)
+        }
+    }
+}

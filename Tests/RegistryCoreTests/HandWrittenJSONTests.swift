@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+@testable import RegistryCore
+
+/// The answers written by hand (`HandWrittenJSON`) are byte for byte what JSONEncoder writes,
+/// so that the API cannot tell which path wrote them.
+@Suite struct HandWrittenJSONTests {
+    private static func encoderText<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try JSONCoding.encoder().encode(value), as: UTF8.self)
+    }
+
+    private static func expectSame<T: Encodable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(value is any HandWrittenJSON, sourceLocation: sourceLocation)
+        #expect(JSONCoding.text(value) == (try encoderText(value)), sourceLocation: sourceLocation)
+    }
+
+    /// Strings that need escaping (quotes, backslashes, control characters), slashes (not
+    /// escaped), non-ASCII text and the empty string.
+    static let strings = ["plain", "", "s3://bucket/a/b", "quote \" and \\ backslash", "line\nbreak\ttab\r", "\u{01}\u{1f}", "naïve 模型 🚀"]
+    static let numbers: [Double] = [0, 1, -2.5, 0.93, 0.1 + 0.2, 1e-7, 123_456.789, 42, 1e14, 3.14159]
+    static let times = [Timestamp(millisecondsSinceEpoch: 0), Timestamp(millisecondsSinceEpoch: 1_795_000_000_123)]
+
+    static func versions() -> [ModelVersion] {
+        strings.enumerated().map { index, text in
+            ModelVersion(
+                model: "m", version: index + 1, artifactURI: "s3://x/\(text)", digest: index % 2 == 0 ? nil : "sha256:" + String(repeating: "a", count: 64),
+                params: index == 0 ? [:] : [text: text, "lr": "0.01"],
+                metrics: Dictionary(uniqueKeysWithValues: numbers.enumerated().map { ("m\($0.offset)", $0.element) }),
+                tags: [text: "t"], parent: index % 3 == 0 ? nil : index, description: text,
+                status: index % 2 == 0 ? .active : .deprecated, createdBy: text, createdAt: times[index % 2])
+        }
+    }
+
+    static func gates() -> [GateResult] {
+        [
+            GateResult(name: "thresholds.unit.accuracy", passed: true, observed: 0.93, required: ">= 0.9", message: "0.93 >= 0.9"),
+            GateResult(name: "score", passed: false, observed: .null, required: .object(["min": 0.8, "weights": .array([1, 2.5])]), message: "no \"metric\""),
+            GateResult(name: "approvals", passed: true, observed: .array(["rita", "remy"]), required: 2, message: "2 of 2"),
+        ]
+    }
+
+    static func transitions() -> [Transition] {
+        [
+            Transition(id: 1, model: "m", kind: .register, branch: .develop, fromVersion: nil, toVersion: 1, actor: "eddie", reason: "", at: times[0], gates: []),
+            Transition(id: 2, model: "m", kind: .rolloutComplete, branch: .master, fromVersion: 1, toVersion: 2, actor: "sys/tem", reason: "quote \" here", at: times[1], gates: gates()),
+        ]
+    }
+
+    @Test func versionsAndPagesOfThem() throws {
+        for version in Self.versions() { try Self.expectSame(version) }
+        try Self.expectSame(Page(items: Self.versions(), nextCursor: "k1:3"))
+        try Self.expectSame(Page(items: [ModelVersion](), nextCursor: nil))
+    }
+
+    @Test func resolutionsAndBranches() throws {
+        try Self.expectSame(Resolution(model: "m", version: 3, bucket: nil, rolloutID: nil))
+        try Self.expectSame(Resolution(model: "m/é", version: 3, bucket: 9999, rolloutID: 12))
+        for time in Self.times {
+            try Self.expectSame(BranchState(model: "m", branch: .master, version: nil, transitionID: nil, updatedAt: time))
+            try Self.expectSame(BranchState(model: "m", branch: .release, version: 4, transitionID: 17, updatedAt: time))
+        }
+        try Self.expectSame(Page(items: [BranchState(model: "m", branch: .develop, version: 1, transitionID: 1, updatedAt: Self.times[1])], nextCursor: nil))
+    }
+
+    @Test func transitionsHistoriesAndPromotionResults() throws {
+        for transition in Self.transitions() { try Self.expectSame(transition) }
+        try Self.expectSame(History(model: "m", transitions: Self.transitions(), nextCursor: "k1:1"))
+        try Self.expectSame(History(model: "m", transitions: [], nextCursor: nil))
+        for gates in [[], Self.gates()] {
+            try Self.expectSame(TransitionResult(
+                model: "m", branch: .release, fromVersion: nil, toVersion: 2, kind: .promote, transitionID: nil, gates: gates, dryRun: true, passed: false))
+            try Self.expectSame(TransitionResult(
+                model: "m", branch: .master, fromVersion: 1, toVersion: 2, kind: .force, transitionID: 9, gates: gates, dryRun: false, passed: true))
+        }
+    }
+}
