@@ -12,6 +12,12 @@ public enum RequestDecoding {
     public static func decode<T: Decodable>(
         _ type: T.Type, from data: Data, allowedKeys: Set<String>? = nil, what: String = "the request body"
     ) throws(RegistryError) -> T {
+        if let fastType = T.self as? any FastRequestDecodable.Type,
+            let fields = fastObject(Array(data), allowedKeys: allowedKeys),
+            let value = fastType.init(fields: fields) as? T
+        {
+            return value
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
