@@ -83,6 +83,9 @@ public final class Registry: Sendable {
         return result
     }
 
+    /// Group commits so far and the writes they carried (see `withGroupCommit`).
+    public var groupCommitTotals: (commits: Int, writes: Int) { database.groupCommitTotals }
+
     // MARK: Transactions with errors in the registry's terms
 
     /// One write transaction; any error rolls everything back.

@@ -9,6 +9,8 @@ final class ServerMetrics: Sendable {
     let collectors: PrometheusCollectorRegistry
     private let models: Gauge
     private let versions: Gauge
+    private let groupCommits: Gauge
+    private let groupedWrites: Gauge
     /// The collectors of each (route, method, status), so a request costs one dictionary lookup
     /// instead of the registry's label matching.
     private let perRequest = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
@@ -23,6 +25,8 @@ final class ServerMetrics: Sendable {
         self.collectors = collectors
         self.models = collectors.makeGauge(descriptor: Self.models)
         self.versions = collectors.makeGauge(descriptor: Self.versions)
+        self.groupCommits = collectors.makeGauge(descriptor: Self.groupCommits)
+        self.groupedWrites = collectors.makeGauge(descriptor: Self.groupedWrites)
     }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
@@ -47,6 +51,9 @@ final class ServerMetrics: Sendable {
             models.set(Double(counts.models))
             versions.set(Double(counts.versions))
         }
+        let totals = registry.groupCommitTotals
+        groupCommits.set(Double(totals.commits))
+        groupedWrites.set(Double(totals.writes))
         var output: [UInt8] = []
         collectors.emit(into: &output)
         return output
@@ -55,6 +62,12 @@ final class ServerMetrics: Sendable {
     static var models: MetricNameDescriptor { MetricNameDescriptor(namespace: "mreg", metricName: "models", unitName: "", helpText: "Registered models.") }
     static var versions: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", metricName: "versions", unitName: "", helpText: "Registered model versions.") }
+    static var groupCommits: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "db", metricName: "group_commits", unitName: "",
+        helpText: "Commits of grouped writes since the server started.") }
+    static var groupedWrites: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "db", metricName: "grouped_writes", unitName: "",
+        helpText: "Writes those commits carried (divided by mreg_db_group_commits: the mean group size).") }
     static var requests: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "http", metricName: "requests", unitName: "total",
         helpText: "HTTP requests by route, method and status.") }

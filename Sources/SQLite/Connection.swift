@@ -91,8 +91,11 @@ public final class Connection {
         // Memory-mapped reads skip a copy per page (https://www.sqlite.org/mmap.html); reads of a
         // large history hit the page cache less than the map. 256 MiB of address space, not RAM.
         // journal_size_limit truncates the WAL file back to 64 MiB when the log restarts, so one
-        // burst of writes does not keep its disk space forever.
-        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA journal_size_limit=67108864;")
+        // burst of writes does not keep its disk space forever. temp_store=MEMORY keeps the
+        // sub-journal of a SAVEPOINT (group commit: one per write) in memory; by default it
+        // spills to a temporary file past 64 KiB, which cost ~20 pwrite calls per write
+        // (https://www.sqlite.org/tempfiles.html#stmtjrnl).
+        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;")
         if !automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
     }
 

@@ -34,6 +34,14 @@ import Testing
         }
     }
 
+    @Test func temporaryStorageIsInMemory() throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            // MEMORY is 2: savepoint sub-journals never spill to a temporary file.
+            #expect(try connection.queryFirst("PRAGMA temp_store")?.optionalInt(0) == 2)
+        }
+    }
+
     @Test func foreignKeysAreOn() throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
