@@ -13,13 +13,17 @@ struct InProcessBenchmark {
         var listings: Int
         var rollbacksPerModel: Int
         var verifyRuns: Int
+        var concurrentRegistrations: Int
 
         static let full = Sizes(
             models: 10, versionsPerModel: 500, resolves: 100_000, historyAts: 10_000, diffs: 5_000, farDiffs: 500,
-            listings: 2_000, rollbacksPerModel: 100, verifyRuns: 20)
+            listings: 2_000, rollbacksPerModel: 100, verifyRuns: 20, concurrentRegistrations: 20_000)
         static let quick = Sizes(
             models: 2, versionsPerModel: 20, resolves: 500, historyAts: 100, diffs: 50, farDiffs: 10, listings: 50,
-            rollbacksPerModel: 5, verifyRuns: 2)
+            rollbacksPerModel: 5, verifyRuns: 2, concurrentRegistrations: 200)
+
+        /// Callers of the concurrent registrations: as many as `make bench`'s wrk connections.
+        static let concurrentClients = 32
     }
 
     let sizes: Sizes
@@ -51,6 +55,11 @@ struct InProcessBenchmark {
             try check(result.toVersion == version && result.passed, "promote moved to \(result.toVersion)")
         })
         let end = Timestamp.now()
+
+        var concurrent = try ConcurrentRegistrations(clients: Sizes.concurrentClients, count: sizes.concurrentRegistrations)
+            .run(registry, model: "inproc-concurrent", random: &random)
+        concurrent.figure.meanGroup = concurrent.meanGroup
+        table.add("register_concurrent", concurrent.figure)
 
         try ReadWorkload(
             registry: registry, names: names, versionsPerModel: perModel,

@@ -11,6 +11,8 @@ struct OperationFigure {
     var entries: Int?
     var entriesPerSecond: Double?
     var ok: Bool?
+    /// For concurrent registrations: writes per commit.
+    var meanGroup: Double?
 
     init(samples: [Duration], total: Duration) {
         let sorted = samples.map(\.microseconds).sorted()
@@ -38,6 +40,7 @@ struct OperationFigure {
         if let entries { object["entries"] = .number(Double(entries)) }
         if let entriesPerSecond { object["entries_per_s"] = .number(entriesPerSecond.rounded()) }
         if let ok { object["ok"] = .bool(ok) }
+        if let meanGroup { object["mean_group"] = .number(Self.twoDecimals(meanGroup)) }
         return .object(object)
     }
 

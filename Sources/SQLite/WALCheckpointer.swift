@@ -24,12 +24,18 @@ final class WALCheckpointer: @unchecked Sendable {
     }
 
     init(path: String, options: Connection.Options, interval: Duration) throws(SQLiteError) {
+        // A RESTART holds the write lock while it waits (in the busy handler) for readers to
+        // leave the old log: every writer waits with it. So it waits 5 ms at most, gives up, and
+        // tries again at the next interval; a short read is always over by then.
+        var options = options
+        options.busyTimeoutMilliseconds = Self.restartPatienceMilliseconds
         self.connection = try Connection(path: path, options: options)
         self.interval = interval
     }
 
     /// 4096 frames of 4 KiB pages: 16 MiB of WAL.
     static let restartFrames = 4096
+    static let restartPatienceMilliseconds: Int32 = 5
 
     func start() {
         guard state.withLock({ state in
