@@ -65,7 +65,7 @@ public struct RegisterRequest: Sendable, Hashable, Codable {
     /// Checks every field before anything is written.
     /// - Throws: `INVALID_ARGUMENT` naming the first bad field.
     func validate() throws(RegistryError) {
-        guard !artifactURI.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !artifactURI.isBlank else {
             throw .invalid("artifact_uri is required and must not be empty")
         }
         guard artifactURI.utf8.count <= 4096 else { throw .invalid("artifact_uri is longer than 4096 bytes") }

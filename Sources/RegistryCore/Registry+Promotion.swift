@@ -20,7 +20,7 @@ extension Registry {
         try caller.require(request.to == .master ? .releaseManager : .engineer, to: "promote to \(request.to.rawValue)")
         if request.force {
             try caller.require(.admin, to: "force a promotion past failing gates")
-            guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard !request.reason.isBlank else {
                 throw .invalid("a forced promotion needs a reason")
             }
         }
@@ -86,7 +86,7 @@ extension Registry {
         model name: String, _ request: RollbackRequest, ifMatch: String? = nil, by caller: Caller
     ) throws(RegistryError) -> TransitionResult {
         try caller.require(.releaseManager, to: "roll back")
-        guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("a rollback needs a reason") }
+        guard !request.reason.isBlank else { throw .invalid("a rollback needs a reason") }
         let branch = request.branch
         let now = clock()
         return try write { connection in

@@ -128,7 +128,7 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND` without an active rollout.
     public func abortRollout(model name: String, reason: String, by caller: Caller) throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "abort rollouts")
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("aborting a rollout needs a reason") }
+        guard !reason.isBlank else { throw .invalid("aborting a rollout needs a reason") }
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)

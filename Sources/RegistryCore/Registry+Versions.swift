@@ -92,7 +92,7 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND`, `CONFLICT` when already deprecated.
     public func deprecate(model name: String, version number: Int, reason: String, by caller: Caller) throws(RegistryError) -> ModelVersion {
         try caller.require(.engineer, to: "deprecate versions")
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("deprecating a version needs a reason") }
+        guard !reason.isBlank else { throw .invalid("deprecating a version needs a reason") }
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)
