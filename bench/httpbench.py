@@ -405,7 +405,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", default=str(B.ROOT / ".build" / "release"))
     parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness, not timings")
-    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)), help="rounds of the HTTP routes")
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 2)), help="rounds of the HTTP routes")
     parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"), help="wrk -d per route and round")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)

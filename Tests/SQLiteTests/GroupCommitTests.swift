@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 
@@ -38,26 +39,37 @@ import Testing
         return result
     }
 
+    /// A gate the first write waits at, on the executor's thread, until the test has queued the
+    /// others behind it: tasks added with `executorPreference` are queued on the executor as
+    /// they are added, so once the gate opens every one of them is waiting, whatever the load.
+    private final class Gate: Sendable {
+        private let semaphore = DispatchSemaphore(value: 0)
+        func open() { semaphore.signal() }
+        func wait() { _ = semaphore.wait(timeout: .now() + 30) }
+    }
+
     private static func values(_ path: String) throws -> [String] {
         try Connection(path: path).query("SELECT x FROM t ORDER BY x").map { try $0.string(0) }
     }
 
     @Test func writesQueuedTogetherShareOneCommitAndAllLand() async throws {
         try await Self.withGroupCommit { database, executor, path in
+            let gate = Gate()
             try await withThrowingTaskGroup(of: Void.self) { tasks in
-                // The first write holds the thread long enough for the others to queue behind it.
-                tasks.addTask {
+                tasks.addTask(executorPreference: executor) {
                     try await Self.request(executor) {
                         try database.write { connection in
-                            Thread.sleep(forTimeInterval: 0.3)
+                            gate.wait()
                             try connection.execute("INSERT INTO t VALUES ('first')")
                         }
                     }
                 }
-                try await Task.sleep(for: .milliseconds(50))
                 for n in 0..<20 {
-                    tasks.addTask { try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("w\(n)")]) } } }
+                    tasks.addTask(executorPreference: executor) {
+                        try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("w\(n)")]) } }
+                    }
                 }
+                gate.open()
                 try await tasks.waitForAll()
             }
             #expect(try Self.values(path).count == 21)
@@ -69,18 +81,18 @@ import Testing
 
     @Test func aFailingWriteRollsBackAloneAndItsNeighboursCommit() async throws {
         try await Self.withGroupCommit { database, executor, path in
+            let gate = Gate()
             try await withThrowingTaskGroup(of: Bool.self) { tasks in
-                tasks.addTask {
+                tasks.addTask(executorPreference: executor) {
                     try await Self.request(executor) {
                         try database.write { connection in
-                            Thread.sleep(forTimeInterval: 0.2)
+                            gate.wait()
                             try connection.execute("INSERT INTO t VALUES ('a')")
                         }
                     }
                     return true
                 }
-                try await Task.sleep(for: .milliseconds(50))
-                tasks.addTask {
+                tasks.addTask(executorPreference: executor) {
                     do {
                         try await Self.request(executor) {
                             try database.write { connection in
@@ -94,15 +106,17 @@ import Testing
                         return false
                     }
                 }
-                tasks.addTask {
+                tasks.addTask(executorPreference: executor) {
                     try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES ('c')") } }
                     return true
                 }
+                gate.open()
                 var outcomes: [Bool] = []
                 for try await outcome in tasks { outcomes.append(outcome) }
                 #expect(outcomes.filter { $0 }.count == 2 && outcomes.count == 3)
             }
             #expect(try Self.values(path) == ["a", "c"])
+            #expect(database.groupCommitTotals.commits == 1, "the three writes queued together and shared one commit")
         }
     }
 
@@ -130,26 +144,27 @@ import Testing
 
     @Test func aFailedCommitFailsEveryRequestInTheGroupAndLeavesNothing() async throws {
         try await Self.withGroupCommit { database, executor, path in
+            let gate = Gate()
             try await withThrowingTaskGroup(of: (any Error)?.self) { tasks in
-                tasks.addTask {
+                tasks.addTask(executorPreference: executor) {
                     do {
                         try await Self.request(executor) {
                             try database.write { connection in
-                                Thread.sleep(forTimeInterval: 0.2)
+                                gate.wait()
                                 try connection.execute("INSERT INTO t VALUES ('innocent')")
                             }
                         }
                         return nil
                     } catch { return error }
                 }
-                try await Task.sleep(for: .milliseconds(50))
-                tasks.addTask {
+                tasks.addTask(executorPreference: executor) {
                     do {
                         // The deferred foreign key is checked at COMMIT, which then fails for the whole group.
                         try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO child VALUES ('nobody')") } }
                         return nil
                     } catch { return error }
                 }
+                gate.open()
                 var errors: [(any Error)?] = []
                 for try await error in tasks { errors.append(error) }
                 #expect(errors.count == 2)
@@ -164,18 +179,25 @@ import Testing
         }
     }
 
-    @Test func writesOutsideTheExecutorStillCommitOnTheirOwn() async throws {
+    @Test func writesOutsideTheExecutorWaitForTheOpenGroupThenCommitOnTheirOwn() async throws {
         try await Self.withGroupCommit { database, executor, path in
+            let inside = Gate()
+            let release = Gate()
             async let grouped: Void = Self.request(executor) {
                 try database.write { connection in
-                    Thread.sleep(forTimeInterval: 0.1)
                     try connection.execute("INSERT INTO t VALUES ('grouped')")
+                    inside.open()
+                    release.wait()
                 }
             }
-            try await Task.sleep(for: .milliseconds(20))
-            // Waits for the writer lock the open group holds, then commits by itself.
-            try database.write { try $0.execute("INSERT INTO t VALUES ('plain')") }
+            inside.wait()
+            // The group holds the writer: a plain write from another thread must wait for it.
+            let plain = Task.detached { try database.write { try $0.execute("INSERT INTO t VALUES ('plain')") } }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try Self.values(path) == [], "nothing is committed while the group is open")
+            release.open()
             try await grouped
+            try await plain.value
             #expect(try Self.values(path) == ["grouped", "plain"])
         }
     }
