@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+@testable import RegistryCore
+
+/// `Registry.withGroupCommit`, as `mreg serve` uses it: changes in flight together share
+/// commits, a lone change commits by itself, and every call returns only once committed.
+@Suite struct GroupCommitRegistryTests {
+    private static func withServerRegistry(_ body: @Sendable (Registry, String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("RegistryCoreTests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("mreg.db").path
+        try await body(try Registry(path: path, workload: .server), path)
+    }
+
+    /// The newest version of `model` as another process would see it: a registry of its own.
+    private static func newestCommitted(_ model: String, path: String) throws -> Int? {
+        try Registry(path: path, workload: .oneShot).versions(model: model, limit: 1).items.first?.version
+    }
+
+    @Test func aLoneChangeCommitsByItself() async throws {
+        try await Self.withServerRegistry { registry, path in
+            for n in 1...3 {
+                let version = try await registry.withGroupCommit {
+                    try registry.register(model: "fraud", RegisterRequest(artifactURI: "s3://m/\(n)"), by: .eve).version
+                }
+                #expect(version == n)
+                #expect(try Self.newestCommitted("fraud", path: path) == n)
+            }
+            #expect(registry.groupCommitTotals.commits == 0, "nobody to share with: no group")
+        }
+    }
+
+    @Test func changesInFlightTogetherShareCommitsAndAllLand() async throws {
+        try await Self.withServerRegistry { registry, path in
+            // The first change stays in flight (suspended) until the others have come and gone,
+            // so each of them finds another change in flight and joins a group.
+            let (gate, opener) = AsyncStream<Void>.makeStream()
+            let (entered, enter) = AsyncStream<Void>.makeStream()
+            async let first: Int = registry.withGroupCommit {
+                enter.yield()
+                for await _ in gate { break }
+                return try registry.register(model: "fraud", RegisterRequest(artifactURI: "s3://m/first"), by: .eve).version
+            }
+            for await _ in entered { break }
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for n in 0..<20 {
+                    tasks.addTask {
+                        let version = try await registry.withGroupCommit {
+                            try registry.register(model: "fraud", RegisterRequest(artifactURI: "s3://m/\(n)"), by: .eve).version
+                        }
+                        // Answered only once committed: another process already sees it.
+                        #expect(try Self.newestCommitted("fraud", path: path).map { $0 >= version } == true)
+                    }
+                }
+                try await tasks.waitForAll()
+            }
+            opener.yield()
+            opener.finish()
+            #expect(try await first == 21)
+            let totals = registry.groupCommitTotals
+            #expect(totals.writes == 20, "the twenty changes made while the first was in flight went through groups")
+            #expect(totals.commits >= 1 && totals.commits <= 20)
+            #expect(try registry.verifyAudit().ok)
+        }
+    }
+}
