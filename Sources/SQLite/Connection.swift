@@ -21,16 +21,22 @@ public final class Connection {
         /// A long-running process turns it off and checkpoints from a thread of its own
         /// (`Database(…, backgroundCheckpointInterval:)`).
         public var automaticCheckpoint = true
+        /// How much of the file reads may memory-map (https://www.sqlite.org/mmap.html): no copy
+        /// per page read. 0 turns it off, for a process that reads while it writes: after
+        /// every commit each reader unmaps the whole file (the pager cannot tell what changed)
+        /// and maps it again, an munmap with a TLB shootdown per read (perf).
+        public var memoryMapBytes = 256 << 20
 
         public init(
             busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true, checkpointOnClose: Bool = true,
-            automaticCheckpoint: Bool = true
+            automaticCheckpoint: Bool = true, memoryMapBytes: Int = 256 << 20
         ) {
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
             self.readOnly = readOnly
             self.create = create
             self.checkpointOnClose = checkpointOnClose
             self.automaticCheckpoint = automaticCheckpoint
+            self.memoryMapBytes = memoryMapBytes
         }
     }
 
@@ -69,7 +75,7 @@ public final class Connection {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
         if !options.checkpointOnClose { csqlite_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1) }
-        try configure(readOnly: options.readOnly, automaticCheckpoint: options.automaticCheckpoint)
+        try configure(readOnly: options.readOnly, automaticCheckpoint: options.automaticCheckpoint, memoryMapBytes: options.memoryMapBytes)
     }
 
     deinit {
@@ -78,7 +84,7 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    private func configure(readOnly: Bool, automaticCheckpoint: Bool) throws(SQLiteError) {
+    private func configure(readOnly: Bool, automaticCheckpoint: Bool, memoryMapBytes: Int) throws(SQLiteError) {
         if !readOnly {
             // https://www.sqlite.org/wal.html — the answer is the mode now in force; a database
             // that cannot use WAL (e.g. on some network file systems) answers something else.
@@ -88,14 +94,13 @@ public final class Connection {
                     extendedCode: SQLITE_CANTOPEN, message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
             }
         }
-        // Memory-mapped reads skip a copy per page (https://www.sqlite.org/mmap.html); reads of a
-        // large history hit the page cache less than the map. 256 MiB of address space, not RAM.
         // journal_size_limit truncates the WAL file back to 64 MiB when the log restarts, so one
         // burst of writes does not keep its disk space forever. temp_store=MEMORY keeps the
         // sub-journal of a SAVEPOINT (group commit: one per write) in memory; by default it
         // spills to a temporary file past 64 KiB, which cost ~20 pwrite calls per write
         // (https://www.sqlite.org/tempfiles.html#stmtjrnl).
-        try execute(script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=268435456; PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;")
+        try execute(
+            script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=\(max(0, memoryMapBytes)); PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;")
         if !automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
     }
 

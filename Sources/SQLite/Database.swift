@@ -40,14 +40,20 @@ public final class Database: @unchecked Sendable {
 
     /// Opens the file and its writer connection.
     /// - Parameter backgroundCheckpointInterval: when given, commits never checkpoint the WAL;
-    ///   a thread does, at this interval (for long-running processes: see `WALCheckpointer`).
+    ///   a thread does, at this interval (for long-running processes: see `WALCheckpointer`),
+    ///   and reads do not memory-map the file (see `Connection.Options.memoryMapBytes`).
     /// - Throws: `SQLiteError` when the file cannot be opened as a WAL database.
     public init(
         path: String, options: Connection.Options = Connection.Options(), maxIdleReaders: Int = 8,
         backgroundCheckpointInterval: Duration? = nil
     ) throws(SQLiteError) {
         var options = options
-        if backgroundCheckpointInterval != nil { options.automaticCheckpoint = false }
+        if backgroundCheckpointInterval != nil {
+            // A long-running process that writes while it reads: no checkpoint inside a commit,
+            // and no memory map that every commit would make each reader unmap and map again.
+            options.automaticCheckpoint = false
+            options.memoryMapBytes = 0
+        }
         self.path = path
         self.options = options
         self.writer = try Connection(path: path, options: options)

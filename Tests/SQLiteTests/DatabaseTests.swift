@@ -8,6 +8,17 @@ import Testing
         try #require(try connection.queryFirst("SELECT count(*) FROM \(table)")).int(0)
     }
 
+    @Test func aLongRunningDatabaseReadsWithoutMemoryMapping() throws {
+        try withTemporaryDirectory { directory in
+            func mapSize(_ database: Database) throws -> Int? { try database.read { try $0.queryFirst("PRAGMA mmap_size")?.int(0) } }
+            let tool = try Database(path: directory.file("tool.sqlite"))
+            let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .seconds(1))
+            #expect(try mapSize(tool) == 256 << 20)
+            // Every commit would make each reader unmap and map the file again.
+            #expect(try mapSize(server) == 0)
+        }
+    }
+
     @Test func readSeesCommittedData() throws {
         try withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
