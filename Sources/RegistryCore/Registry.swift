@@ -85,11 +85,18 @@ public final class Registry: Sendable {
         defer { changesInFlight.subtract(1, ordering: .relaxed) }
         guard alreadyInFlight > 0 else { return try await body() }
         let ticket = CommitTicket()
-        let result = try await CommitTicket.$current.withValue(ticket) {
-            try await withTaskExecutorPreference(groupCommit) { try await body() }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await CommitTicket.$current.withValue(ticket) {
+                try await withTaskExecutorPreference(groupCommit) { try await body() }
+            })
+        } catch {
+            result = .failure(error)
         }
+        // Even a request that failed waits: its refusal may rest on state the group has not
+        // committed yet, and if that state rolls back, the refusal was not true either.
         do { try await ticket.waitUntilCommitted() } catch { throw Self.translate(error) }
-        return result
+        return try result.get()
     }
 
     /// Group commits so far and the writes they carried (see `withGroupCommit`).

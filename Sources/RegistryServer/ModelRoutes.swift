@@ -137,7 +137,8 @@ struct AuditRoutes {
             Route(.get, "/v1/audit/verify", role: .auditor) { _ in
                 .json(try registry.verifyAudit())
             },
-            Route(.post, "/v1/audit/checkpoint", role: .auditor) { [checkpointKey, origin] _ in
+            // Signs what it reads and writes nothing: it never holds up the writes' commits.
+            Route(.post, "/v1/audit/checkpoint", role: .auditor, changesState: false) { [checkpointKey, origin] _ in
                 guard let checkpointKey else {
                     throw RegistryError(.unavailable, "this server has no checkpoint signing key; start it with --checkpoint-key FILE")
                 }

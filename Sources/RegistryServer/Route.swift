@@ -69,19 +69,23 @@ struct Route: Sendable {
     let role: Role?
     /// Creating POSTs honour `Idempotency-Key`.
     let idempotent: Bool
+    /// Whether the handler writes: then it shares commits with the writes running beside it
+    /// (`Registry.withGroupCommit`). Every method but GET, unless a route says otherwise.
+    let changesState: Bool
     let maxBodyBytes: Int
     let handler: Handler
 
     static let defaultMaxBody = 1 << 20
 
     init(
-        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, maxBodyBytes: Int = defaultMaxBody,
-        handler: @escaping Handler
+        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, changesState: Bool? = nil,
+        maxBodyBytes: Int = defaultMaxBody, handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
         self.role = role
         self.idempotent = idempotent
+        self.changesState = changesState ?? (method != .get)
         self.maxBodyBytes = maxBodyBytes
         self.handler = handler
     }
@@ -104,7 +108,7 @@ extension Route {
         }
         let body = method == .get ? [] : try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
         let apiRequest = APIRequest(request: request, context: context, body: body)
-        if method == .get { return try await run(apiRequest, registry: registry, operation: operation).hummingbird }
+        if !changesState { return try await run(apiRequest, registry: registry, operation: operation).hummingbird }
         // Changing requests share commits with those running at the same time; each is
         // answered once its writes are committed.
         return try await registry.withGroupCommit {

@@ -27,8 +27,8 @@ public final class Database: @unchecked Sendable {
     /// The thread of the `GroupCommitExecutor`, 0 when there is none.
     private let groupThread = Atomic<UInt>(0)
     private var openGroup: CommitGroup?
-    /// Writes in the open group; the group thread commits it when this reaches its limit.
-    private(set) var groupedWrites = 0
+    /// Writes that succeeded in the open group (the statistics count these).
+    private var groupedWrites = 0
     private let groupCommits = Atomic<Int>(0)
     private let groupCommittedWrites = Atomic<Int>(0)
 
@@ -88,9 +88,10 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` in one read transaction on a pooled reader connection, so every query in it
     /// sees the same snapshot. On the group-commit thread with a group open, `body` reads the
-    /// group's own uncommitted state from the writer, so a request sees its own writes.
+    /// group's uncommitted state from the writer (so a request sees its own writes) and the
+    /// request's ticket joins the group: an answer drawn from that state waits for its commit.
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        if isOnGroupThread, openGroup != nil { return try body(writer) }
+        if let writer = writerForGroupRead() { return try body(writer) }
         let connection = try borrowReader()
         defer { returnReader(connection) }
         return try connection.transaction(.deferred, body)
@@ -100,7 +101,7 @@ public final class Database: @unchecked Sendable {
     /// around it: one statement is its own consistent snapshot, and the hottest reads
     /// (resolving a request key, checking a token) save two round trips through SQLite.
     public func readSingleStatement<T>(_ body: (Connection) throws -> T) throws -> T {
-        if isOnGroupThread, openGroup != nil { return try body(writer) }
+        if let writer = writerForGroupRead() { return try body(writer) }
         let connection = try borrowReader()
         defer { returnReader(connection) }
         return try body(connection)
@@ -121,9 +122,24 @@ public final class Database: @unchecked Sendable {
         return thread != 0 && thread == Self.currentThreadID
     }
 
-    /// Makes the calling thread the one whose writes share commits.
+    /// Makes the calling thread the one whose writes share commits: one per database, for the
+    /// life of the database (a second would find the writer held by the first's open group).
     func adoptCurrentThreadForGroupCommit() {
-        groupThread.store(Self.currentThreadID, ordering: .relaxed)
+        let adopted = groupThread.compareExchange(expected: 0, desired: Self.currentThreadID, ordering: .relaxed).exchanged
+        precondition(adopted, "a Database takes one GroupCommitExecutor")
+    }
+
+    /// The writer, for a read on the group thread while a group is open. A read in a request
+    /// joins its ticket to the group; a read outside one commits the group first, so that
+    /// nothing is answered from state that might yet roll back.
+    private func writerForGroupRead() -> Connection? {
+        guard isOnGroupThread, let group = openGroup else { return nil }
+        guard let ticket = CommitTicket.current else {
+            commitGroup()
+            return nil
+        }
+        ticket.join(group)
+        return writer
     }
 
     private func writeInGroup<T>(_ ticket: CommitTicket, _ body: (Connection) throws -> T) throws -> T {
@@ -142,10 +158,12 @@ public final class Database: @unchecked Sendable {
             openGroup = group
             groupedWrites = 0
         }
+        // Joined before `body` runs: even a write that fails read the group's uncommitted
+        // state, and its answer (a conflict, say) must not go out before that state commits.
+        ticket.join(group)
         do {
             let result = try writer.savepoint(body)
             groupedWrites += 1
-            ticket.join(group)
             return result
         } catch {
             // Some errors (SQLITE_FULL, an I/O error) make SQLite roll back the whole
@@ -169,6 +187,9 @@ public final class Database: @unchecked Sendable {
             finishGroup(.failure(error))
         }
     }
+
+    /// Whether a group is open (on the group thread; false on any other).
+    var isGroupOpen: Bool { isOnGroupThread && openGroup != nil }
 
     private func finishGroup(_ outcome: Result<Void, any Error>) {
         guard let group = openGroup else { return }

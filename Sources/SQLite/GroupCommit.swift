@@ -76,10 +76,11 @@ final class CommitGroup: Sendable {
 
 /// The thread a server's changing requests run on, committing their writes in groups.
 ///
-/// Jobs run one at a time, in the order they arrive. After each job the group commits if it
-/// holds `maxGroupSize` writes; after a run of jobs it commits if nothing else is waiting, so a
-/// lone write is committed at once and only writes that queued up behind each other share a
-/// commit.
+/// Jobs run one at a time, in the order they arrive. After each job the group commits if
+/// `maxGroupSize` jobs have run since it opened; after a run of jobs it commits if nothing else
+/// is waiting, so a lone write is committed at once and only writes that queued up behind each
+/// other share a commit. One executor per `Database`, kept alive by whoever enqueues on it (the
+/// thread holds it unowned, so that dropping it stops the thread).
 public final class GroupCommitExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: the only state is `jobs`, whose queue is guarded by its condition.
     private let jobs: JobQueue
@@ -87,8 +88,8 @@ public final class GroupCommitExecutor: TaskExecutor, @unchecked Sendable {
     /// Starts the thread.
     /// - Parameters:
     ///   - database: whose writer the thread owns while a group is open.
-    ///   - maxGroupSize: the most writes one commit carries, which bounds how long the first
-    ///     write of a busy group waits for its commit.
+    ///   - maxGroupSize: the most jobs one group spans, which bounds how long the first write
+    ///     of a busy group waits for its commit.
     public init(database: Database, maxGroupSize: Int = 32) {
         let jobs = JobQueue()
         self.jobs = jobs
@@ -136,6 +137,9 @@ private final class JobQueue: @unchecked Sendable {
     /// The thread's loop: run what is queued, commit when idle or full, sleep when empty.
     func run(on executor: UnownedTaskExecutor, database: Database, maxGroupSize: Int) {
         var batch: [UnownedJob] = []
+        // Jobs run while the group was open, failed writes and reads included: the bound on
+        // how long the group's first request waits, whatever the others do.
+        var jobsInGroup = 0
         while true {
             condition.lock()
             while pending.isEmpty && !stopped { condition.wait() }
@@ -148,10 +152,17 @@ private final class JobQueue: @unchecked Sendable {
             condition.unlock()
             for job in batch {
                 job.runSynchronously(on: executor)
-                if database.groupedWrites >= maxGroupSize { database.commitGroup() }
+                jobsInGroup = database.isGroupOpen ? jobsInGroup + 1 : 0
+                if jobsInGroup >= maxGroupSize {
+                    database.commitGroup()
+                    jobsInGroup = 0
+                }
             }
             batch.removeAll(keepingCapacity: true)
-            if condition.withLock({ pending.isEmpty }) { database.commitGroup() }
+            if condition.withLock({ pending.isEmpty }) {
+                database.commitGroup()
+                jobsInGroup = 0
+            }
         }
     }
 }

@@ -61,7 +61,7 @@ import Testing
             #expect(try await first == 21)
             let totals = registry.groupCommitTotals
             #expect(totals.writes == 20, "the twenty changes made while the first was in flight went through groups")
-            #expect(totals.commits >= 1 && totals.commits <= 20)
+            #expect(totals.commits >= 1)
             #expect(try registry.verifyAudit().ok)
         }
     }

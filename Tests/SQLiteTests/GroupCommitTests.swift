@@ -10,7 +10,7 @@ import Testing
     /// A database with table `t (x)` (and `child`, whose deferred foreign key fails only at
     /// COMMIT), its group-commit executor, and a directory removed afterwards.
     private static func withGroupCommit(
-        _ body: @Sendable (Database, GroupCommitExecutor, String) async throws -> Void
+        maxGroupSize: Int = 32, _ body: @Sendable (Database, GroupCommitExecutor, String) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("SQLiteTests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -24,7 +24,7 @@ import Testing
                     CREATE TABLE child (parent TEXT REFERENCES t(x) DEFERRABLE INITIALLY DEFERRED);
                     """)
         }
-        try await body(database, GroupCommitExecutor(database: database), path)
+        try await body(database, GroupCommitExecutor(database: database, maxGroupSize: maxGroupSize), path)
     }
 
     /// Runs `write` as one request would: on the executor, with a ticket, answered after the commit.
@@ -181,24 +181,92 @@ import Testing
 
     @Test func writesOutsideTheExecutorWaitForTheOpenGroupThenCommitOnTheirOwn() async throws {
         try await Self.withGroupCommit { database, executor, path in
-            let inside = Gate()
+            let (inside, enter) = AsyncStream<Void>.makeStream()
             let release = Gate()
-            async let grouped: Void = Self.request(executor) {
-                try database.write { connection in
-                    try connection.execute("INSERT INTO t VALUES ('grouped')")
-                    inside.open()
-                    release.wait()
+            // Queued on the executor as it is created: it needs no thread of the shared pool.
+            let grouped = Task(executorPreference: executor) {
+                try await Self.request(executor) {
+                    try database.write { connection in
+                        try connection.execute("INSERT INTO t VALUES ('grouped')")
+                        enter.yield()
+                        release.wait()
+                    }
                 }
             }
-            inside.wait()
-            // The group holds the writer: a plain write from another thread must wait for it.
+            for await _ in inside { break }
+            // The group holds the writer: a plain write from another thread waits for it.
             let plain = Task.detached { try database.write { try $0.execute("INSERT INTO t VALUES ('plain')") } }
             try await Task.sleep(for: .milliseconds(100))
             #expect(try Self.values(path) == [], "nothing is committed while the group is open")
             release.open()
-            try await grouped
+            try await grouped.value
             try await plain.value
             #expect(try Self.values(path) == ["grouped", "plain"])
+        }
+    }
+
+    @Test func aRequestThatOnlyReadsTheGroupsStateWaitsForItsCommitAndFailsWithIt() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            let gate = Gate()
+            try await withThrowingTaskGroup(of: Result<Int, any Error>.self) { tasks in
+                tasks.addTask(executorPreference: executor) {
+                    do {
+                        try await Self.request(executor) {
+                            try database.write { connection in
+                                gate.wait()
+                                try connection.execute("INSERT INTO t VALUES ('doomed')")
+                                try connection.execute("INSERT INTO child VALUES ('nobody')")  // fails at COMMIT
+                            }
+                        }
+                        return .success(-1)
+                    } catch { return .failure(error) }
+                }
+                tasks.addTask(executorPreference: executor) {
+                    do {
+                        // Sees 'doomed' (uncommitted, in the open group): it must not answer before the commit.
+                        let count = try await Self.request(executor) {
+                            try database.read { try $0.queryFirst("SELECT count(*) FROM t")?.int(0) ?? 0 }
+                        }
+                        return .success(count)
+                    } catch { return .failure(error) }
+                }
+                gate.open()
+                var outcomes: [Result<Int, any Error>] = []
+                for try await outcome in tasks { outcomes.append(outcome) }
+                for outcome in outcomes {
+                    guard case .failure(let error) = outcome else {
+                        Issue.record("answered \(outcome) from a group that never committed")
+                        continue
+                    }
+                    #expect((error as? SQLiteError)?.extendedCode == SQLiteError.constraintForeignKey)
+                }
+            }
+            #expect(try Self.values(path) == [])
+        }
+    }
+
+    @Test func aGroupSpansAtMostMaxGroupSizeJobs() async throws {
+        try await Self.withGroupCommit(maxGroupSize: 2) { database, executor, path in
+            let gate = Gate()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask(executorPreference: executor) {
+                    try await Self.request(executor) {
+                        try database.write { connection in
+                            gate.wait()
+                            try connection.execute("INSERT INTO t VALUES ('w0')")
+                        }
+                    }
+                }
+                for n in 1..<6 {
+                    tasks.addTask(executorPreference: executor) {
+                        try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("w\(n)")]) } }
+                    }
+                }
+                gate.open()
+                try await tasks.waitForAll()
+            }
+            #expect(try Self.values(path).count == 6)
+            #expect(database.groupCommitTotals == (commits: 3, writes: 6), "six queued writes, two per group")
         }
     }
 }
