@@ -42,7 +42,8 @@ struct ModelRoutes {
                 // One page: a version has few reports.
                 .json(Page(items: try registry.reports(model: try request.parameter("name"), version: try request.intParameter("ref")), nextCursor: nil))
             },
-            Route(.post, "/v1/models/{name}/versions/{ref}/reports", role: .engineer, idempotent: true, maxBodyBytes: 10 << 20) { request in
+            // Parsing up to 10 MiB of JUnit XML must not hold up every other write: off the write thread.
+            Route(.post, "/v1/models/{name}/versions/{ref}/reports", role: .engineer, idempotent: true, sharesCommits: false, maxBodyBytes: 10 << 20) { request in
                 let isXML = request.header(.contentType).map { $0.contains("xml") } ?? false
                 let submission = isXML
                     ? try JUnitReport.parse(Data(request.body), suite: request.query("suite"))
@@ -138,7 +139,7 @@ struct AuditRoutes {
                 .json(try registry.verifyAudit())
             },
             // Signs what it reads and writes nothing: it never holds up the writes' commits.
-            Route(.post, "/v1/audit/checkpoint", role: .auditor, changesState: false) { [checkpointKey, origin] _ in
+            Route(.post, "/v1/audit/checkpoint", role: .auditor, sharesCommits: false) { [checkpointKey, origin] _ in
                 guard let checkpointKey else {
                     throw RegistryError(.unavailable, "this server has no checkpoint signing key; start it with --checkpoint-key FILE")
                 }

@@ -69,23 +69,26 @@ struct Route: Sendable {
     let role: Role?
     /// Creating POSTs honour `Idempotency-Key`.
     let idempotent: Bool
-    /// Whether the handler writes: then it shares commits with the writes running beside it
-    /// (`Registry.withGroupCommit`). Every method but GET, unless a route says otherwise.
-    let changesState: Bool
+    /// Whether the handler runs on the write thread and shares commits with the writes running
+    /// beside it (`Registry.withGroupCommit`): every method but GET, unless the route says
+    /// otherwise. A route that writes nothing, or works long on its input before it writes (a
+    /// 10 MiB JUnit upload), runs where it is instead, each write a transaction of its own, so
+    /// that it never holds the write thread up.
+    let sharesCommits: Bool
     let maxBodyBytes: Int
     let handler: Handler
 
     static let defaultMaxBody = 1 << 20
 
     init(
-        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, changesState: Bool? = nil,
+        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, sharesCommits: Bool? = nil,
         maxBodyBytes: Int = defaultMaxBody, handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
         self.role = role
         self.idempotent = idempotent
-        self.changesState = changesState ?? (method != .get)
+        self.sharesCommits = sharesCommits ?? (method != .get)
         self.maxBodyBytes = maxBodyBytes
         self.handler = handler
     }
@@ -108,7 +111,8 @@ extension Route {
         }
         let body = method == .get ? [] : try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
         let apiRequest = APIRequest(request: request, context: context, body: body)
-        if !changesState { return try await run(apiRequest, registry: registry, operation: operation).hummingbird }
+        if method == .get { return try await run(apiRequest, registry: registry, operation: operation).hummingbird }
+        guard sharesCommits else { return try await change(apiRequest, registry: registry, operation: operation).hummingbird }
         // Changing requests share commits with those running at the same time; each is
         // answered once its writes are committed.
         return try await registry.withGroupCommit {

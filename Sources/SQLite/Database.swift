@@ -149,6 +149,9 @@ public final class Database: @unchecked Sendable {
         } else {
             writerLock.lock()
             do {
+                // A group whose ROLLBACK itself failed (the disk gone, say) left its transaction
+                // open: undo it rather than fail every write from now on.
+                if writer.isInTransaction { try writer.execute("ROLLBACK") }
                 try writer.execute("BEGIN IMMEDIATE")
             } catch {
                 writerLock.unlock()
