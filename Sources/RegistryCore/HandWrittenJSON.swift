@@ -6,7 +6,7 @@
 /// text must be byte for byte what JSONEncoder writes with `.sortedKeys` and
 /// `.withoutEscapingSlashes` (HandWrittenJSONTests compares the two), so the API cannot tell.
 protocol HandWrittenJSON {
-    func appendJSON(to out: inout String)
+    func appendJSON(to out: inout [UInt8])
 }
 
 /// Writes one JSON object's members in the order they are given: callers list keys sorted, as
@@ -14,73 +14,73 @@ protocol HandWrittenJSON {
 struct JSONObjectWriter {
     private var first = true
 
-    static func object(into out: inout String, _ members: (inout JSONObjectWriter, inout String) -> Void) {
+    static func object(into out: inout [UInt8], _ members: (inout JSONObjectWriter, inout [UInt8]) -> Void) {
         var writer = JSONObjectWriter()
-        out += "{"
+        out.append(UInt8(ascii: "{"))
         members(&writer, &out)
-        out += "}"
+        out.append(UInt8(ascii: "}"))
     }
 
-    private mutating func key(_ name: StaticString, _ out: inout String) {
-        if !first { out += "," }
+    private mutating func key(_ name: StaticString, _ out: inout [UInt8]) {
+        if !first { out.append(UInt8(ascii: ",")) }
         first = false
-        out += "\""
-        out += name.description
-        out += "\":"
+        out.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
     }
 
-    mutating func string(_ name: StaticString, _ value: String?, _ out: inout String) {
+    mutating func string(_ name: StaticString, _ value: String?, _ out: inout [UInt8]) {
         key(name, &out)
-        if let value { JSONCoding.appendString(value, to: &out) } else { out += "null" }
+        if let value { JSONCoding.appendString(value, to: &out) } else { JSONCoding.appendRaw("null", to: &out) }
     }
 
-    mutating func int(_ name: StaticString, _ value: Int?, _ out: inout String) {
+    mutating func int(_ name: StaticString, _ value: Int?, _ out: inout [UInt8]) {
         key(name, &out)
-        out += value.map { String($0) } ?? "null"
+        JSONCoding.appendRaw(value.map { String($0) } ?? "null", to: &out)
     }
 
-    mutating func bool(_ name: StaticString, _ value: Bool, _ out: inout String) {
+    mutating func bool(_ name: StaticString, _ value: Bool, _ out: inout [UInt8]) {
         key(name, &out)
-        out += value ? "true" : "false"
+        JSONCoding.appendRaw(value ? "true" : "false", to: &out)
     }
 
-    mutating func raw(_ name: StaticString, _ out: inout String, _ value: (inout String) -> Void) {
+    mutating func raw(_ name: StaticString, _ out: inout [UInt8], _ value: (inout [UInt8]) -> Void) {
         key(name, &out)
         value(&out)
     }
 
-    mutating func array<T: HandWrittenJSON>(_ name: StaticString, _ items: [T], _ out: inout String) {
+    mutating func array<T: HandWrittenJSON>(_ name: StaticString, _ items: [T], _ out: inout [UInt8]) {
         key(name, &out)
-        out += "["
+        out.append(UInt8(ascii: "["))
         for (index, item) in items.enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             item.appendJSON(to: &out)
         }
-        out += "]"
+        out.append(UInt8(ascii: "]"))
     }
 }
 
 extension ModelVersion: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("artifact_uri", artifactURI, &out)
             w.string("created_at", createdAt.description, &out)
             w.string("created_by", createdBy, &out)
             w.string("description", description, &out)
             w.string("digest", digest, &out)
-            w.raw("metrics", &out) { $0 += JSONCoding.text(metrics) }
+            w.raw("metrics", &out) { JSONCoding.appendMap(metrics, to: &$0) }
             w.string("model", model, &out)
-            w.raw("params", &out) { $0 += JSONCoding.text(params) }
+            w.raw("params", &out) { JSONCoding.appendMap(params, to: &$0) }
             w.int("parent", parent, &out)
             w.string("status", status.rawValue, &out)
-            w.raw("tags", &out) { $0 += JSONCoding.text(tags) }
+            w.raw("tags", &out) { JSONCoding.appendMap(tags, to: &$0) }
             w.int("version", version, &out)
         }
     }
 }
 
 extension Resolution: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.int("bucket", bucket, &out)
             w.string("model", model, &out)
@@ -91,7 +91,7 @@ extension Resolution: HandWrittenJSON {
 }
 
 extension BranchState: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("branch", branch.rawValue, &out)
             w.string("model", model, &out)
@@ -103,11 +103,11 @@ extension BranchState: HandWrittenJSON {
 }
 
 extension GateResult: HandWrittenJSON {
-    func appendJSON(to out: inout String) { JSONCoding.append(jsonValue, to: &out) }
+    func appendJSON(to out: inout [UInt8]) { JSONCoding.append(jsonValue, to: &out) }
 }
 
 extension Transition: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("actor", actor, &out)
             w.string("at", at.description, &out)
@@ -124,7 +124,7 @@ extension Transition: HandWrittenJSON {
 }
 
 extension TransitionResult: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("branch", branch.rawValue, &out)
             w.bool("dry_run", dryRun, &out)
@@ -140,7 +140,7 @@ extension TransitionResult: HandWrittenJSON {
 }
 
 extension History: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("model", model, &out)
             w.string("next_cursor", nextCursor, &out)
@@ -150,7 +150,7 @@ extension History: HandWrittenJSON {
 }
 
 extension Page: HandWrittenJSON where Item: HandWrittenJSON {
-    func appendJSON(to out: inout String) {
+    func appendJSON(to out: inout [UInt8]) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.array("items", items, &out)
             w.string("next_cursor", nextCursor, &out)

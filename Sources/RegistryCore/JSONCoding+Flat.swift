@@ -7,98 +7,101 @@ import Foundation
 /// slashes unescaped. These overloads are more specific than the generic ones, so callers pick
 /// them up without change.
 extension JSONCoding {
-    static func text(_ map: [String: String]) -> String {
-        var out = "{"
+    static func text(_ map: [String: String]) -> String { text { appendMap(map, to: &$0) } }
+
+    static func text(_ map: [String: Double]) -> String { text { appendMap(map, to: &$0) } }
+
+    static func text(_ object: [String: JSONValue]) -> String { text { append(.object(object), to: &$0) } }
+
+    static func text(_ gates: [GateResult]) -> String { text { append(.array(gates.map(\.jsonValue)), to: &$0) } }
+
+    /// The text `write` appends as UTF-8. The writers work on bytes: a String append checks
+    /// uniqueness, capacity and grapheme boundaries every time, which made a 50-version page's
+    /// thousands of small appends cost more than the rest of the request (perf).
+    static func text(_ write: (inout [UInt8]) -> Void) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(&out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendMap(_ map: [String: String], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
         for (index, key) in map.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             appendString(key, to: &out)
-            out += ":"
+            out.append(UInt8(ascii: ":"))
             appendString(map[key]!, to: &out)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
     }
 
-    static func text(_ map: [String: Double]) -> String {
-        var out = "{"
+    static func appendMap(_ map: [String: Double], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
         for (index, key) in map.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             appendString(key, to: &out)
-            out += ":"
+            out.append(UInt8(ascii: ":"))
             appendNumber(map[key]!, to: &out)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
     }
 
-    static func text(_ object: [String: JSONValue]) -> String {
-        var out = ""
-        append(.object(object), to: &out)
-        return out
-    }
-
-    static func text(_ gates: [GateResult]) -> String {
-        var out = ""
-        append(.array(gates.map(\.jsonValue)), to: &out)
-        return out
-    }
-
-    static func append(_ value: JSONValue, to out: inout String) {
+    static func append(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case .bool(let v): out += v ? "true" : "false"
+        case .null: appendRaw("null", to: &out)
+        case .bool(let v): appendRaw(v ? "true" : "false", to: &out)
         case .number(let v): appendNumber(v, to: &out)
         case .string(let v): appendString(v, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 append(item, to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let object):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, key) in object.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 appendString(key, to: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 append(object[key]!, to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
     /// Whole numbers without a fraction (as `JSONValue` encodes them); non-finite as null,
     /// which JSON cannot otherwise carry.
-    static func appendNumber(_ value: Double, to out: inout String) {
-        out += value.isFinite ? formatNumber(value) : "null"
+    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+        appendRaw(value.isFinite ? formatNumber(value) : "null", to: &out)
+    }
+
+    /// Text that needs no escaping (numbers, literals, times).
+    static func appendRaw(_ text: String, to out: inout [UInt8]) {
+        out.append(contentsOf: text.utf8)
     }
 
     /// RFC 8259 string escaping: quote, backslash and control characters.
-    static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        var needsEscape = false
-        for byte in text.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            needsEscape = true
-            break
-        }
-        guard needsEscape else {
-            out += text
-            out += "\""
-            return
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -76,15 +76,20 @@ public enum JSONCoding {
 
     /// Compact JSON text of `value`, keys sorted.
     public static func text<T: Encodable>(_ value: T) -> String {
-        if let value = value as? any HandWrittenJSON {
-            var out = ""
-            value.appendJSON(to: &out)
-            return out
-        }
+        if let value = value as? any HandWrittenJSON { return text { value.appendJSON(to: &$0) } }
         // Encoding our own value types cannot fail: they hold only strings, finite numbers and
         // containers of them.
         let data = (try? encoder().encode(value)) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `text(value)` as UTF-8 bytes, without the String in between for the hand-written answers.
+    public static func bytes<T: Encodable>(_ value: T) -> [UInt8] {
+        guard let value = value as? any HandWrittenJSON else { return Array(text(value).utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        value.appendJSON(to: &out)
+        return out
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {

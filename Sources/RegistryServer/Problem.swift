@@ -86,7 +86,7 @@ struct APIResponse: Sendable {
     var headers: HTTPFields = [:]
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
-        APIResponse(status: status, contentType: "application/json", body: Array(JSONCoding.text(value).utf8), headers: headers)
+        APIResponse(status: status, contentType: "application/json", body: JSONCoding.bytes(value), headers: headers)
     }
 
     var hummingbird: Response {
