@@ -42,15 +42,13 @@ extension Connection {
     }
 
     func version(_ model: ModelRow, _ number: Int) throws -> ModelVersion {
-        guard let row = try queryFirst(
-            """
-            SELECT version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at
-            FROM versions WHERE model_id = ? AND version = ?
-            """, [.integer(model.id), .integer(Int64(number))])
-        else {
-            throw RegistryError.notFound("model \"\(model.name)\" has no version \(number)")
-        }
-        return try ModelVersion(model: model.name, row: row)
+        var found: ModelVersion?
+        try forEachRow(
+            "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version = ?",
+            [.integer(model.id), .integer(Int64(number))]
+        ) { (statement: Statement) throws in found = try ModelVersion(model: model.name, statement: statement) }
+        guard let found else { throw RegistryError.notFound("model \"\(model.name)\" has no version \(number)") }
+        return found
     }
 
     /// Whether `version` has ever been on `branch`.
@@ -151,20 +149,24 @@ extension Connection {
 
 
 extension ModelVersion {
-    /// Builds a version from the columns selected by `Connection.version(_:_:)`.
-    init(model: String, row: Row) throws {
+    /// The columns `init(model:statement:)` reads, in its order.
+    static let columns = "version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at"
+
+    /// Builds a version from the row `statement` is on (selected with `columns`), reading the
+    /// stored JSON maps straight from the column bytes.
+    init(model: String, statement: Statement) throws {
         self.init(
             model: model,
-            version: try row.int(0),
-            artifactURI: try row.string(1),
-            digest: row.optionalString(2),
-            params: try JSONCoding.decode([String: String].self, from: try row.string(3)),
-            metrics: try JSONCoding.decode([String: Double].self, from: try row.string(4)),
-            tags: try JSONCoding.decode([String: String].self, from: try row.string(5)),
-            parent: row.optionalInt(6),
-            description: try row.string(7),
-            status: Status(rawValue: try row.string(8)) ?? .active,
-            createdBy: try row.string(9),
-            createdAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(10))))
+            version: Int(statement.int64(0)),
+            artifactURI: statement.text(1),
+            digest: statement.isNull(2) ? nil : statement.text(2),
+            params: try statement.withBytes(3) { try JSONCoding.decodeStringMap($0) },
+            metrics: try statement.withBytes(4) { try JSONCoding.decodeNumberMap($0) },
+            tags: try statement.withBytes(5) { try JSONCoding.decodeStringMap($0) },
+            parent: statement.isNull(6) ? nil : Int(statement.int64(6)),
+            description: statement.text(7),
+            status: Status(rawValue: statement.text(8)) ?? .active,
+            createdBy: statement.text(9),
+            createdAt: Timestamp(millisecondsSinceEpoch: statement.int64(10)))
     }
 }

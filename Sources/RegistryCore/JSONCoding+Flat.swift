@@ -115,25 +115,38 @@ extension GateResult {
 
 extension JSONCoding {
     static func decode(_ type: [String: String].Type, from text: String) throws -> [String: String] {
-        var parser = FlatObjectParser(text)
-        if let map = parser.parse(value: { $0.string() }) { return map }
-        return try decoder().decode(type, from: Data(text.utf8))
+        var text = text
+        return try text.withUTF8 { try decodeStringMap(UnsafeRawBufferPointer($0)) }
     }
 
     static func decode(_ type: [String: Double].Type, from text: String) throws -> [String: Double] {
-        var parser = FlatObjectParser(text)
+        var text = text
+        return try text.withUTF8 { try decodeNumberMap(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A stored `{"k":"v",…}` read from its UTF-8 bytes (a column's, with no copy).
+    static func decodeStringMap(_ bytes: UnsafeRawBufferPointer) throws -> [String: String] {
+        var parser = FlatObjectParser(bytes)
+        if let map = parser.parse(value: { $0.string() }) { return map }
+        return try decoder().decode([String: String].self, from: Data(bytes))
+    }
+
+    /// A stored `{"k":1.5,…}` read from its UTF-8 bytes (a column's, with no copy).
+    static func decodeNumberMap(_ bytes: UnsafeRawBufferPointer) throws -> [String: Double] {
+        var parser = FlatObjectParser(bytes)
         if let map = parser.parse(value: { $0.number() }) { return map }
-        return try decoder().decode(type, from: Data(text.utf8))
+        return try decoder().decode([String: Double].self, from: Data(bytes))
     }
 }
 
 /// Parses `{"k": v, …}` with one kind of value; gives up (returns nil) on anything else, and the
-/// caller falls back to JSONDecoder.
+/// caller falls back to JSONDecoder. Reads the bytes in place: it lives only inside the call
+/// that lends them.
 private struct FlatObjectParser {
-    private let bytes: [UInt8]
+    private let bytes: UnsafeRawBufferPointer
     private var index = 0
 
-    init(_ text: String) { bytes = Array(text.utf8) }
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     mutating func parse<V>(value: (inout FlatObjectParser) -> V?) -> [String: V]? {
         skipSpace()
@@ -163,7 +176,7 @@ private struct FlatObjectParser {
             switch bytes[index] {
             case 0x22:
                 defer { index += 1 }
-                return String(decoding: bytes[start..<index], as: UTF8.self)
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             case 0x5C: return nil  // escapes: leave them to JSONDecoder
             default: index += 1
             }
@@ -173,11 +186,13 @@ private struct FlatObjectParser {
 
     mutating func number() -> Double? {
         let start = index
-        while index < bytes.count, (bytes[index] >= 0x30 && bytes[index] <= 0x39) || [0x2D, 0x2B, 0x2E, 0x65, 0x45].contains(bytes[index]) {
-            index += 1
-        }
+        while index < bytes.count, Self.isNumberByte(bytes[index]) { index += 1 }
         guard index > start else { return nil }
-        return Double(String(decoding: bytes[start..<index], as: UTF8.self))
+        return Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x2B || byte == 0x2E || byte == 0x65 || byte == 0x45
     }
 
     private mutating func take(_ byte: UInt8) -> Bool {
@@ -187,7 +202,9 @@ private struct FlatObjectParser {
     }
 
     private mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+            index += 1
+        }
     }
 
     private mutating func atEnd() -> Bool {

@@ -73,14 +73,11 @@ extension Registry {
         return try read { connection in
             let model = try connection.modelRow(named: name)
             var items: [ModelVersion] = []
-            for row in try connection.query(
-                """
-                SELECT version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at
-                FROM versions WHERE model_id = ? AND version < ? ORDER BY version DESC LIMIT ?
-                """, [.integer(model.id), .integer(before), .integer(Int64(limit + 1))])
-            {
-                items.append(try ModelVersion(model: name, row: row))
-            }
+            items.reserveCapacity(limit + 1)
+            try connection.forEachRow(
+                "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
+                [.integer(model.id), .integer(before), .integer(Int64(limit + 1))]
+            ) { (statement: Statement) throws in items.append(try ModelVersion(model: name, statement: statement)) }
             let more = items.count > limit
             if more { items.removeLast() }
             return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode(Int64($0.version)) } : nil)
