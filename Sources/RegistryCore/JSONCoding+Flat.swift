@@ -25,24 +25,18 @@ extension JSONCoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func appendMap(_ map: [String: String], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
-        for (index, key) in map.keys.sorted().enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            appendString(map[key]!, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-    }
+    static func appendMap(_ map: [String: String], to out: inout [UInt8]) { appendMap(map, to: &out, value: appendString) }
 
-    static func appendMap(_ map: [String: Double], to out: inout [UInt8]) {
+    static func appendMap(_ map: [String: Double], to out: inout [UInt8]) { appendMap(map, to: &out, value: appendNumber) }
+
+    /// `{"k":v,…}` with the keys sorted, as JSONEncoder's `.sortedKeys` writes them.
+    private static func appendMap<V>(_ map: [String: V], to out: inout [UInt8], value: (V, inout [UInt8]) -> Void) {
         out.append(UInt8(ascii: "{"))
         for (index, key) in map.keys.sorted().enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             appendString(key, to: &out)
             out.append(UInt8(ascii: ":"))
-            appendNumber(map[key]!, to: &out)
+            value(map[key]!, &out)
         }
         out.append(UInt8(ascii: "}"))
     }
@@ -61,14 +55,7 @@ extension JSONCoding {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let object):
-            out.append(UInt8(ascii: "{"))
-            for (index, key) in object.keys.sorted().enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                append(object[key]!, to: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            appendMap(object, to: &out, value: append)
         }
     }
 

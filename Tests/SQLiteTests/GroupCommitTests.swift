@@ -52,26 +52,29 @@ import Testing
         try Connection(path: path).query("SELECT x FROM t ORDER BY x").map { try $0.string(0) }
     }
 
-    @Test func writesQueuedTogetherShareOneCommitAndAllLand() async throws {
-        try await Self.withGroupCommit { database, executor, path in
-            let gate = Gate()
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
+    /// Inserts `values` as one request each, all queued on the executor behind the first,
+    /// which waits at a gate until the others are queued.
+    private static func insertQueuedTogether(_ values: [String], _ database: Database, _ executor: GroupCommitExecutor) async throws {
+        let gate = Gate()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for (index, value) in values.enumerated() {
                 tasks.addTask(executorPreference: executor) {
                     try await Self.request(executor) {
                         try database.write { connection in
-                            gate.wait()
-                            try connection.execute("INSERT INTO t VALUES ('first')")
+                            if index == 0 { gate.wait() }
+                            try connection.execute("INSERT INTO t VALUES (?)", [.text(value)])
                         }
                     }
                 }
-                for n in 0..<20 {
-                    tasks.addTask(executorPreference: executor) {
-                        try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("w\(n)")]) } }
-                    }
-                }
-                gate.open()
-                try await tasks.waitForAll()
             }
+            gate.open()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test func writesQueuedTogetherShareOneCommitAndAllLand() async throws {
+        try await Self.withGroupCommit { database, executor, path in
+            try await Self.insertQueuedTogether((0...20).map { "w\($0)" }, database, executor)
             #expect(try Self.values(path).count == 21)
             let totals = database.groupCommitTotals
             #expect(totals.writes == 21)
@@ -247,24 +250,7 @@ import Testing
 
     @Test func aGroupSpansAtMostMaxGroupSizeJobs() async throws {
         try await Self.withGroupCommit(maxGroupSize: 2) { database, executor, path in
-            let gate = Gate()
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask(executorPreference: executor) {
-                    try await Self.request(executor) {
-                        try database.write { connection in
-                            gate.wait()
-                            try connection.execute("INSERT INTO t VALUES ('w0')")
-                        }
-                    }
-                }
-                for n in 1..<6 {
-                    tasks.addTask(executorPreference: executor) {
-                        try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("w\(n)")]) } }
-                    }
-                }
-                gate.open()
-                try await tasks.waitForAll()
-            }
+            try await Self.insertQueuedTogether((0..<6).map { "w\($0)" }, database, executor)
             #expect(try Self.values(path).count == 6)
             #expect(database.groupCommitTotals == (commits: 3, writes: 6), "six queued writes, two per group")
         }
