@@ -97,6 +97,10 @@ struct ObservabilityMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         response.headers[.requestID] = requestID
+        // Hummingbird closes the connection after answering a request that carries exactly
+        // `Connection: close`, but does not say so. RFC 9112 §9.6 asks the server to, and a
+        // client such as wrk only opens a new connection when the response tells it to.
+        if request.headers[.connection] == "close" { response.headers[.connection] = "close" }
         let route = context.endpointPath ?? "NotFound"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, seconds: seconds)
         context.logger.info(

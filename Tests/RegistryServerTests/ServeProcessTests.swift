@@ -105,6 +105,25 @@ import Testing
             #expect(refused.status == .unauthorized)
         }
     }
+
+    @Test func connectionCloseIsAnsweredWithConnectionCloseThenTheServerCloses() async throws {
+        try await withServeProcess { server, _, _ in
+            let token = try #require(server.firstToken, "\(server.stderr)")
+            let kept = try RawHTTPConnection(port: server.port)
+            try kept.send("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n")
+            let keptResponse = kept.readResponse()
+            #expect(keptResponse.hasPrefix("HTTP/1.1 200"), "\(keptResponse)")
+            #expect(!keptResponse.lowercased().contains("connection: close"), "\(keptResponse)")
+
+            let closing = try RawHTTPConnection(port: server.port)
+            try closing.send(
+                "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
+            // readToEnd returns only once the server has closed its side.
+            let response = closing.readToEnd()
+            #expect(response.hasPrefix("HTTP/1.1 200"), "\(response)")
+            #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "\(response)")
+        }
+    }
 }
 
 /// Whether connecting to `port` fails within 3 s (the listener may take a moment to close).
