@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """`make bench-compare`: mreg and MLflow's model registry side by side, same client, same run.
 
-Both servers run on loopback over SQLite at the same time; the one load client of
-bench/loadclient.py drives the same workload against each, alternating cell by cell:
+Both servers run on loopback over SQLite at the same time; one load client drives the same
+workload against each, alternating cell by cell. The client is wrk (bench/wrk/compare.lua, C,
+the default) or, with --client python, bench/loadclient.py (Python threads over raw sockets).
+Each operation is one request shape (`Shape`) both clients fill in the same way:
 
   operation        mreg                                         MLflow (REST API 2.0)
   create version   POST /v1/models/M/versions                   POST model-versions/create
@@ -10,7 +12,8 @@ bench/loadclient.py drives the same workload against each, alternating cell by c
   get by alias     GET  /v1/models/M/resolve?key=K (rollout)    GET  registered-models/alias
   search versions  GET  /v1/models/M/versions?limit=50          GET  model-versions/search?filter=name='M'&max_results=50
 
-with 1 and 8 clients, and in two client modes (see BENCH-NOTES / BENCHMARKS.md):
+with 1 and 8 clients (wrk: -t1 -c1 and -t2 -c8), and in two client modes (see BENCH-NOTES /
+BENCHMARKS.md):
   newconn   — a new connection per request: mreg vs MLflow `--workers 2`
   keepalive — kept-alive connections:      mreg vs MLflow `--workers 1`
 MLflow runs with MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false for the load; a third MLflow with its
@@ -26,9 +29,12 @@ import argparse
 import itertools
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import benchlib as B
@@ -47,7 +53,18 @@ TARGET_RATIO = 50
 
 
 # ---------------------------------------------------------------------------------------------
-# The two backends: the same four operations, each request built from a counter.
+# The two backends: the same four operations, each a request shape.
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One operation's request. `{n}` in the path or body becomes a value no other request of
+    the run uses (an artifact name, a request key); `{v}` becomes a version from 1 … pool, and
+    requests in flight at the same time name different ones (mreg answers 409 to a promotion of
+    the version the branch already holds)."""
+    method: str
+    path: str
+    body: str | None = None
 
 
 class MregBackend:
@@ -56,8 +73,7 @@ class MregBackend:
     def __init__(self, server: B.MregServer):
         self.server = server
         self.port = server.port
-        self.headers = {"Authorization": f"Bearer {server.token}"}
-        self.counter = itertools.count(1)  # shared across cells: artifact names and alias targets never repeat
+        self.token = server.token
         self.pool = 0
 
     def call(self, method, path, body=None):
@@ -66,7 +82,8 @@ class MregBackend:
     def setup(self, pool: int = 100, search_versions: int = 100) -> None:
         self.pool = pool
         self.call("POST", "/v1/models", {"name": "bench-create"})
-        for i in range(1, pool + 1):
+        # One more than the pool: the version `before("move_alias")` parks the branch on.
+        for i in range(1, pool + 2):
             self.call("POST", "/v1/models/bench-alias/versions", {"artifact_uri": f"s3://bench/alias/{i}"})
         for i in range(1, search_versions + 1):
             self.call("POST", "/v1/models/bench-search/versions", {"artifact_uri": f"s3://bench/search/{i}"})
@@ -77,38 +94,27 @@ class MregBackend:
         self.call("POST", "/v1/models/bench-resolve/promote", {"to": "release", "version": 2})
         self.call("POST", "/v1/models/bench-resolve/rollout", {"version": 2, "steps": [25, 50, 100]})
 
-    def op(self, name: str):
-        if name == "create_version":
-            def build(seq):
-                body = json.dumps({"artifact_uri": f"s3://bench/create/{next(self.counter)}"}).encode()
-                return Request("POST", "/v1/models/bench-create/versions", body)
-        elif name == "move_alias":
-            # Promote to release, each request a version the branch does not hold (409 otherwise):
-            # the targets cycle through the pool, and the pool is far larger than the clients.
-            def build(seq):
-                version = 1 + next(self.counter) % self.pool
-                return Request("POST", "/v1/models/bench-alias/promote",
-                               json.dumps({"to": "release", "version": version}).encode())
-        elif name == "get_by_alias":
-            def build(seq):
-                return Request("GET", f"/v1/models/bench-resolve/resolve?key=user-{next(self.counter)}")
-        elif name == "search_versions":
-            def build(seq):
-                return Request("GET", "/v1/models/bench-search/versions?limit=50")
-        elif name == "ceiling":
-            def build(seq):
-                return Request("GET", "/healthz")
-        else:
-            raise ValueError(name)
-        return build
+    def before(self, op: str) -> None:
+        """Untimed: a cell of promotions starts with the branch on a version outside the pool."""
+        if op == "move_alias":
+            self.call("POST", "/v1/models/bench-alias/promote", {"to": "release", "version": self.pool + 1})
+
+    def op(self, name: str) -> Shape:
+        return {
+            "create_version": Shape("POST", "/v1/models/bench-create/versions", '{"artifact_uri":"s3://bench/create/{n}"}'),
+            "move_alias": Shape("POST", "/v1/models/bench-alias/promote", '{"to":"release","version":{v}}'),
+            "get_by_alias": Shape("GET", "/v1/models/bench-resolve/resolve?key=user-{n}"),
+            "search_versions": Shape("GET", "/v1/models/bench-search/versions?limit=50"),
+            "ceiling": Shape("GET", "/healthz"),
+        }[name]
 
 
 class MlflowBackend:
+    token = None
+
     def __init__(self, name: str, port: int):
         self.name = name
         self.port = port
-        self.headers: dict[str, str] = {}
-        self.counter = itertools.count(1)
         self.pool = 0
 
     def call(self, method, path, body=None):
@@ -118,40 +124,95 @@ class MlflowBackend:
         self.pool = pool
         for model in ("bench-create", "bench-alias", "bench-search", "bench-resolve"):
             self.call("POST", "registered-models/create", {"name": model})
-        for i in range(1, pool + 1):
+        for i in range(1, pool + 2):
             self.call("POST", "model-versions/create", {"name": "bench-alias", "source": f"s3://bench/alias/{i}"})
         for i in range(1, search_versions + 1):
             self.call("POST", "model-versions/create", {"name": "bench-search", "source": f"s3://bench/search/{i}"})
         self.call("POST", "model-versions/create", {"name": "bench-resolve", "source": "s3://bench/resolve/1"})
         self.call("POST", "registered-models/alias", {"name": "bench-resolve", "alias": "champion", "version": "1"})
 
-    def op(self, name: str):
+    def before(self, op: str) -> None:
+        """The same untimed reset as mreg's (MLflow would accept a repeat, but both do the same work)."""
+        if op == "move_alias":
+            self.call("POST", "registered-models/alias", {"name": "bench-alias", "alias": "release", "version": str(self.pool + 1)})
+
+    def op(self, name: str) -> Shape:
         base = "/api/2.0/mlflow/"
-        if name == "create_version":
-            def build(seq):
-                body = json.dumps({"name": "bench-create", "source": f"s3://bench/create/{next(self.counter)}"}).encode()
-                return Request("POST", base + "model-versions/create", body)
-        elif name == "move_alias":
-            def build(seq):
-                version = 1 + next(self.counter) % self.pool
-                body = json.dumps({"name": "bench-alias", "alias": "release", "version": str(version)}).encode()
-                return Request("POST", base + "registered-models/alias", body)
-        elif name == "get_by_alias":
-            def build(seq):
-                return Request("GET", base + "registered-models/alias?name=bench-resolve&alias=champion")
-        elif name == "search_versions":
-            query = urllib.parse.urlencode({"filter": "name='bench-search'", "max_results": 50})
-            def build(seq):
-                return Request("GET", base + "model-versions/search?" + query)
-        else:
-            raise ValueError(name)
-        return build
+        search = urllib.parse.urlencode({"filter": "name='bench-search'", "max_results": 50})
+        return {
+            "create_version": Shape("POST", base + "model-versions/create", '{"name":"bench-create","source":"s3://bench/create/{n}"}'),
+            "move_alias": Shape("POST", base + "registered-models/alias", '{"name":"bench-alias","alias":"release","version":"{v}"}'),
+            "get_by_alias": Shape("GET", base + "registered-models/alias?name=bench-resolve&alias=champion"),
+            "search_versions": Shape("GET", base + "model-versions/search?" + search),
+        }[name]
 
 
-def run_cell(backend, op: str, clients: int, mode: str, duration: float, max_requests: int) -> dict:
-    result = run_load(backend.port, op, backend.op(op), clients, mode, duration, max_requests, headers=backend.headers)
+# ---------------------------------------------------------------------------------------------
+# The two clients. Both fill `{n}` with "<cell tag>-…" and `{v}` with 1 + (a counter) mod pool.
+
+CLIENTS = ("wrk", "python")
+CLIENT_LABELS = {
+    "wrk": "wrk (bench/wrk/compare.lua: C, -t1 -c1 for 1 client, -t2 -c8 for 8)",
+    "python": "bench/loadclient.py (Python threads, raw HTTP/1.1 sockets, TCP_NODELAY)",
+}
+_cell_tags = itertools.count(1)
+NON2XX_RE = re.compile(r"Non-2xx or 3xx responses:\s*(\d+)")
+
+
+def run_cell(backend, op: str, clients: int, mode: str, duration: float, max_requests: int, client: str = "wrk") -> dict:
+    shape = backend.op(op)
+    tag = f"c{next(_cell_tags)}"
+    backend.before(op)
+    if client == "wrk":
+        result = run_wrk_cell(backend, shape, op, clients, mode, duration, tag)
+    else:
+        result = run_python_cell(backend, shape, op, clients, mode, duration, max_requests, tag)
     result["server"] = backend.name
+    result["client"] = client
     return result
+
+
+def run_python_cell(backend, shape: Shape, op: str, clients: int, mode: str, duration: float, max_requests: int,
+                    tag: str) -> dict:
+    pool = max(backend.pool, 1)
+
+    def build(seq):
+        fill = lambda text: text.replace("{n}", f"{tag}-{seq}").replace("{v}", str(1 + seq % pool))  # noqa: E731
+        return Request(shape.method, fill(shape.path), fill(shape.body).encode() if shape.body is not None else None)
+
+    headers = {"Authorization": f"Bearer {backend.token}"} if backend.token else {}
+    return run_load(backend.port, op, build, clients, mode, duration, max_requests, headers=headers)
+
+
+def run_wrk_cell(backend, shape: Shape, op: str, clients: int, mode: str, duration: float, tag: str) -> dict:
+    """One cell with wrk: 1 client is -t1 -c1, more are -t2 -cN (the machine has 2 cores).
+    wrk's -d takes whole seconds, so a cell lasts at least 1 s."""
+    threads = 1 if clients == 1 else 2
+    seconds = max(1, round(duration))
+    env = dict(os.environ, MREG_BENCH_LUA=str(B.LUA), BENCH_METHOD=shape.method, BENCH_PATH=shape.path,
+               BENCH_BODY=shape.body or "", BENCH_AUTH=backend.token or "", BENCH_CLOSE="1" if mode == "newconn" else "0",
+               BENCH_TAG=tag, BENCH_POOL=str(max(backend.pool, 1)), BENCH_THREADS=str(threads))
+    args = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+            "-s", str(B.LUA / "compare.lua"), f"http://{B.LOOPBACK}:{backend.port}{shape.path.split('?')[0]}"]
+    completed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((l for l in completed.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
+    if completed.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk {op} against {backend.name} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(line[len("WRK_JSON "):])
+    socket_errors = sum(v for k, v in data["errors"].items() if k != "status")
+    non2xx = NON2XX_RE.search(completed.stdout)
+    rejected = max(int(non2xx.group(1)) if non2xx else 0, int(data["errors"]["status"]))
+    ok = int(data["requests"]) - rejected
+    elapsed = data["duration_us"] / 1e6
+    lat = data["latency_us"]
+    samples = [l.strip() for l in completed.stdout.splitlines() if "errors" in l.lower() or "Non-2xx" in l]
+    return {
+        "op": op, "mode": mode, "clients": clients, "threads": threads,
+        "requests_ok": ok, "errors": socket_errors + rejected, "elapsed_s": round(elapsed, 3),
+        "ops_per_s": round(ok / elapsed, 1) if elapsed > 0 else None,
+        "p50_ms": lat["p50"] / 1000, "p90_ms": lat["p90"] / 1000, "p99_ms": lat["p99"] / 1000, "max_ms": lat["max"] / 1000,
+        "error_samples": samples[:5] if socket_errors + rejected else [],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,6 +320,7 @@ def render(doc: dict) -> str:
     lines.append(f"mreg vs MLflow {doc['mlflow_version']} — {doc['started_at']} — commit {str(doc['git']['commit'])[:12]}")
     lines.append(f"machine: {m['cores']} cores, {m['mem_total_mib']:.0f} MiB; load at start {m['load_average']}, "
                  f"end {m.get('load_average_end')}")
+    lines.append(f"client: {doc['client']}")
     lines.append(f"{doc['rounds']} rounds × {doc['duration_s']} s per cell, alternating servers; "
                  f"ops/s median of rounds [min–max]")
     lines.append("")
@@ -318,7 +380,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("COMPARE_ROUNDS", 3)))
     parser.add_argument("--duration", type=float, default=float(os.environ.get("COMPARE_DURATION", 2)),
                         help="seconds per cell (one op, one client count, one server, one mode)")
-    parser.add_argument("--max-requests", type=int, default=200_000, help="per cell")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="per cell (the Python client only)")
+    parser.add_argument("--client", choices=CLIENTS, default=os.environ.get("COMPARE_CLIENT", "wrk"),
+                        help="wrk (bench/wrk/compare.lua; the default) or python (bench/loadclient.py)")
     parser.add_argument("--pool", type=int, default=100, help="versions the alias / promote cycles through")
     parser.add_argument("--out", help="results file (default bench/results/<date>.json, section compare)")
     args = parser.parse_args()
@@ -333,7 +397,7 @@ def main() -> int:
     t0 = time.perf_counter()
     doc = {"kind": "compare", "started_at": B.now_iso(), "machine": B.machine_info(), "git": B.git_info(),
            "mlflow_version": mlflow_version, "rounds": args.rounds, "duration_s": args.duration, "pool": args.pool,
-           "client": "bench/loadclient.py (Python threads, raw HTTP/1.1 sockets, TCP_NODELAY)",
+           "client": CLIENT_LABELS[args.client],
            "mlflow_sqlite": "MLflow's defaults: rollback journal, synchronous=FULL (not changed)",
            "servers": []}
 
@@ -373,7 +437,8 @@ def main() -> int:
                     for pair_index, (mode, theirs) in enumerate((("newconn", "mlflow_w2"), ("keepalive", "mlflow_w1"))):
                         order = ["mreg", theirs] if (round_index + pair_index) % 2 == 0 else [theirs, "mreg"]
                         for server_key in order:
-                            cell = run_cell(servers[server_key], op, clients, mode, args.duration, args.max_requests)
+                            cell = run_cell(servers[server_key], op, clients, mode, args.duration, args.max_requests,
+                                            args.client)
                             cell["round"] = round_index + 1
                             cell["config"] = f"{server_key}_{mode}"
                             cells.append(cell)
@@ -382,7 +447,7 @@ def main() -> int:
                                   + (f"  ERRORS {cell['errors']} {cell['error_samples'][:1]}" if cell["errors"] else ""))
                             time.sleep(0.1)
         loaded = {"mreg": mreg.memory(), "mlflow_w2": mlflow_w2.memory(), "mlflow_w1": mlflow_w1.memory()}
-        ceiling = [run_load(mreg.port, "ceiling", servers["mreg"].op("ceiling"), c, mode, args.duration, args.max_requests)
+        ceiling = [run_cell(servers["mreg"], "ceiling", c, mode, args.duration, args.max_requests, args.client)
                    for mode in ("newconn", "keepalive") for c in (1, 8)]
         doc["client_ceiling"] = [{k: c[k] for k in ("mode", "clients", "ops_per_s", "p50_ms", "p99_ms")} for c in ceiling]
         mlflow_w2.stop()
@@ -412,7 +477,7 @@ def main() -> int:
             idle_default = default.memory()
             backend = MlflowBackend("mlflow_default", default.port)
             backend.setup(pool=10, search_versions=10)
-            run_cell(backend, "get_by_alias", 8, "newconn", args.duration, args.max_requests)
+            run_cell(backend, "get_by_alias", 8, "newconn", args.duration, args.max_requests, args.client)
             loaded_default = default.memory()
         finally:
             default.stop()

@@ -470,7 +470,7 @@ def main() -> int:
 
 
 def smoke_client(bin_dir: Path, work: Path) -> dict:
-    """The shared-workload client of `make bench-compare`, briefly against mreg only."""
+    """Both clients of `make bench-compare` (wrk and Python), briefly against mreg only."""
     import compare
     server = B.MregServer(bin_dir / "mreg", work / "client.db", work / "client-server.log")
     for suffix in ("", "-wal", "-shm"):
@@ -481,9 +481,11 @@ def smoke_client(bin_dir: Path, work: Path) -> dict:
         backend = compare.MregBackend(server)
         backend.setup(pool=20, search_versions=10)
         cells = []
-        for op in compare.OPS:
-            for mode in ("newconn", "keepalive"):
-                cells.append(compare.run_cell(backend, op, clients=2, mode=mode, duration=0.3, max_requests=200))
+        for client in compare.CLIENTS:
+            for op in compare.OPS:
+                for mode in ("newconn", "keepalive"):
+                    cells.append(compare.run_cell(backend, op, clients=2, mode=mode, duration=0.3, max_requests=200,
+                                                  client=client))
         return {"cells": cells}
     finally:
         server.stop()
@@ -505,7 +507,7 @@ def smoke_problems(doc: dict) -> list[str]:
         problems.append(f"hyperfine: {cli}")
     for cell in doc.get("client", {}).get("cells", []):
         if cell["requests_ok"] <= 0 or cell["errors"]:
-            problems.append(f"load client {cell['op']} {cell['mode']}: {cell['requests_ok']} ok, {cell['errors']} errors "
+            problems.append(f"load client {cell['client']} {cell['op']} {cell['mode']}: {cell['requests_ok']} ok, {cell['errors']} errors "
                             f"{cell['error_samples']}")
     return problems
 
