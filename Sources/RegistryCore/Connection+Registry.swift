@@ -169,4 +169,24 @@ extension ModelVersion {
             createdBy: statement.text(9),
             createdAt: Timestamp(millisecondsSinceEpoch: statement.int64(10)))
     }
+
+    /// Writes what `ModelVersion(model:statement:).appendJSON(to:)` writes, without building
+    /// the version: the stored params, metrics and tags are copied as they are. The registry
+    /// stores them with the writer the API answers with (`JSONCoding.text`), so the bytes are
+    /// the same, and the schema's `json_valid` checks make them valid JSON. Decoding them into
+    /// dictionaries and writing them again was most of a version listing's time. A column that
+    /// is not a `{…}` object is read and rewritten instead, which throws if it cannot be read.
+    static func appendJSON(model: String, statement: Statement, to out: inout [UInt8]) throws {
+        let storedObject = { (bytes: UnsafeRawBufferPointer) in bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}") }
+        guard statement.withBytes(3, storedObject), statement.withBytes(4, storedObject), statement.withBytes(5, storedObject) else {
+            try ModelVersion(model: model, statement: statement).appendJSON(to: &out)
+            return
+        }
+        let copy = { (column: Int) in { (out: inout [UInt8]) in statement.withBytes(column) { out.append(contentsOf: $0) } } }
+        appendJSON(
+            to: &out, model: model, version: Int(statement.int64(0)), artifactURI: statement.text(1),
+            digest: statement.isNull(2) ? nil : statement.text(2), parent: statement.isNull(6) ? nil : Int(statement.int64(6)),
+            description: statement.text(7), status: Status(rawValue: statement.text(8)) ?? .active, createdBy: statement.text(9),
+            createdAt: Timestamp(millisecondsSinceEpoch: statement.int64(10)), params: copy(3), metrics: copy(4), tags: copy(5))
+    }
 }

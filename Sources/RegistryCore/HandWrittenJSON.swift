@@ -62,18 +62,32 @@ struct JSONObjectWriter {
 
 extension ModelVersion: HandWrittenJSON {
     func appendJSON(to out: inout [UInt8]) {
+        Self.appendJSON(
+            to: &out, model: model, version: version, artifactURI: artifactURI, digest: digest, parent: parent,
+            description: description, status: status, createdBy: createdBy, createdAt: createdAt,
+            params: { JSONCoding.appendMap(params, to: &$0) }, metrics: { JSONCoding.appendMap(metrics, to: &$0) },
+            tags: { JSONCoding.appendMap(tags, to: &$0) })
+    }
+
+    /// A version's members in their one order, for a value and for a row
+    /// (`appendJSON(model:statement:to:)`), each map written by its closure.
+    static func appendJSON(
+        to out: inout [UInt8], model: String, version: Int, artifactURI: String, digest: String?, parent: Int?,
+        description: String, status: Status, createdBy: String, createdAt: Timestamp,
+        params: (inout [UInt8]) -> Void, metrics: (inout [UInt8]) -> Void, tags: (inout [UInt8]) -> Void
+    ) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("artifact_uri", artifactURI, &out)
             w.string("created_at", createdAt.description, &out)
             w.string("created_by", createdBy, &out)
             w.string("description", description, &out)
             w.string("digest", digest, &out)
-            w.raw("metrics", &out) { JSONCoding.appendMap(metrics, to: &$0) }
+            w.raw("metrics", &out, metrics)
             w.string("model", model, &out)
-            w.raw("params", &out) { JSONCoding.appendMap(params, to: &$0) }
+            w.raw("params", &out, params)
             w.int("parent", parent, &out)
             w.string("status", status.rawValue, &out)
-            w.raw("tags", &out) { JSONCoding.appendMap(tags, to: &$0) }
+            w.raw("tags", &out, tags)
             w.int("version", version, &out)
         }
     }

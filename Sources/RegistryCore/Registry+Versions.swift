@@ -68,19 +68,57 @@ extension Registry {
 
     /// A model's versions, newest first.
     public func versions(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> Page<ModelVersion> {
+        var items: [ModelVersion] = []
+        items.reserveCapacity(limit)
+        let nextCursor = try forEachVersion(model: name, limit: limit, cursor: cursor) { model, statement in
+            items.append(try ModelVersion(model: model, statement: statement))
+            return items[items.count - 1].version
+        }
+        return Page(items: items, nextCursor: nextCursor)
+    }
+
+    /// `versions(model:limit:cursor:)` as the JSON the API answers, byte for byte, written
+    /// straight from the rows (`ModelVersion.appendJSON(model:statement:to:)`).
+    public func versionsJSON(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> [UInt8] {
+        var items: [UInt8] = [UInt8(ascii: "[")]
+        items.reserveCapacity(512 * min(limit, 100))
+        let nextCursor = try forEachVersion(model: name, limit: limit, cursor: cursor) { model, statement in
+            if items.count > 1 { items.append(UInt8(ascii: ",")) }
+            try ModelVersion.appendJSON(model: model, statement: statement, to: &items)
+            return Int(statement.int64(0))
+        }
+        items.append(UInt8(ascii: "]"))
+        var out: [UInt8] = []
+        out.reserveCapacity(items.count + 64)
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.raw("items", &out) { $0.append(contentsOf: items) }
+            w.string("next_cursor", nextCursor, &out)
+        }
+        return out
+    }
+
+    /// Calls `body` on the rows of a page of versions (selected with `ModelVersion.columns`),
+    /// newest first; `body` answers the row's version number. Returns the next page's cursor.
+    private func forEachVersion(
+        model name: String, limit: Int, cursor: String?, _ body: (_ model: String, Statement) throws -> Int
+    ) throws(RegistryError) -> String? {
         try validate(limit: limit)
         let before = try cursor.map { (c: String) throws(RegistryError) in try Cursor.decodeInteger(c) } ?? Int64.max
         return try read { connection in
             let model = try connection.modelRow(named: name)
-            var items: [ModelVersion] = []
-            items.reserveCapacity(limit + 1)
+            var count = 0
+            var last: Int?
+            var more = false
+            // One row past the page says whether another page follows.
             try connection.forEachRow(
                 "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
                 [.integer(model.id), .integer(before), .integer(Int64(limit + 1))]
-            ) { (statement: Statement) throws in items.append(try ModelVersion(model: name, statement: statement)) }
-            let more = items.count > limit
-            if more { items.removeLast() }
-            return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode(Int64($0.version)) } : nil)
+            ) { (statement: Statement) throws in
+                guard count < limit else { more = true; return }
+                last = try body(name, statement)
+                count += 1
+            }
+            return more ? last.map { Cursor.encode(Int64($0)) } : nil
         }
     }
 

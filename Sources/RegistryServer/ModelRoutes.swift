@@ -21,8 +21,10 @@ struct ModelRoutes {
                 .json(try registry.model(named: try request.parameter("name")))
             },
             Route(.get, "/v1/models/{name}/versions", role: .reader) { request in
-                .json(try registry.versions(
-                    model: try request.parameter("name"), limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
+                APIResponse(
+                    status: .ok, contentType: "application/json",
+                    body: try registry.versionsJSON(
+                        model: try request.parameter("name"), limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
             },
             Route(.post, "/v1/models/{name}/versions", role: .engineer, idempotent: true) { request in
                 let body = try request.decode(RegisterRequest.self, allowedKeys: RegisterRequest.allowedKeys)

@@ -1,4 +1,5 @@
 import Foundation
+import SQLite
 import Testing
 
 @testable import RegistryCore
@@ -72,6 +73,66 @@ import Testing
                 model: "m", branch: .release, fromVersion: nil, toVersion: 2, kind: .promote, transitionID: nil, gates: gates, dryRun: true, passed: false))
             try Self.expectSame(TransitionResult(
                 model: "m", branch: .master, fromVersion: 1, toVersion: 2, kind: .force, transitionID: 9, gates: gates, dryRun: false, passed: true))
+        }
+    }
+
+    /// The listing the server answers, written straight from the rows, is the page of
+    /// `versions(model:limit:cursor:)` written by hand, on every page and cursor.
+    @Test func versionPagesWrittenFromTheRowsAreTheDecodedPages() throws {
+        try withTemporaryRegistry { registry in
+            for (index, version) in Self.versions().enumerated() {
+                _ = try registry.register(
+                    model: "m",
+                    RegisterRequest(
+                        artifactURI: version.artifactURI, digest: index % 2 == 0 ? nil : "sha256:" + String(repeating: "\(index)", count: 64),
+                        params: version.params.filter { !$0.key.isEmpty }, metrics: version.metrics,
+                        tags: version.tags.filter { !$0.key.isEmpty }, parent: version.parent,
+                        description: version.description),
+                    by: .eve)
+            }
+            for limit in [1, 2, 3, 7, 50] {
+                var cursor: String?
+                var pages = 0
+                repeat {
+                    let page = try registry.versions(model: "m", limit: limit, cursor: cursor)
+                    let written = try registry.versionsJSON(model: "m", limit: limit, cursor: cursor)
+                    #expect(String(decoding: written, as: UTF8.self) == JSONCoding.text(page), "limit \(limit), cursor \(cursor ?? "-")")
+                    cursor = page.nextCursor
+                    pages += 1
+                } while cursor != nil
+                #expect(pages == (Self.versions().count + limit - 1) / limit)
+            }
+            #expect(throws: RegistryError.self) { try registry.versionsJSON(model: "nobody", limit: 5) }
+            #expect(throws: RegistryError.self) { try registry.versionsJSON(model: "m", limit: 0) }
+        }
+    }
+
+    /// A map stored by something other than the registry: one that is not a bare `{…}` is read
+    /// and written again; an object with other spacing or key order is answered as stored,
+    /// which is the same JSON.
+    @Test func versionPagesWrittenFromTheRowsCopeWithMapsStoredByHand() throws {
+        try withTemporaryDirectory { directory in
+            let registry = try Registry(path: directory.file("mreg.db"))
+            _ = try registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
+            let connection = try Connection(path: directory.file("mreg.db"))
+            try connection.execute("""
+                INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
+                SELECT id, 2, 's3://m/2', '  {"b":"1","a":"2"}', '{"x": 1.5, "w": 2}', '{}', 'sql', 0 FROM models WHERE name = 'm'
+                """)
+            try connection.execute("""
+                INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
+                SELECT id, 3, 's3://m/3', '{}', '{"x": 1.5, "w": 2}', '{}', 'sql', 0 FROM models WHERE name = 'm'
+                """)
+            let page = try registry.versions(model: "m", limit: 5)
+            let written = try registry.versionsJSON(model: "m", limit: 5)
+            let spliced = try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary
+            let decoded = try JSONSerialization.jsonObject(with: Data(JSONCoding.text(page).utf8)) as? NSDictionary
+            #expect(spliced != nil && spliced == decoded)
+            let text = String(decoding: written, as: UTF8.self)
+            // Version 2: its params do not start with `{`, so the whole row is read and rewritten.
+            #expect(text.contains(#""metrics":{"w":2,"x":1.5},"model":"m","params":{"a":"2","b":"1"}"#), "\(text)")
+            // Version 3: its maps are objects, copied as stored.
+            #expect(text.contains(#""metrics":{"x": 1.5, "w": 2},"model":"m","params":{}"#), "\(text)")
         }
     }
 }
