@@ -122,12 +122,31 @@ extension GateResult: HandWrittenJSON {
 
 extension Transition: HandWrittenJSON {
     func appendJSON(to out: inout [UInt8]) {
+        Self.appendJSON(
+            to: &out, id: id, model: model, kind: kind, branch: branch, fromVersion: fromVersion, toVersion: toVersion,
+            actor: actor, reason: reason, at: at
+        ) { out in
+            out.append(UInt8(ascii: "["))
+            for (index, gate) in gates.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                gate.appendJSON(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+    }
+
+    /// A transition's members in their one order, for a value and for a row
+    /// (`appendJSON(model:statement:to:)`), the gate reports written by `gates`.
+    static func appendJSON(
+        to out: inout [UInt8], id: Int, model: String, kind: Kind, branch: Branch, fromVersion: Int?, toVersion: Int,
+        actor: String, reason: String, at: Timestamp, gates: (inout [UInt8]) -> Void
+    ) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("actor", actor, &out)
             w.string("at", at.description, &out)
             w.string("branch", branch.rawValue, &out)
             w.int("from_version", fromVersion, &out)
-            w.array("gates", gates, &out)
+            w.raw("gates", &out, gates)
             w.int("id", id, &out)
             w.string("kind", kind.rawValue, &out)
             w.string("model", model, &out)

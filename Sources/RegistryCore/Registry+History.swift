@@ -4,6 +4,42 @@ import SQLite
 extension Registry {
     /// The transitions of a model (optionally of one branch), newest first.
     public func history(model name: String, branch: Branch? = nil, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> History {
+        var transitions: [Transition] = []
+        transitions.reserveCapacity(limit)
+        let nextCursor = try forEachTransition(model: name, branch: branch, limit: limit, cursor: cursor) { model, statement in
+            transitions.append(try Transition(model: model, statement: statement))
+            return transitions[transitions.count - 1].id
+        }
+        return History(model: name, transitions: transitions, nextCursor: nextCursor)
+    }
+
+    /// `history(model:branch:limit:cursor:)` as the JSON the API answers, byte for byte,
+    /// written straight from the rows (`Transition.appendJSON(model:statement:to:)`).
+    public func historyJSON(model name: String, branch: Branch? = nil, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> [UInt8] {
+        var transitions: [UInt8] = [UInt8(ascii: "[")]
+        transitions.reserveCapacity(256 * min(limit, 100))
+        let nextCursor = try forEachTransition(model: name, branch: branch, limit: limit, cursor: cursor) { model, statement in
+            if transitions.count > 1 { transitions.append(UInt8(ascii: ",")) }
+            try Transition.appendJSON(model: model, statement: statement, to: &transitions)
+            return Int(statement.int64(0))
+        }
+        transitions.append(UInt8(ascii: "]"))
+        var out: [UInt8] = []
+        out.reserveCapacity(transitions.count + 64 + name.utf8.count)
+        JSONObjectWriter.object(into: &out) { w, out in
+            w.string("model", name, &out)
+            w.string("next_cursor", nextCursor, &out)
+            w.raw("transitions", &out) { $0.append(contentsOf: transitions) }
+        }
+        return out
+    }
+
+    /// Calls `body` on the rows of a page of a model's transitions (selected with
+    /// `Transition.columns`), newest first; `body` answers the row's id. Returns the next
+    /// page's cursor.
+    private func forEachTransition(
+        model name: String, branch: Branch?, limit: Int, cursor: String?, _ body: (_ model: String, Statement) throws -> Int
+    ) throws(RegistryError) -> String? {
         try validate(limit: limit)
         let before = try cursor.map { (c: String) throws(RegistryError) in try Cursor.decodeInteger(c) } ?? Int64.max
         return try read { connection in
@@ -14,12 +50,16 @@ extension Registry {
             var arguments: [Value] = [.integer(model.id), .integer(before)]
             if let branch { arguments.append(.text(branch.rawValue)) }
             arguments.append(.integer(Int64(limit + 1)))
-            var transitions = try connection.query(sql, arguments).map { try Transition(model: name, row: $0) }
-            let more = transitions.count > limit
-            if more { transitions.removeLast() }
-            return History(
-                model: name, transitions: transitions,
-                nextCursor: more ? transitions.last.map { Cursor.encode(Int64($0.id)) } : nil)
+            var count = 0
+            var last: Int?
+            var more = false
+            // One row past the page says whether another page follows.
+            try connection.forEachRow(sql, arguments) { (statement: Statement) throws in
+                guard count < limit else { more = true; return }
+                last = try body(name, statement)
+                count += 1
+            }
+            return more ? last.map { Cursor.encode(Int64($0)) } : nil
         }
     }
 
@@ -69,12 +109,31 @@ extension Connection {
 extension Transition {
     static let columns = "id, kind, branch, from_version, to_version, actor, reason, at, gates"
 
-    init(model: String, row: Row) throws {
+    /// Builds a transition from the row `statement` is on (selected with `columns`).
+    init(model: String, statement: Statement) throws {
         self.init(
-            id: try row.int(0), model: model, kind: Kind(rawValue: try row.string(1)) ?? .promote,
-            branch: Branch(rawValue: try row.string(2)) ?? .develop, fromVersion: row.optionalInt(3),
-            toVersion: try row.int(4), actor: try row.string(5), reason: try row.string(6),
-            at: Timestamp(millisecondsSinceEpoch: Int64(try row.int(7))),
-            gates: try JSONCoding.decode([GateResult].self, from: try row.string(8)))
+            id: Int(statement.int64(0)), model: model, kind: Kind(rawValue: statement.text(1)) ?? .promote,
+            branch: Branch(rawValue: statement.text(2)) ?? .develop, fromVersion: statement.isNull(3) ? nil : Int(statement.int64(3)),
+            toVersion: Int(statement.int64(4)), actor: statement.text(5), reason: statement.text(6),
+            at: Timestamp(millisecondsSinceEpoch: statement.int64(7)),
+            gates: try JSONCoding.decode([GateResult].self, from: statement.text(8)))
+    }
+
+    /// Writes what `Transition(model:statement:).appendJSON(to:)` writes, without building the
+    /// transition: the stored gate reports are copied as they are. The registry stores them
+    /// with the writer the API answers with (`JSONCoding.text`), so the bytes are the same, and
+    /// decoding them was most of a history page's time (JSONDecoder, even for `[]`). A column
+    /// that is not a `[…]` array is read and rewritten instead, which throws if it cannot be read.
+    static func appendJSON(model: String, statement: Statement, to out: inout [UInt8]) throws {
+        guard statement.withBytes(8, { $0.first == UInt8(ascii: "[") && $0.last == UInt8(ascii: "]") }) else {
+            try Transition(model: model, statement: statement).appendJSON(to: &out)
+            return
+        }
+        appendJSON(
+            to: &out, id: Int(statement.int64(0)), model: model, kind: Kind(rawValue: statement.text(1)) ?? .promote,
+            branch: Branch(rawValue: statement.text(2)) ?? .develop, fromVersion: statement.isNull(3) ? nil : Int(statement.int64(3)),
+            toVersion: Int(statement.int64(4)), actor: statement.text(5), reason: statement.text(6),
+            at: Timestamp(millisecondsSinceEpoch: statement.int64(7))
+        ) { out in statement.withBytes(8) { out.append(contentsOf: $0) } }
     }
 }

@@ -96,8 +96,10 @@ struct PromotionRoutes {
                 let name = try request.parameter("name")
                 let branch = try request.query("branch").map { (text: String) throws(RegistryError) in try Branch.parse(text) }
                 if let at = try request.timeQuery("at") { return .json(try registry.branches(model: name, at: at)) }
-                return .json(try registry.history(
-                    model: name, branch: branch, limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
+                return APIResponse(
+                    status: .ok, contentType: "application/json",
+                    body: try registry.historyJSON(
+                        model: name, branch: branch, limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
             },
             Route(.get, "/v1/models/{name}/policy", role: .reader) { request in
                 let revision = try request.query("revision").map { (text: String) throws(RegistryError) -> Int in

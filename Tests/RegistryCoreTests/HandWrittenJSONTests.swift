@@ -135,4 +135,37 @@ import Testing
             #expect(text.contains(#""metrics":{"x": 1.5, "w": 2},"model":"m","params":{}"#), "\(text)")
         }
     }
+
+    /// The history the server answers, written straight from the rows (gate reports copied as
+    /// stored), is the decoded history written by hand, on every page, cursor and branch filter.
+    @Test func historyPagesWrittenFromTheRowsAreTheDecodedHistories() throws {
+        try withTemporaryRegistry { registry in
+            _ = try registry.createModel(name: "fraud-scorer", by: .alice)
+            _ = try registry.setPolicy(
+                model: "fraud-scorer",
+                document: "release:\n  score: {weights: {accuracy: 0.3, recall: 0.7}, min: 0.1}\n  thresholds: {accuracy: \">= 0.1\"}\n",
+                by: .alice)
+            for (index, accuracy) in [0.93, 0.1 + 0.2, 1e-7 + 0.5, 0.7].enumerated() {
+                try registry.registerVersion(metrics: ["accuracy": accuracy, "recall": 0.1 * Double(index + 1)])
+                _ = try registry.promoteVersion(to: .release, version: index + 1)
+            }
+            _ = try registry.promoteVersion(to: .master)
+            for branch in [nil, Branch.release, .develop] {
+                for limit in [1, 3, 50] {
+                    var cursor: String?
+                    repeat {
+                        let history = try registry.history(model: "fraud-scorer", branch: branch, limit: limit, cursor: cursor)
+                        let written = try registry.historyJSON(model: "fraud-scorer", branch: branch, limit: limit, cursor: cursor)
+                        #expect(
+                            String(decoding: written, as: UTF8.self) == JSONCoding.text(history),
+                            "branch \(branch?.rawValue ?? "-"), limit \(limit), cursor \(cursor ?? "-")")
+                        cursor = history.nextCursor
+                    } while cursor != nil
+                }
+            }
+            let gated = try registry.history(model: "fraud-scorer", branch: .release, limit: 50)
+            #expect(gated.transitions.allSatisfy { !$0.gates.isEmpty }, "the promotions to release carry gate reports")
+            #expect(throws: RegistryError.self) { try registry.historyJSON(model: "nobody") }
+        }
+    }
 }
