@@ -34,6 +34,13 @@ struct JSONObjectWriter {
         if let value { JSONCoding.appendString(value, to: &out) } else { JSONCoding.appendRaw("null", to: &out) }
     }
 
+    mutating func time(_ name: StaticString, _ value: Timestamp, _ out: inout [UInt8]) {
+        key(name, &out)
+        out.append(UInt8(ascii: "\""))
+        value.appendRFC3339(to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
     mutating func int(_ name: StaticString, _ value: Int?, _ out: inout [UInt8]) {
         key(name, &out)
         JSONCoding.appendRaw(value.map { String($0) } ?? "null", to: &out)
@@ -78,7 +85,7 @@ extension ModelVersion: HandWrittenJSON {
     ) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("artifact_uri", artifactURI, &out)
-            w.string("created_at", createdAt.description, &out)
+            w.time("created_at", createdAt, &out)
             w.string("created_by", createdBy, &out)
             w.string("description", description, &out)
             w.string("digest", digest, &out)
@@ -110,7 +117,7 @@ extension BranchState: HandWrittenJSON {
             w.string("branch", branch.rawValue, &out)
             w.string("model", model, &out)
             w.int("transition_id", transitionID, &out)
-            w.string("updated_at", updatedAt.description, &out)
+            w.time("updated_at", updatedAt, &out)
             w.int("version", version, &out)
         }
     }
@@ -143,7 +150,7 @@ extension Transition: HandWrittenJSON {
     ) {
         JSONObjectWriter.object(into: &out) { w, out in
             w.string("actor", actor, &out)
-            w.string("at", at.description, &out)
+            w.time("at", at, &out)
             w.string("branch", branch.rawValue, &out)
             w.int("from_version", fromVersion, &out)
             w.raw("gates", &out, gates)

@@ -36,6 +36,38 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
     }
 
+    /// Appends `description`'s UTF-8 to `out` without building a String: listings write one
+    /// time per row, and `description`'s dozen small Strings showed in their profile.
+    func appendRFC3339(to out: inout [UInt8]) {
+        let ms = millisecondsSinceEpoch
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let msOfDay = ms - days * 86_400_000
+        let (year, month, day) = Self.civil(fromDays: days)
+        guard (0...9999).contains(year) else {
+            out.append(contentsOf: description.utf8)
+            return
+        }
+        func digits(_ value: Int64, _ width: Int, then separator: UInt8) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(48 + rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+            out.append(separator)
+        }
+        let seconds = msOfDay / 1000
+        digits(year, 4, then: UInt8(ascii: "-"))
+        digits(month, 2, then: UInt8(ascii: "-"))
+        digits(day, 2, then: UInt8(ascii: "T"))
+        digits(seconds / 3600, 2, then: UInt8(ascii: ":"))
+        digits(seconds / 60 % 60, 2, then: UInt8(ascii: ":"))
+        digits(seconds % 60, 2, then: UInt8(ascii: "."))
+        digits(msOfDay % 1000, 3, then: UInt8(ascii: "Z"))
+    }
+
     /// Parses any RFC 3339 date-time (`T` or space, any number of fractional digits, `Z` or a
     /// numeric offset). Fractions beyond milliseconds are truncated.
     /// - Returns: `nil` when `text` is not an RFC 3339 date-time.

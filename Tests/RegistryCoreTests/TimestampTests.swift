@@ -93,4 +93,21 @@ import Testing
         #expect(try JSONDecoder().decode([Timestamp].self, from: Data(#"["2026-11-22T18:48:55.123+02:00"]"#.utf8)) == [time])
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([Timestamp].self, from: Data(#"["2026-02-30T00:00:00Z"]"#.utf8)) }
     }
+
+    /// The byte writer the JSON answers use writes exactly `description`, across leap days,
+    /// the epoch, the ends of years 0 and 9999 and beyond them (where it falls back).
+    @Test func theByteWriterWritesTheDescription() {
+        var random = SystemRandomNumberGenerator()
+        let edges: [Int64] = [
+            0, -1, 1, 999, 1000, 86_399_999, 86_400_000, -86_400_000, 951_782_400_000, 1_795_000_000_123,
+            -62_167_219_200_000, -62_167_219_200_001, 253_402_300_799_999, 253_402_300_800_000,
+        ]
+        let randomTimes = (0..<2000).map { _ in Int64.random(in: -70_000_000_000_000...260_000_000_000_000, using: &random) }
+        for ms in edges + randomTimes {
+            let time = Timestamp(millisecondsSinceEpoch: ms)
+            var bytes: [UInt8] = []
+            time.appendRFC3339(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == time.description, "\(ms)")
+        }
+    }
 }
