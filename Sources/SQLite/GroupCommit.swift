@@ -89,12 +89,10 @@ public final class GroupCommitExecutor: TaskExecutor, @unchecked Sendable {
     /// - Parameters:
     ///   - database: whose writer the thread owns while a group is open.
     ///   - maxGroupSize: the most jobs one group spans, which bounds how long the first write
-    ///     of a busy group waits for its commit. 16 keeps the thread busy: with 32 clients
-    ///     and groups of up to 32, every client waited on the same commit and the thread sat
-    ///     idle while they sent their next requests; two groups of 16 overlap. wrk, 32
-    ///     connections, registrations: 7.8–8.0k/s at 32, 10.3–11.0k/s at 16, 9.3–9.9k/s at
-    ///     24, 12 and 8 (p99 at 16 is 11–13 ms against 8–9.5 ms at 32).
-    public init(database: Database, maxGroupSize: Int = 16) {
+    ///     of a busy group waits for its commit. 16 wrote 15–35 % more under wrk with 32
+    ///     connections (groups overlap instead of every client waiting on one commit) but
+    ///     raised the writes' p99 by a third to a half, so 32 stays (BENCHMARKS.md).
+    public init(database: Database, maxGroupSize: Int = 32) {
         let jobs = JobQueue()
         self.jobs = jobs
         // Unowned: the thread must not keep the executor alive, or `deinit` would never stop it.
