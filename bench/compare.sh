@@ -13,7 +13,7 @@ PYTHON=${PYTHON:-python3}
 export MLFLOW_VERSION=${MLFLOW_VERSION:-3.17.2}
 venv=bench/.mlflow/venv
 
-scripts/install-deps.sh python3 python3-venv
+scripts/install-deps.sh python3 python3-venv wrk
 
 if ! "$venv/bin/python" -c "import sys, mlflow; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
   echo "Installing mlflow==$MLFLOW_VERSION into $venv (first time: several minutes)" >&2

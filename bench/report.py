@@ -85,8 +85,8 @@ def compare_tables(doc: dict) -> list[str]:
     if not c:
         return []
     out = [f"**Side by side with MLflow {c['mlflow_version']}** — {machine_line(doc, c)}.", "",
-           f"{c['rounds']} rounds × {c['duration_s']} s per cell, the servers alternating cell by cell; ops/s, median of "
-           "the rounds (min–max). Ratios are of the medians.", ""]
+           f"Client: {c.get('client', 'bench/loadclient.py')}. {c['rounds']} rounds × {c['duration_s']} s per cell, the "
+           "servers alternating cell by cell; ops/s, median of the rounds (min–max). Ratios are of the medians.", ""]
     rows = []
     for op in OPS:
         for clients in ("1", "8"):
