@@ -89,7 +89,7 @@ public final class GroupCommitExecutor: TaskExecutor, @unchecked Sendable {
     /// - Parameters:
     ///   - database: whose writer the thread owns while a group is open.
     ///   - maxGroupSize: the most jobs one group spans, which bounds how long the first write
-    ///     of a busy group waits for its commit. 16 wrote 15–35 % more under wrk with 32
+    ///     of a busy group waits for its commit. 16 wrote 15–40 % more under wrk with 32
     ///     connections (groups overlap instead of every client waiting on one commit) but
     ///     raised the writes' p99 by a third to a half, so 32 stays (BENCHMARKS.md).
     public init(database: Database, maxGroupSize: Int = 32) {
