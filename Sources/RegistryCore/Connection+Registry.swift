@@ -148,6 +148,26 @@ extension Connection {
 }
 
 
+extension Connection {
+    /// Runs `sql`, a page query whose last parameter is its `LIMIT`, with `limit + 1` for it:
+    /// `body` sees the first `limit` rows and answers each one's key. The row past the page,
+    /// if there is one, says another page follows. Returns that page's cursor (the last key
+    /// seen), or nil.
+    func forEachRowOfPage(
+        _ sql: String, _ arguments: [Value], limit: Int, _ body: (Statement) throws -> Int
+    ) throws -> String? {
+        var count = 0
+        var last: Int?
+        var more = false
+        try forEachRow(sql, arguments + [.integer(Int64(limit + 1))]) { (statement: Statement) throws in
+            guard count < limit else { more = true; return }
+            last = try body(statement)
+            count += 1
+        }
+        return more ? last.map { Cursor.encode(Int64($0)) } : nil
+    }
+}
+
 extension ModelVersion {
     /// The columns `init(model:statement:)` reads, in its order.
     static let columns = "version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at"

@@ -49,17 +49,7 @@ extension Registry {
                 : "SELECT \(Transition.columns) FROM transitions WHERE model_id = ? AND id < ? AND branch = ? ORDER BY id DESC LIMIT ?"
             var arguments: [Value] = [.integer(model.id), .integer(before)]
             if let branch { arguments.append(.text(branch.rawValue)) }
-            arguments.append(.integer(Int64(limit + 1)))
-            var count = 0
-            var last: Int?
-            var more = false
-            // One row past the page says whether another page follows.
-            try connection.forEachRow(sql, arguments) { (statement: Statement) throws in
-                guard count < limit else { more = true; return }
-                last = try body(name, statement)
-                count += 1
-            }
-            return more ? last.map { Cursor.encode(Int64($0)) } : nil
+            return try connection.forEachRowOfPage(sql, arguments, limit: limit) { statement in try body(name, statement) }
         }
     }
 

@@ -106,19 +106,10 @@ extension Registry {
         let before = try cursor.map { (c: String) throws(RegistryError) in try Cursor.decodeInteger(c) } ?? Int64.max
         return try read { connection in
             let model = try connection.modelRow(named: name)
-            var count = 0
-            var last: Int?
-            var more = false
-            // One row past the page says whether another page follows.
-            try connection.forEachRow(
+            return try connection.forEachRowOfPage(
                 "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
-                [.integer(model.id), .integer(before), .integer(Int64(limit + 1))]
-            ) { (statement: Statement) throws in
-                guard count < limit else { more = true; return }
-                last = try body(name, statement)
-                count += 1
-            }
-            return more ? last.map { Cursor.encode(Int64($0)) } : nil
+                [.integer(model.id), .integer(before)], limit: limit
+            ) { statement in try body(name, statement) }
         }
     }
 
