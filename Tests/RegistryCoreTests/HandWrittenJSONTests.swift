@@ -168,4 +168,24 @@ import Testing
             #expect(throws: RegistryError.self) { try registry.historyJSON(model: "nobody") }
         }
     }
+
+    /// Gate reports stored by something other than the registry: a column that is not a bare
+    /// `[…]` is read and written again, so the history still answers the decoded reports.
+    @Test func historyPagesWrittenFromTheRowsRewriteGateReportsStoredByHand() throws {
+        try withTemporaryDirectory { directory in
+            let registry = try Registry(path: directory.file("mreg.db"))
+            _ = try registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
+            let connection = try Connection(path: directory.file("mreg.db"))
+            try connection.execute("""
+                INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates)
+                SELECT id, 'promote', 'release', NULL, 1, 'sql', '', 0,
+                       ' [{"passed": true, "name": "score", "observed": 0.5, "required": 0.1, "message": "ok"}]'
+                FROM models WHERE name = 'm'
+                """)
+            let history = try registry.history(model: "m")
+            let written = String(decoding: try registry.historyJSON(model: "m"), as: UTF8.self)
+            #expect(written == JSONCoding.text(history))
+            #expect(written.contains(#""gates":[{"message":"ok","name":"score","observed":0.5,"passed":true,"required":0.1}]"#), "\(written)")
+        }
+    }
 }
