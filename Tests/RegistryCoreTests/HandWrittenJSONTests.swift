@@ -111,10 +111,7 @@ import Testing
     /// and written again; an object with other spacing or key order is answered as stored,
     /// which is the same JSON.
     @Test func versionPagesWrittenFromTheRowsCopeWithMapsStoredByHand() throws {
-        try withTemporaryDirectory { directory in
-            let registry = try Registry(path: directory.file("mreg.db"))
-            _ = try registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
-            let connection = try Connection(path: directory.file("mreg.db"))
+        try withOneVersionAndAConnection { registry, connection in
             try connection.execute("""
                 INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
                 SELECT id, 2, 's3://m/2', '  {"b":"1","a":"2"}', '{"x": 1.5, "w": 2}', '{}', 'sql', 0 FROM models WHERE name = 'm'
@@ -172,10 +169,7 @@ import Testing
     /// Gate reports stored by something other than the registry: a column that is not a bare
     /// `[…]` is read and written again, so the history still answers the decoded reports.
     @Test func historyPagesWrittenFromTheRowsRewriteGateReportsStoredByHand() throws {
-        try withTemporaryDirectory { directory in
-            let registry = try Registry(path: directory.file("mreg.db"))
-            _ = try registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
-            let connection = try Connection(path: directory.file("mreg.db"))
+        try withOneVersionAndAConnection { registry, connection in
             try connection.execute("""
                 INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates)
                 SELECT id, 'promote', 'release', NULL, 1, 'sql', '', 0,
@@ -186,6 +180,16 @@ import Testing
             let written = String(decoding: try registry.historyJSON(model: "m"), as: UTF8.self)
             #expect(written == JSONCoding.text(history))
             #expect(written.contains(#""gates":[{"message":"ok","name":"score","observed":0.5,"passed":true,"required":0.1}]"#), "\(written)")
+        }
+    }
+
+    /// A registry on a real file with version 1 of model "m", and a connection of its own to
+    /// the same file, to store rows the registry would not write.
+    private func withOneVersionAndAConnection(_ body: (Registry, Connection) throws -> Void) throws {
+        try withTemporaryDirectory { directory in
+            let registry = try Registry(path: directory.file("mreg.db"))
+            _ = try registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
+            try body(registry, try Connection(path: directory.file("mreg.db")))
         }
     }
 }
