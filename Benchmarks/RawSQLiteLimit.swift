@@ -1,4 +1,5 @@
 import CSQLite
+import SQLite
 
 /// The ceiling the registry is compared with: plain SQLite through its C API on the same disk,
 /// configured as mreg configures its files (WAL, `synchronous=NORMAL`), with ~300-byte rows.
@@ -17,6 +18,8 @@ struct RawSQLiteLimit {
     /// - Returns: the figures of one-row insert transactions and of point selects.
     /// - Throws: `Failure` with SQLite's message when any call fails.
     func run(in path: String) throws -> (insert: OperationFigure, select: OperationFigure) {
+        // The library settings mreg runs with (memory statistics off), before this first open.
+        Connection.configureLibrary()
         var db: OpaquePointer?
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
             let db
