@@ -47,6 +47,88 @@ import Testing
         }
     }
 
+    /// 0004 rebuilds `transitions` (its CHECK constraints without IN lists): a file written at
+    /// schema version 3 keeps every transition, id for id, and the rebuilt table still refuses
+    /// what the old one refused.
+    @Test func migration4KeepsEveryTransitionOfAVersion3File() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("mreg.db")
+            let before: [Row]
+            do {
+                let connection = try Connection(path: path)
+                try Migrator(migrations: Array(Registry.migrations.prefix(3))).migrate(connection)
+                try connection.execute(script: """
+                    INSERT INTO models (id, name, created_by, created_at) VALUES (1, 'fraud-scorer', 'alice', 1000);
+                    INSERT INTO versions (model_id, version, artifact_uri, created_by, created_at)
+                    VALUES (1, 1, 's3://m/1', 'alice', 1000), (1, 2, 's3://m/2', 'alice', 2000);
+                    INSERT INTO branches (model_id, name, version, updated_at)
+                    VALUES (1, 'develop', 2, 2000), (1, 'release', 2, 3000), (1, 'master', 1, 6000);
+                    INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates) VALUES
+                        (1, 'register', 'develop', NULL, 1, 'alice', '', 1000, '[]'),
+                        (1, 'register', 'develop', 1, 2, 'alice', '', 2000, '[]'),
+                        (1, 'promote', 'release', NULL, 2, 'bob', '',  3000,
+                         '[{"message":"ok","name":"tests","observed":1,"passed":true,"required":1}]'),
+                        (1, 'force', 'master', NULL, 1, 'carol', 'hotfix', 4000, '[]'),
+                        (1, 'rollout_complete', 'master', 1, 2, 'system', '', 5000, '[]'),
+                        (1, 'rollback', 'master', 2, 1, 'carol', 'p99 regression', 6000, '[]');
+                    """)
+                before = try connection.query("SELECT * FROM transitions ORDER BY id")
+            }
+
+            let registry = try Registry(path: path)
+            let connection = try Connection(path: path)
+            #expect(try connection.query("SELECT * FROM transitions ORDER BY id") == before)
+            let history = try registry.history(model: "fraud-scorer")
+            #expect(history.transitions.map(\.id) == [6, 5, 4, 3, 2, 1])
+            #expect(history.transitions.map(\.kind) == [.rollback, .rolloutComplete, .force, .promote, .register, .register])
+            #expect(history.transitions[3].gates.map(\.name) == ["tests"])
+            #expect(try registry.version(model: "fraud-scorer", .branchAt(.master, Timestamp(millisecondsSinceEpoch: 5_500))).version == 2)
+
+            let indexes = try connection.query(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transitions' ORDER BY name")
+            #expect(try indexes.map { try $0.string(0) } == ["transitions_by_branch_time", "transitions_by_model", "transitions_by_target"])
+            for (kind, branch) in [("deploy", "master"), ("promote", "main"), ("PROMOTE", "release")] {
+                #expect(throws: SQLiteError.self, "kind \(kind), branch \(branch)") {
+                    try connection.execute(
+                        "INSERT INTO transitions (model_id, kind, branch, to_version, actor, at) VALUES (1, ?, ?, 1, 'x', 1)",
+                        [.text(kind), .text(branch)])
+                }
+            }
+            #expect(throws: SQLiteError.self) { try connection.execute("UPDATE transitions SET reason = 'edited' WHERE id = 1") }
+            #expect(throws: SQLiteError.self) { try connection.execute("DELETE FROM transitions WHERE id = 6") }
+            #expect(try connection.query("SELECT * FROM transitions ORDER BY id") == before)
+
+            // New transitions follow the copied ones.
+            _ = try registry.registerVersion()
+            #expect(try registry.history(model: "fraud-scorer", limit: 1).transitions.map(\.id) == [7])
+        }
+    }
+
+    /// SQLite codes `x IN (a, b, c)` over more than two constants as an ephemeral B-tree that
+    /// every execution builds; none of the writes every registration and promotion makes may
+    /// carry such a constraint (0004 took them out of `transitions`).
+    @Test func theWritesOfEveryChangeBuildNoEphemeralTable() throws {
+        try withTemporaryRegistry { registry in
+            let connection = try Connection(path: registry.path)
+            func columns(_ table: String) throws -> [String] {
+                try connection.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table)]).map { try $0.string(0) }
+            }
+            var statements = ["UPDATE branches SET version = ?, updated_at = ? WHERE model_id = ? AND name = ?"]
+            for table in ["versions", "transitions", "audit_log"] {
+                let names = try columns(table)
+                try #require(!names.isEmpty)
+                statements.append(
+                    "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
+            }
+            for sql in statements {
+                let nulls = [Value](repeating: .null, count: sql.filter { $0 == "?" }.count)
+                let opcodes = try connection.query("EXPLAIN " + sql, nulls).map { try $0.string(1) }
+                #expect(opcodes.contains("Insert") || opcodes.contains("IdxInsert") || opcodes.contains("Update") || opcodes.contains("MakeRecord"), "\(sql)")
+                #expect(!opcodes.contains("OpenEphemeral"), "\(sql) builds an ephemeral table")
+            }
+        }
+    }
+
     /// Creates a migrated registry file, lets `tamper` change it through a connection of its own,
     /// then expects opening it to fail with `UNAVAILABLE` and leave the file's bytes alone.
     private static func expectRefusedUntouched(
