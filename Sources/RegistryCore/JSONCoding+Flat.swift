@@ -29,14 +29,15 @@ extension JSONCoding {
 
     static func appendMap(_ map: [String: Double], to out: inout [UInt8]) { appendMap(map, to: &out, value: appendNumber) }
 
-    /// `{"k":v,…}` with the keys sorted, as JSONEncoder's `.sortedKeys` writes them.
+    /// `{"k":v,…}` with the keys sorted, as JSONEncoder's `.sortedKeys` writes them. Sorts the
+    /// entries rather than the keys, so no key is hashed again to find its value.
     private static func appendMap<V>(_ map: [String: V], to out: inout [UInt8], value: (V, inout [UInt8]) -> Void) {
         out.append(UInt8(ascii: "{"))
-        for (index, key) in map.keys.sorted().enumerated() {
+        for (index, entry) in map.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(key, to: &out)
+            appendString(entry.key, to: &out)
             out.append(UInt8(ascii: ":"))
-            value(map[key]!, &out)
+            value(entry.value, &out)
         }
         out.append(UInt8(ascii: "}"))
     }
@@ -73,6 +74,16 @@ extension JSONCoding {
     /// RFC 8259 string escaping: quote, backslash and control characters.
     static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (names, URIs, digests) need no escape: one scan, then one copy, instead
+        // of an append per byte, which checks the array's capacity and uniqueness every time.
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if plain == true {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
