@@ -106,6 +106,7 @@ extension Connection {
             ])
         let transitionID = Int(lastInsertRowID)
         var details = auditDetails
+        details.reserveCapacity(auditDetails.count + 6)  // one allocation for the keys below
         details["transition_id"] = JSONValue(transitionID)
         details["kind"] = .string(kind.rawValue)
         details["from_version"] = JSONValue(from)

@@ -56,11 +56,11 @@ public final class Statement {
 
     deinit { sqlite3_finalize(handle) }
 
-    /// Clears previous bindings and binds `arguments` at positions 1…n.
+    /// Binds `arguments` at positions 1…n, replacing every earlier binding (all n are bound,
+    /// so none needs clearing first).
     /// - Throws: `SQLiteError` when the count differs from the statement's parameters.
     public func bind(_ arguments: [Value]) throws(SQLiteError) {
         sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
         guard arguments.count == parameterCount else {
             throw SQLiteError(
                 extendedCode: SQLiteError.misuse,
@@ -73,11 +73,25 @@ public final class Statement {
             case .null: code = sqlite3_bind_null(handle, index)
             case .integer(let v): code = sqlite3_bind_int64(handle, index, v)
             case .real(let v): code = sqlite3_bind_double(handle, index, v)
-            case .text(let v): code = sqlite3_bind_text(handle, index, v, -1, sqliteTransient)
+            case .text(let v): code = bindText(v, at: index)
             case .blob(let v):
                 code = v.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
             }
             guard code == SQLITE_OK else { throw SQLiteError(handle: connectionHandle, code: code, sql: sql) }
+        }
+    }
+
+    /// Binds the UTF-8 of `text`, all of it, with its length: passing a String where C wants a
+    /// `char *` copies it into a new NUL-terminated array first (an allocation per argument),
+    /// and a length of -1 makes SQLite look for the NUL again. SQLite copies the bytes.
+    private func bindText(_ text: String, at index: Int32) -> Int32 {
+        var text = text
+        return text.withUTF8 { bytes in
+            // An empty buffer may have no address, and a NULL pointer would bind NULL, not ''.
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return sqlite3_bind_text(handle, index, "", 0, nil) }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(handle, index, $0, Int32(bytes.count), sqliteTransient)
+            }
         }
     }
 

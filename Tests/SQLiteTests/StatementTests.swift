@@ -18,6 +18,8 @@ import Testing
         (.text(""), "text"),
         (.text("plain ascii"), "text"),
         (.text("héllo wörld, 日本語, Ελληνικά, 🧠🚀👩‍👩‍👧 and e\u{301}"), "text"),
+        (.text("a NUL \u{0} inside, and one at the end\u{0}"), "text"),
+        (.text(String(repeating: "longer than a small string ", count: 200)), "text"),
         (.blob([]), "blob"),
         (.blob([0]), "blob"),
         (.blob([0, 1, 2, 127, 128, 254, 255, 0]), "blob"),
