@@ -79,17 +79,19 @@ public final class Registry: Sendable {
     public func withGroupCommit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         guard let groupCommit else { return try await body() }
         let ticket = CommitTicket()
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await CommitTicket.$current.withValue(ticket) {
-                try await withTaskExecutorPreference(groupCommit) { try await body() }
-            })
-        } catch {
-            result = .failure(error)
+        let result: Result<T, any Error> = await CommitTicket.$current.withValue(ticket) {
+            await withTaskExecutorPreference(groupCommit) {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                // Even a request that failed waits: its refusal may rest on state the group has
+                // not committed yet, and if that state rolls back, the refusal was not true
+                // either. Waiting here, still on the group's executor, the request is resumed by
+                // the commit on that thread and leaves it once; waiting after the scope made it
+                // hop to Swift's pool to wait, then hop there again when woken.
+                do { try await ticket.waitUntilCommitted() } catch { return .failure(Self.translate(error)) }
+                return result
+            }
         }
-        // Even a request that failed waits: its refusal may rest on state the group has not
-        // committed yet, and if that state rolls back, the refusal was not true either.
-        do { try await ticket.waitUntilCommitted() } catch { throw Self.translate(error) }
         return try result.get()
     }
 
