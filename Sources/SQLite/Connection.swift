@@ -7,7 +7,7 @@ import CSQLite
 public final class Connection {
     public struct Options: Sendable {
         /// How long a statement waits for another connection's lock before failing with
-        /// `SQLITE_BUSY` (https://www.sqlite.org/c3ref/busy_timeout.html).
+        /// `SQLITE_BUSY`, trying again every 100 µs (`BusyWait`); 0 fails at once.
         public var busyTimeoutMilliseconds: Int32 = 10_000
         public var readOnly = false
         /// Create the file when it does not exist.
@@ -63,6 +63,8 @@ public final class Connection {
 
     let handle: OpaquePointer
     public let path: String
+    /// The busy handler's state, which must live as long as `handle` is open.
+    private let busyWait: BusyWait?
     private var statementCache: [String: Statement] = [:]
 
     /// Opens (and with `options.create`, creates) the database at `path`, then configures it:
@@ -88,7 +90,13 @@ public final class Connection {
         self.handle = db
         self.path = path
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        if options.busyTimeoutMilliseconds > 0 {
+            let busyWait = BusyWait(timeoutMilliseconds: options.busyTimeoutMilliseconds)
+            busyWait.install(on: db)
+            self.busyWait = busyWait
+        } else {
+            self.busyWait = nil
+        }
         if !options.checkpointOnClose { csqlite_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1) }
         try configure(readOnly: options.readOnly, automaticCheckpoint: options.automaticCheckpoint, memoryMapBytes: options.memoryMapBytes)
     }

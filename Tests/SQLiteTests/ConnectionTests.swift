@@ -65,12 +65,34 @@ import Testing
     }
 
     @Test func busyTimeoutIsFiniteAndConfigurable() throws {
+        #expect(Connection.Options().busyTimeoutMilliseconds == 10_000)
         try withTemporaryDirectory { directory in
-            let byDefault = try Connection(path: directory.file("db.sqlite"))
-            #expect(try byDefault.queryFirst("PRAGMA busy_timeout")?.int(0) == 10_000)
-            let custom = try Connection(
-                path: directory.file("db.sqlite"), options: Connection.Options(busyTimeoutMilliseconds: 250))
-            #expect(try custom.queryFirst("PRAGMA busy_timeout")?.int(0) == 250)
+            let path = directory.file("db.sqlite")
+            let holder = try Connection(path: path)
+            try holder.execute("CREATE TABLE t (x)")
+            try holder.execute("BEGIN IMMEDIATE")
+            let waiter = try Connection(path: path, options: Connection.Options(busyTimeoutMilliseconds: 250))
+            let clock = ContinuousClock()
+            let start = clock.now
+            let error = #expect(throws: SQLiteError.self) { try waiter.execute("INSERT INTO t VALUES (1)") }
+            #expect(error?.isBusy == true)
+            #expect(clock.now - start >= .milliseconds(250))
+            try holder.execute("COMMIT")
+        }
+    }
+
+    /// The busy handler tries again every 100 µs until its timeout, not after SQLite's growing
+    /// sleeps (1, 2, 5, 10 … ms: seven tries in 100 ms), so a waiter goes on soon after the
+    /// lock is free.
+    @Test func aBusyWaitTriesOftenUntilItsTimeout() {
+        let wait = BusyWait(timeoutMilliseconds: 100)
+        let clock = ContinuousClock()
+        for round in 0..<2 {  // each wait starts its own clock at attempt 0
+            let start = clock.now
+            var attempt: Int32 = 0
+            while wait.shouldRetry(attempt: attempt) { attempt += 1 }
+            #expect(clock.now - start >= .milliseconds(100), "round \(round)")
+            #expect(attempt >= 50, "only \(attempt) tries in 100 ms (round \(round))")
         }
     }
 
