@@ -19,6 +19,21 @@ import Testing
         try Registry(path: path, workload: .oneShot).versions(model: model, limit: 1).items.first?.version
     }
 
+    /// The commit resumes a waiting change on the group-commit thread; the caller must still
+    /// go on elsewhere, or a server would render its answers on the thread every write waits for.
+    @Test func theCallerGoesOnOffTheGroupCommitThread() async throws {
+        try await Self.withServerRegistry { registry, _ in
+            for n in 1...3 {
+                let (version, writer) = try await registry.withGroupCommit {
+                    (try registry.register(model: "fraud", RegisterRequest(artifactURI: "s3://m/\(n)"), by: .eve).version,
+                     pthread_self())
+                }
+                #expect(version == n)
+                #expect(pthread_equal(pthread_self(), writer) == 0, "change \(n) went on on the group-commit thread")
+            }
+        }
+    }
+
     @Test func aLoneChangeCommitsAtOnce() async throws {
         try await Self.withServerRegistry { registry, path in
             for n in 1...3 {
