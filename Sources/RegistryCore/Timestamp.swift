@@ -22,12 +22,18 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
-    /// RFC 3339 in UTC with exactly three fractional digits.
-    public var description: String {
+    /// The UTC calendar date and the milliseconds into that day (days before the epoch round
+    /// down, so times before 1970 get the right date).
+    private var civilParts: (year: Int64, month: Int64, day: Int64, msOfDay: Int64) {
         let ms = millisecondsSinceEpoch
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let msOfDay = ms - days * 86_400_000
         let (year, month, day) = Self.civil(fromDays: days)
+        return (year, month, day, ms - days * 86_400_000)
+    }
+
+    /// RFC 3339 in UTC with exactly three fractional digits.
+    public var description: String {
+        let (year, month, day, msOfDay) = civilParts
         let seconds = msOfDay / 1000
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
@@ -39,10 +45,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// Appends `description`'s UTF-8 to `out` without building a String: listings write one
     /// time per row, and `description`'s dozen small Strings showed in their profile.
     func appendRFC3339(to out: inout [UInt8]) {
-        let ms = millisecondsSinceEpoch
-        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let msOfDay = ms - days * 86_400_000
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day, msOfDay) = civilParts
         guard (0...9999).contains(year) else {
             out.append(contentsOf: description.utf8)
             return

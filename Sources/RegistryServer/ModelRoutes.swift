@@ -21,10 +21,8 @@ struct ModelRoutes {
                 .json(try registry.model(named: try request.parameter("name")))
             },
             Route(.get, "/v1/models/{name}/versions", role: .reader) { request in
-                APIResponse(
-                    status: .ok, contentType: "application/json",
-                    body: try registry.versionsJSON(
-                        model: try request.parameter("name"), limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
+                .json(bytes: try registry.versionsJSON(
+                    model: try request.parameter("name"), limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
             },
             Route(.post, "/v1/models/{name}/versions", role: .engineer, idempotent: true) { request in
                 let body = try request.decode(RegisterRequest.self, allowedKeys: RegisterRequest.allowedKeys)
@@ -96,10 +94,8 @@ struct PromotionRoutes {
                 let name = try request.parameter("name")
                 let branch = try request.query("branch").map { (text: String) throws(RegistryError) in try Branch.parse(text) }
                 if let at = try request.timeQuery("at") { return .json(try registry.branches(model: name, at: at)) }
-                return APIResponse(
-                    status: .ok, contentType: "application/json",
-                    body: try registry.historyJSON(
-                        model: name, branch: branch, limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
+                return .json(bytes: try registry.historyJSON(
+                    model: name, branch: branch, limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
             },
             Route(.get, "/v1/models/{name}/policy", role: .reader) { request in
                 let revision = try request.query("revision").map { (text: String) throws(RegistryError) -> Int in

@@ -86,7 +86,12 @@ struct APIResponse: Sendable {
     var headers: HTTPFields = [:]
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
-        APIResponse(status: status, contentType: "application/json", body: JSONCoding.bytes(value), headers: headers)
+        json(bytes: JSONCoding.bytes(value), status: status, headers: headers)
+    }
+
+    /// JSON the registry has already written (`Registry.versionsJSON`, `historyJSON`).
+    static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
+        APIResponse(status: status, contentType: "application/json", body: bytes, headers: headers)
     }
 
     var hummingbird: Response {
