@@ -30,6 +30,7 @@ extension Mreg {
         }
 
         func run() async throws {
+            LoggingSystem.bootstrap { label in ServerLogHandler(label: label) }
             let registry = try Registry(path: global.databasePath, workload: .server)
             if try !registry.hasTokens() {
                 let issued = try registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
