@@ -15,12 +15,10 @@
 #   SCHEMATHESIS_TIMEOUT  seconds before the whole run is stopped and counted a failure (default 240)
 #   SCHEMATHESIS_SEED     the random seed (default 1, so that runs are reproducible)
 #   SCHEMATHESIS_CHECKS   the checks (default all)
-#   SCHEMATHESIS_EXCLUDE  checks left out (default positive_data_acceptance,unsupported_method):
-#                         positive_data_acceptance wants every schema-valid request to succeed, but
-#                         a stale If-Match is rightly 412 and some rules (a forced promotion needs a
-#                         reason) are not expressed in the schema; unsupported_method wants 405 for
-#                         undeclared methods, and Hummingbird's router answers 404. Set it to ""
-#                         to run them too.
+#   SCHEMATHESIS_EXCLUDE  checks left out (default positive_data_acceptance):
+#                         it wants every schema-valid request to succeed, but a stale If-Match is
+#                         rightly 412 and some rules (a forced promotion needs a reason) are not
+#                         expressed in the schema. Set it to "" to run it too.
 set -euo pipefail
 
 if (($# < 2)); then
@@ -38,7 +36,7 @@ if [[ ! -x $schemathesis ]]; then
   exit 2
 fi
 
-exclude=${SCHEMATHESIS_EXCLUDE-positive_data_acceptance,unsupported_method}
+exclude=${SCHEMATHESIS_EXCLUDE-positive_data_acceptance}
 status=0
 # `timeout` bounds the run as a whole; --max-examples bounds each operation. (--max-time is
 # not a bound: schemathesis 4 keeps fuzzing until that budget is spent.)

@@ -32,18 +32,12 @@ func apiRoutes(registry: Registry, metrics: ServerMetrics, arguments: ServerArgu
         + AuditRoutes(registry: registry, checkpointKey: arguments.checkpointKey, origin: arguments.checkpointOrigin).routes
 }
 
-/// Builds the router: the middleware first (they apply only to routes added after them), then
-/// every route of `apiRoutes`.
-func buildRouter(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> Router<ServerContext> {
-    let router = Router(context: ServerContext.self)
-    router.add(middleware: ObservabilityMiddleware(metrics: metrics))
-    router.add(middleware: ProblemMiddleware())
-    for route in apiRoutes(registry: registry, metrics: metrics, arguments: arguments) {
-        router.on(RouterPath(route.path), method: route.method) { request, context in
-            try await route.respond(to: request, context: context, registry: registry)
-        }
+/// The server's responder: every route of `apiRoutes`, inside the access log and metrics
+/// (`ObservabilityMiddleware`) and the problem documents (`ProblemMiddleware`).
+func buildResponder(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> APIRouter {
+    APIRouter(routes: apiRoutes(registry: registry, metrics: metrics, arguments: arguments), metrics: metrics) { route, request, context in
+        try await route.respond(to: request, context: context, registry: registry)
     }
-    return router
 }
 
 /// The application `mreg serve` runs and the tests drive.
@@ -56,7 +50,7 @@ public func buildApplication(
     logger.logLevel = arguments.logLevel
     let metrics = ServerMetrics()
     return Application(
-        router: buildRouter(registry: registry, metrics: metrics, arguments: arguments),
+        responder: buildResponder(registry: registry, metrics: metrics, arguments: arguments),
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)

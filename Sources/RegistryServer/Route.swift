@@ -20,7 +20,9 @@ struct APIRequest: Sendable {
 
     func parameter(_ name: String) throws(RegistryError) -> String {
         guard let value = context.parameters.get(name) else { throw RegistryError(.invalidArgument, "the path has no \(name)") }
-        return value.contains("%") ? value.removingPercentEncoding ?? value : value
+        // Bytes, not `String.contains(_:)`: Foundation's substring search cost ~4,800 instructions
+        // on every request with a path parameter.
+        return value.utf8.contains(UInt8(ascii: "%")) ? value.removingPercentEncoding ?? value : value
     }
 
     func intParameter(_ name: String) throws(RegistryError) -> Int {

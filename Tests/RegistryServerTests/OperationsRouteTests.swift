@@ -84,8 +84,36 @@ import Testing
         try await withTestServer { server in
             try await server.send(.get, "/v1/nothing-here", as: .admin).expect(.notFound, code: "NOT_FOUND")
             try await server.send(.get, "/", as: nil).expect(.notFound, code: "NOT_FOUND")
-            // A known path with a method it does not have.
-            try await server.send(.delete, "/v1/models", as: .admin).expect(.notFound, code: "NOT_FOUND")
+            try await server.send(.get, "/v1/models/m/versions/1/nothing", as: .admin).expect(.notFound, code: "NOT_FOUND")
+        }
+    }
+
+    @Test func aKnownPathWithAnotherMethodIs405WithTheMethodsItTakes() async throws {
+        try await withTestServer { server in
+            let models = try await server.send(.delete, "/v1/models", as: .admin)
+            models.expect(.methodNotAllowed, code: "INVALID_ARGUMENT", detailMentions: "DELETE")
+            #expect(models.headers[.allow] == "GET, POST")
+            let promote = try await server.send(.get, "/v1/models/m/promote", as: .reader)
+            promote.expect(.methodNotAllowed, code: "INVALID_ARGUMENT")
+            #expect(promote.headers[.allow] == "POST")
+            // Nothing was needed to learn that: no token, no model.
+            let policy = try await server.send(.post, "/v1/models/unknown/policy", as: nil)
+            policy.expect(.methodNotAllowed)
+            #expect(policy.headers[.allow] == "GET, PUT")
+        }
+    }
+
+    @Test func pathsMatchSegmentBySegment() async throws {
+        try await withTestServer { server in
+            let version = try server.registerVersion("m")
+            // A trailing or doubled slash names the same route, as it did under Hummingbird's router.
+            try await server.send(.get, "/v1/models/m/", as: .reader).expect(.ok)
+            try await server.send(.get, "/v1//models/m/versions/\(version)", as: .reader).expect(.ok)
+            // A parameter takes one whole segment, percent-encoded or not.
+            try await server.send(.get, "/v1/models/m%2Dx", as: .reader).expect(.notFound, code: "NOT_FOUND", detailMentions: "m-x")
+            // Literal segments compare exactly: no prefixes, no case folding.
+            try await server.send(.get, "/v1/models/m/versionsX", as: .reader).expect(.notFound, code: "NOT_FOUND", detailMentions: "route")
+            try await server.send(.get, "/V1/models/m", as: .reader).expect(.notFound, code: "NOT_FOUND", detailMentions: "route")
         }
     }
 
