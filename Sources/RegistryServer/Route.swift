@@ -180,16 +180,22 @@ extension Route {
     }
 
     /// The token of `Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1), read on the
-    /// UTF-8 bytes: this runs on every request.
+    /// UTF-8 bytes: this runs on every request. (Through `zip`, `drop` and `reversed` on the
+    /// `UTF8View` it cost ~3,800 instructions; on the buffer, a few hundred.)
+    private static let bearerScheme = Array("bearer ".utf8)
+
     static func bearerToken(_ header: String) -> String? {
-        let bytes = header.utf8
-        let scheme = "bearer ".utf8
-        guard bytes.count > scheme.count,
-            zip(bytes.prefix(scheme.count), scheme).allSatisfy({ ($0 | 0x20) == $1 })
-        else { return nil }
-        let token = bytes.dropFirst(scheme.count).drop { $0 == 0x20 }
-        let trimmed = token.reversed().drop { $0 == 0x20 }.count
-        return trimmed == 0 ? nil : String(decoding: token.prefix(trimmed), as: UTF8.self)
+        var header = header
+        return header.withUTF8 { bytes -> String? in
+            let scheme = bearerScheme
+            guard bytes.count > scheme.count else { return nil }
+            for (byte, expected) in zip(bytes, scheme) where byte | 0x20 != expected { return nil }
+            var start = scheme.count
+            var end = bytes.count
+            while start < end, bytes[start] == 0x20 { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 { end -= 1 }
+            return start == end ? nil : String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
     }
 }
 

@@ -160,3 +160,21 @@ import Testing
         }
     }
 }
+
+@Suite struct BearerTokenTests {
+    @Test func theTokenIsWhatFollowsTheSchemeWithoutSurroundingSpaces() {
+        #expect(Route.bearerToken("Bearer mreg_abc") == "mreg_abc")
+        #expect(Route.bearerToken("bearer mreg_abc") == "mreg_abc")
+        #expect(Route.bearerToken("BEARER   mreg_abc  ") == "mreg_abc")
+        #expect(Route.bearerToken("Bearer mreg_ab c") == "mreg_ab c")
+    }
+
+    @Test func anotherSchemeOrNoTokenIsNone() {
+        #expect(Route.bearerToken("Basic dXNlcjpwdw==") == nil)
+        #expect(Route.bearerToken("Bearer") == nil)
+        #expect(Route.bearerToken("Bearer ") == nil)
+        #expect(Route.bearerToken("Bearer     ") == nil)
+        #expect(Route.bearerToken("Bearermreg_abc") == nil)
+        #expect(Route.bearerToken("") == nil)
+    }
+}
