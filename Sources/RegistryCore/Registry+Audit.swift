@@ -131,7 +131,7 @@ extension Registry {
                     failure = (expectedSeq, "entry \(expectedSeq) is missing (the next entry is \(seq))", linked)
                     return
                 }
-                guard row.withBytes(8, { $0.elementsEqual(linked) }) else {
+                guard row.withBytes(8, { AuditChain.same($0, linked) }) else {
                     failure = (seq, "its prev_hash does not match the hash of entry \(seq - 1)", linked)
                     return
                 }
@@ -149,7 +149,7 @@ extension Registry {
                     }
                 }
                 let computed = AuditChain.hash(previous: linked, canonical: canonical)
-                guard row.withBytes(9, { $0.elementsEqual(computed) }) else {
+                guard row.withBytes(9, { AuditChain.same($0, computed) }) else {
                     failure = (seq, "its contents do not match its hash (the entry was changed)", linked)
                     return
                 }
