@@ -68,13 +68,9 @@ struct APIRouter: HTTPResponder {
         var context = context
         context.coreContext.endpointPath.value = template.path
         guard let handler = template.handlers[request.method] else {
-            var problem = Problem(
-                status: .methodNotAllowed, code: .invalidArgument,
-                detail: "\(template.path) does not take \(request.method.rawValue); it takes \(template.allow)")
-            problem.requestID = context.requestID
-            var response = problem.response.hummingbird
-            response.headers[.allow] = template.allow
-            return response
+            throw HTTPError(
+                .methodNotAllowed, headers: [.allow: template.allow],
+                message: "\(template.path) does not take \(request.method.rawValue); it takes \(template.allow)")
         }
         for (segment, value) in zip(template.segments, segments) {
             if case .parameter(let name) = segment { context.coreContext.parameters[name] = Substring(value) }

@@ -115,7 +115,10 @@ struct ProblemMiddleware: RouterMiddleware {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             }
             problem.requestID = context.requestID
-            return problem.response.hummingbird
+            var response = problem.response.hummingbird
+            // What an HTTPError says besides its status goes out with the problem: a 405's `Allow`.
+            if let error = error as? HTTPError { response.headers.append(contentsOf: error.headers) }
+            return response
         }
     }
 }

@@ -179,11 +179,11 @@ extension Route {
         return caller
     }
 
+    private static let bearerScheme = Array("bearer ".utf8)
+
     /// The token of `Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1), read on the
     /// UTF-8 bytes: this runs on every request. (Through `zip`, `drop` and `reversed` on the
     /// `UTF8View` it cost ~3,800 instructions; on the buffer, a few hundred.)
-    private static let bearerScheme = Array("bearer ".utf8)
-
     static func bearerToken(_ header: String) -> String? {
         var header = header
         return header.withUTF8 { bytes -> String? in
