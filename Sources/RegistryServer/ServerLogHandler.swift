@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// `mreg serve`'s log lines: swift-log's `StreamLogHandler` format on standard error, with the
@@ -13,16 +17,16 @@ public struct ServerLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
-    private let write: @Sendable (String) -> Void
+    private let output: @Sendable (String) -> Void
 
-    /// - Parameter write: where the lines go (standard error unless a test says otherwise).
+    /// - Parameter output: where the lines go (standard error unless a test says otherwise).
     public init(
         label: String, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider,
-        write: @escaping @Sendable (String) -> Void = ServerLogHandler.writeToStandardError
+        output: @escaping @Sendable (String) -> Void = ServerLogHandler.writeToStandardError
     ) {
         self.label = label
         self.metadataProvider = metadataProvider
-        self.write = write
+        self.output = output
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -39,7 +43,7 @@ public struct ServerLogHandler: LogHandler {
             all["error.type"] = "\(String(reflecting: type(of: error)))"
         }
         let pretty = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        write("\(Self.timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n")
+        output("\(Self.timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n")
     }
 
     /// The local time as `StreamLogHandler` writes it: 2026-11-23T03:04:05+0000.
@@ -59,7 +63,7 @@ public struct ServerLogHandler: LogHandler {
         line.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else { return }
                 offset += written
