@@ -4,6 +4,10 @@ import PackagePlugin
 /// Turns files that must travel inside the binary into Swift source, so `mreg` works from any
 /// directory: the top-level `migrations/*.sql` for RegistryCore, `openapi/openapi.yaml` for
 /// RegistryServer.
+///
+/// SwiftPM runs this when it plans a build, and plans again only when `Package.swift` or a
+/// target's sources change: a file added to or removed from `migrations/` goes unnoticed until
+/// then, so the README says to `touch Package.swift` after changing that folder.
 @main
 struct EmbedFilesPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) async throws -> [Command] {
