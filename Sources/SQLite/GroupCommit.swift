@@ -98,12 +98,18 @@ public final class GroupCommitExecutor: TaskExecutor, @unchecked Sendable {
         // Unowned: the thread must not keep the executor alive, or `deinit` would never stop it.
         let executor = asUnownedTaskExecutor()
         let thread = Thread {
+            Thread.current.name = Self.threadName
             database.adoptCurrentThreadForGroupCommit()
             jobs.run(on: executor, database: database, maxGroupSize: max(1, maxGroupSize))
         }
-        thread.name = "mreg.group-commit"
         thread.start()
     }
+
+    /// The thread's name in `top -H`, `perf` and `/proc/PID/task/*/comm`. Linux keeps at most
+    /// 15 bytes of a name and refuses a longer one, leaving the thread under its creator's name;
+    /// and Foundation passes a name to the kernel only when it is set on the running thread
+    /// (set before `start()`, it stays in the `Thread` object).
+    static let threadName = "mreg-commit"
 
     /// Stops the thread once the jobs already queued have run; the open group commits.
     deinit { jobs.stop() }

@@ -37,12 +37,16 @@ final class WALCheckpointer: @unchecked Sendable {
     static let restartFrames = 4096
     static let restartPatienceMilliseconds: Int32 = 5
 
+    /// At most 15 bytes, set from the thread itself, as `GroupCommitExecutor.threadName` explains.
+    static let threadName = "mreg-checkpoint"
+
     func start() {
         guard state.withLock({ state in
             defer { state.started = true }
             return !state.started
         }) else { return }
         let thread = Thread { [self] in
+            Thread.current.name = Self.threadName
             while !state.withLock({ $0.stopping }) {
                 Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
                 // A failed checkpoint (e.g. the disk is full) is retried at the next interval; the
@@ -55,7 +59,6 @@ final class WALCheckpointer: @unchecked Sendable {
             }
             finished.signal()
         }
-        thread.name = "mreg-wal-checkpoint"
         thread.start()
     }
 

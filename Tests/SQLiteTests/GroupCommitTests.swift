@@ -255,4 +255,16 @@ import Testing
             #expect(database.groupCommitTotals == (commits: 3, writes: 6), "six queued writes, two per group")
         }
     }
+
+    @Test func theThreadCarriesItsNameForTopAndPerf() async throws {
+        try await Self.withGroupCommit { _, executor, _ in
+            let name = await withTaskExecutorPreference(executor) { currentThreadName() }
+            #expect(name == GroupCommitExecutor.threadName)
+        }
+    }
+}
+
+/// The kernel's name of the calling thread (what `top -H` and `perf` show).
+func currentThreadName() -> String? {
+    try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
 }
