@@ -23,18 +23,12 @@ import Testing
     @Test func theCheckpointThreadCarriesItsName() throws {
         try withTemporaryDirectory { directory in
             let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .milliseconds(10))
-            // The kernel's names of this process's threads, as `top -H` and `perf` show them.
-            func threadNames() throws -> [String] {
-                try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
-                    try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
-                }
-            }
             // The thread names itself once it runs, which may be a moment after `init` returns.
             let deadline = ContinuousClock.now + .seconds(5)
-            var names = try threadNames()
+            var names = try processThreadNames()
             while !names.contains(WALCheckpointer.threadName), ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.005)
-                names = try threadNames()
+                names = try processThreadNames()
             }
             #expect(names.contains(WALCheckpointer.threadName))
             withExtendedLifetime(server) {}

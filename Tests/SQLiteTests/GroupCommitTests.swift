@@ -264,7 +264,3 @@ import Testing
     }
 }
 
-/// The kernel's name of the calling thread (what `top -H` and `perf` show).
-func currentThreadName() -> String? {
-    try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
-}

@@ -59,3 +59,15 @@ final class SharedList<Element: Sendable>: Sendable {
     func append(contentsOf elements: [Element]) { storage.withLock { $0.append(contentsOf: elements) } }
     var elements: [Element] { storage.withLock { $0 } }
 }
+
+/// The kernel's name of the calling thread, as `top -H` and `perf` show it.
+func currentThreadName() -> String? { threadName(at: "/proc/thread-self/comm") }
+
+/// The kernel's names of this process's threads.
+func processThreadNames() throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { threadName(at: "/proc/self/task/\($0)/comm") }
+}
+
+private func threadName(at path: String) -> String? {
+    try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .newlines)
+}
