@@ -105,3 +105,21 @@ extension Registry {
         return chain
     }
 }
+
+/// The body of `POST /v1/audit/verify`: verify the chain and that it still holds what a signed
+/// checkpoint signed.
+public struct CheckpointVerificationRequest: Sendable, Codable, Hashable {
+    public let checkpoint: AuditCheckpoint
+    /// Base64 of the signer's raw Ed25519 public key (the `.pub` file of `mreg audit keygen`).
+    public let publicKey: String
+
+    public init(checkpoint: AuditCheckpoint, publicKey: String) {
+        self.checkpoint = checkpoint
+        self.publicKey = publicKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case checkpoint
+        case publicKey = "public_key"
+    }
+}

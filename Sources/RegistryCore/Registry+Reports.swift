@@ -2,6 +2,16 @@ import Foundation
 import SQLite
 
 extension Registry {
+    /// Reads an uploaded report document and attaches the report to a version.
+    /// - Parameter what: how to name the document in errors.
+    /// - Throws: `INVALID_ARGUMENT` for a document that does not read as a report, and what
+    ///   ``addReport(model:version:_:document:by:)`` throws.
+    public func addReport(
+        model name: String, version number: Int, _ upload: ReportUpload, what: String, by caller: Caller
+    ) throws(RegistryError) -> TestReport {
+        try addReport(model: name, version: number, try upload.submission(what: what), document: upload.document, by: caller)
+    }
+
     /// Attaches a test report to a version. The newest report per suite is the one that counts.
     /// - Parameters:
     ///   - submission: the parsed report.

@@ -27,6 +27,17 @@ public struct IssuedToken: Sendable, Codable, Hashable {
     public let token: String
 }
 
+/// The body of `POST /v1/tokens`.
+public struct TokenRequest: Sendable, Codable, Hashable {
+    public let name: String
+    public let role: Role
+
+    public init(name: String, role: Role) {
+        self.name = name
+        self.role = role
+    }
+}
+
 extension Registry {
     /// Token secrets start with this, so they are recognisable in logs and secret scanners.
     public static let tokenPrefix = "mreg_"

@@ -30,6 +30,7 @@ func apiRoutes(registry: Registry, metrics: ServerMetrics, arguments: ServerArgu
         + PromotionRoutes(registry: registry).routes
         + RolloutRoutes(registry: registry).routes
         + AuditRoutes(registry: registry, checkpointKey: arguments.checkpointKey, origin: arguments.checkpointOrigin).routes
+        + TokenRoutes(registry: registry).routes
 }
 
 /// The server's responder: every route of `apiRoutes`, inside the access log and metrics

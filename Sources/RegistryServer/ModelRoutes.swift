@@ -45,11 +45,11 @@ struct ModelRoutes {
             // Parsing up to 10 MiB of JUnit XML must not hold up every other write: off the write thread.
             Route(.post, "/v1/models/{name}/versions/{ref}/reports", role: .engineer, idempotent: true, sharesCommits: false, maxBodyBytes: 10 << 20) { request in
                 let isXML = request.header(.contentType).map { $0.contains("xml") } ?? false
-                let submission = isXML
-                    ? try JUnitReport.parse(Data(request.body), suite: request.query("suite"))
-                    : try ReportSubmission.parseJSON(Data(request.body), suite: request.query("suite"), what: "the request body")
+                let upload = ReportUpload(
+                    document: request.body, format: isXML ? .junit : .json, suite: request.query("suite"),
+                    metrics: try request.metricQueries())
                 let report = try registry.addReport(
-                    model: try request.parameter("name"), version: try request.intParameter("ref"), submission, document: request.body,
+                    model: try request.parameter("name"), version: try request.intParameter("ref"), upload, what: "the request body",
                     by: try request.caller)
                 return .json(report, status: .created)
             },
@@ -137,6 +137,20 @@ struct AuditRoutes {
             },
             Route(.get, "/v1/audit/verify", role: .auditor) { _ in
                 .json(try registry.verifyAudit())
+            },
+            // Verifying against a signed checkpoint: the checkpoint and its signer's key are the body.
+            Route(.post, "/v1/audit/verify", role: .auditor, sharesCommits: false) { request in
+                let body = try request.decode(CheckpointVerificationRequest.self, allowedKeys: ["checkpoint", "public_key"])
+                return .json(try registry.verifyAudit(checkpoint: body.checkpoint, publicKey: body.publicKey))
+            },
+            Route(.get, "/v1/audit/export", role: .auditor) { request in
+                let format = try request.query("format").map { (text: String) throws(RegistryError) in
+                    guard let format = AuditExport.Format(rawValue: text) else {
+                        throw RegistryError(.invalidArgument, "format must be jsonl or csv, not \"\(text)\"")
+                    }
+                    return format
+                } ?? .jsonl
+                return .streaming(contentType: format.contentType) { write in try await registry.exportAudit(format, write: write) }
             },
             // Signs what it reads and writes nothing: it never holds up the writes' commits.
             Route(.post, "/v1/audit/checkpoint", role: .auditor, sharesCommits: false) { [checkpointKey, origin] _ in

@@ -51,6 +51,16 @@ struct APIRequest: Sendable {
         return time
     }
 
+    /// The repeated `metric=name=number` query parameters.
+    func metricQueries() throws(RegistryError) -> [String: Double] {
+        try request.uri.queryParameters.getAll("metric").map { (text: String) throws(RegistryError) in
+            guard let metric = MetricAssignment(text) else {
+                throw RegistryError(.invalidArgument, "metric must be name=number, not \"\(text)\"")
+            }
+            return metric
+        }.dictionary()
+    }
+
     func header(_ name: HTTPField.Name) -> String? { request.headers[name] }
 
     /// Decodes the JSON body, naming the field that is wrong.
