@@ -1,23 +1,107 @@
 import ArgumentParser
 import Foundation
+import RegistryClient
 import RegistryCore
 
-/// Where the registry is and how to print: the options of every command.
-struct StoreOptions: ParsableArguments {
+/// The options of every command: where the registry is (a database file, or a server and a
+/// token), how to print, and who is acting. They may stand before or after the subcommand
+/// (`mreg --db x.db show m 1` and `mreg show m 1 --db x.db`): the root command declares them too,
+/// and argument-parser hands a subcommand the values its parent parsed.
+struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The registry database file (else $MREG_DB, else ./mreg.db).", valueName: "path"))
     var db: String?
 
     @Flag(name: .long, help: "Print one JSON document on stdout, the same shape as the REST body.")
     var json = false
 
-    var databasePath: String {
-        db ?? ProcessInfo.processInfo.environment["MREG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "mreg.db"
+    @Option(name: .long, help: ArgumentHelp(
+        "Who is acting (else $MREG_ACTOR, else the OS user); ignored with --server, where the token's name acts. `audit log` filters by it.",
+        valueName: "name"))
+    var actor: String?
+
+    @Option(name: .long, help: ArgumentHelp("Work through mreg serve at this URL instead of a file (else $MREG_SERVER).", valueName: "url"))
+    var server: String?
+
+    @Option(name: .long, help: ArgumentHelp("The server's API token (else $MREG_TOKEN, else --token-file).", valueName: "token"))
+    var token: String?
+
+    @Option(name: .long, help: ArgumentHelp("A file holding the API token (else $MREG_TOKEN_FILE).", valueName: "path"))
+    var tokenFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Trust the CA certificates in this PEM file for an https:// server, instead of the system's.", valueName: "path"))
+    var cacert: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the server to connect, and to answer.", valueName: "seconds"))
+    var timeout: Double = 30
+
+    func validate() throws {
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if db != nil, serverURL != nil {
+            throw ValidationError("--db names a database file and --server (or $MREG_SERVER) a server; give one of them")
+        }
+    }
+
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    var databasePath: String { db ?? Self.environment("MREG_DB") ?? "mreg.db" }
+
+    /// The server of remote mode, if one is named.
+    var serverURL: String? { server ?? Self.environment("MREG_SERVER") }
+
+    /// Working on the file directly, the CLI acts with admin rights: whoever can write the file
+    /// can change it anyway. The actor still names who acted.
+    var caller: Caller {
+        Caller(name: actor ?? Self.environment("MREG_ACTOR") ?? Self.osUser, role: .admin)
+    }
+
+    private static var osUser: String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return ProcessInfo.processInfo.environment["USER"] ?? "unknown"
     }
 
     /// One command is one short process: it leaves the WAL for the next opener to fold in
     /// rather than paying a checkpoint's fsyncs on exit.
-    func openRegistry() throws(RegistryError) -> Registry {
-        try Registry(path: databasePath, workload: .oneShot)
+    /// - Parameter command: names the command in the error given when a server is named, for the
+    ///   commands that only work on a file.
+    func openRegistry(for command: String) throws(RegistryError) -> Registry {
+        if let serverURL {
+            throw RegistryError(.invalidArgument, "mreg \(command) works on a database file on this machine, not through a server (\(serverURL)); drop --server and $MREG_SERVER")
+        }
+        return try Registry(path: databasePath, workload: .oneShot)
+    }
+
+    /// Runs `body` on the registry: the server named by `--server` (or `$MREG_SERVER`), else the
+    /// database file.
+    /// - Parameter actorFilters: the command reads `--actor` as a filter, so it is not a
+    ///   stand-in for the token's name.
+    func withRegistry<T>(actorFilters: Bool = false, _ body: (any RegistryService) async throws -> T) async throws -> T {
+        guard let serverURL else {
+            return try await body(LocalRegistry(registry: try Registry(path: databasePath, workload: .oneShot), caller: caller))
+        }
+        if actor != nil, !actorFilters {
+            Terminal.printError("note: --actor is ignored with --server: the server records the token's name as the actor")
+        }
+        let remote = try RemoteRegistry(
+            server: serverURL, token: try bearerToken(), caCertificateFile: cacert, timeout: .milliseconds(Int64(timeout * 1000)))
+        do {
+            let answer = try await body(remote)
+            await remote.shutdown()
+            return answer
+        } catch {
+            await remote.shutdown()
+            throw error
+        }
+    }
+
+    /// `--token`, else `$MREG_TOKEN`, else the contents of `--token-file` or `$MREG_TOKEN_FILE`.
+    private func bearerToken() throws(RegistryError) -> String? {
+        if let token = token ?? Self.environment("MREG_TOKEN") { return token }
+        guard let path = tokenFile ?? Self.environment("MREG_TOKEN_FILE") else { return nil }
+        let text = String(decoding: try readFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw RegistryError(.invalidArgument, "the token file \(path) is empty") }
+        return text
     }
 
     /// Prints `value` as JSON with `--json`, else the human rendering.
@@ -28,33 +112,6 @@ struct StoreOptions: ParsableArguments {
             let text = human()
             if !text.isEmpty { print(text) }
         }
-    }
-}
-
-/// Options every command takes: the store options and who is acting. (`audit log` takes only
-/// the store options: there `--actor` filters by actor, as the contract spells it.)
-struct GlobalOptions: ParsableArguments {
-    @OptionGroup var store: StoreOptions
-
-    @Option(name: .long, help: ArgumentHelp("Who is acting (else $MREG_ACTOR, else the OS user).", valueName: "name"))
-    var actor: String?
-
-    var json: Bool { store.json }
-    var databasePath: String { store.databasePath }
-    func openRegistry() throws(RegistryError) -> Registry { try store.openRegistry() }
-    func emit<T: Encodable>(_ value: T, human: () -> String) { store.emit(value, human: human) }
-
-    /// Working on the file directly, the CLI acts with admin rights: whoever can write the file
-    /// can change it anyway. The actor still names who acted.
-    var caller: Caller {
-        let environment = ProcessInfo.processInfo.environment
-        let name = actor ?? environment["MREG_ACTOR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.osUser
-        return Caller(name: name, role: .admin)
-    }
-
-    private static var osUser: String {
-        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
-        return ProcessInfo.processInfo.environment["USER"] ?? "unknown"
     }
 }
 
@@ -73,15 +130,10 @@ struct KeyValue: ExpressibleByArgument {
 }
 
 /// `k=number` arguments (`--metric`).
-struct MetricValue: ExpressibleByArgument {
-    let key: String
-    let value: Double
+typealias MetricValue = MetricAssignment
 
-    init?(argument: String) {
-        guard let pair = KeyValue(argument: argument), let number = Double(pair.value), number.isFinite else { return nil }
-        key = pair.key
-        value = number
-    }
+extension MetricAssignment: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
 }
 
 extension Array where Element == KeyValue {
@@ -97,18 +149,6 @@ extension Array where Element == KeyValue {
     }
 }
 
-extension Array where Element == MetricValue {
-    func dictionary() throws -> [String: Double] {
-        var result: [String: Double] = [:]
-        for pair in self {
-            guard result.updateValue(pair.value, forKey: pair.key) == nil else {
-                throw ValidationError("--metric \(pair.key) is given twice")
-            }
-        }
-        return result
-    }
-}
-
 extension Timestamp: ExpressibleByArgument {
     public init?(argument: String) { self.init(rfc3339: argument) }
 }
@@ -118,3 +158,5 @@ extension VersionRef: ExpressibleByArgument {
 }
 
 extension Branch: ExpressibleByArgument {}
+
+extension AuditExport.Format: ExpressibleByArgument {}

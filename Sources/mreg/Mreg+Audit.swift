@@ -3,29 +3,32 @@ import Foundation
 import RegistryCore
 
 extension Mreg {
-    struct AuditCommand: ParsableCommand {
+    struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "audit", abstract: "Read, verify and export the hash-chained audit log.",
             subcommands: [Log.self, Verify.self, Export.self, Checkpoint.self, Keygen.self])
 
-        struct Log: ParsableCommand {
+        struct Log: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "log",
                 abstract: "List audit entries, newest first.",
-                discussion: "Example: mreg audit log --model fraud --action branch.promote --since 2026-11-01T00:00:00Z")
+                discussion: """
+                    --actor NAME lists only the entries of that actor.
+                    Example: mreg audit log --model fraud --action branch.promote --since 2026-11-01T00:00:00Z
+                    """)
 
-            @OptionGroup var global: StoreOptions
+            /// Its `--actor` is the filter "only entries by this actor", as the contract spells it.
+            @OptionGroup var global: GlobalOptions
             @Option(help: "Only this model.") var model: String?
-            @Option(help: "Only entries by this actor.") var actor: String?
             @Option(help: "Only this action (e.g. version.register, branch.promote, branch.rollback).") var action: String?
             @Option(help: "Only entries at or after this time.") var since: Timestamp?
             @Option(help: "Only entries at or before this time.") var until: Timestamp?
             @Option(help: "At most this many entries.") var limit = 50
             @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
 
-            func run() throws {
-                let page = try global.openRegistry().auditLog(AuditQuery(
-                    model: model, actor: actor, action: action, since: since, until: until, limit: limit, cursor: cursor))
+            func run() async throws {
+                let query = AuditQuery(model: model, actor: global.actor, action: action, since: since, until: until, limit: limit, cursor: cursor)
+                let page = try await global.withRegistry(actorFilters: true) { try await $0.auditLog(query) }
                 global.emit(page) {
                     guard !page.items.isEmpty else { return "No audit entries match." }
                     return Terminal.table(
@@ -37,7 +40,7 @@ extension Mreg {
             }
         }
 
-        struct Verify: ParsableCommand {
+        struct Verify: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "verify",
                 abstract: "Recompute the hash chain and name the first entry that does not verify (exit 7).",
@@ -53,16 +56,18 @@ extension Mreg {
                 }
             }
 
-            func run() throws {
-                let registry = try global.openRegistry()
-                let verification: AuditVerification
-                if let checkpoint, let pubkey {
-                    let signed = try RequestDecoding.decode(
-                        AuditCheckpoint.self, from: try readFile(checkpoint), what: checkpoint)
-                    verification = try registry.verifyAudit(
-                        checkpoint: signed, publicKey: String(decoding: try readFile(pubkey), as: UTF8.self))
-                } else {
-                    verification = try registry.verifyAudit()
+            func run() async throws {
+                let signed = try checkpoint.map { path throws(RegistryError) in
+                    try RequestDecoding.decode(AuditCheckpoint.self, from: try readFile(path), what: path)
+                }
+                let publicKey = try pubkey.map { path throws(RegistryError) in
+                    String(decoding: try readFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                let verification = try await global.withRegistry { registry in
+                    if let signed, let publicKey {
+                        return try await registry.verifyAudit(checkpoint: signed, publicKey: publicKey)
+                    }
+                    return try await registry.verifyAudit()
                 }
                 global.emit(verification) {
                     verification.ok
@@ -73,57 +78,37 @@ extension Mreg {
             }
         }
 
-        struct Export: ParsableCommand {
+        struct Export: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "export",
                 abstract: "Write the whole audit log, oldest first, as JSON lines or CSV.",
                 discussion: "Example: mreg audit export --format csv > audit.csv")
 
-            enum Format: String, ExpressibleByArgument { case jsonl, csv }
-
             @OptionGroup var global: GlobalOptions
-            @Option(help: "jsonl or csv.") var format: Format = .jsonl
+            @Option(help: "jsonl or csv.") var format: AuditExport.Format = .jsonl
 
-            func run() throws {
-                let registry = try global.openRegistry()
-                let output = FileHandle.standardOutput
-                var buffer = Data()
-                func flush(force: Bool) {
-                    if force || buffer.count > 1 << 16 {
-                        output.write(buffer)
-                        buffer.removeAll(keepingCapacity: true)
-                    }
+            func run() async throws {
+                try await global.withRegistry { registry in
+                    try await registry.exportAudit(format) { piece in FileHandle.standardOutput.write(Data(piece)) }
                 }
-                if format == .csv { buffer.append(Data("seq,at,actor,action,model,version,branch,details,prev_hash,hash\n".utf8)) }
-                try registry.forEachAuditEntry { entry in
-                    switch format {
-                    case .jsonl: buffer.append(Data((JSONCoding.text(entry) + "\n").utf8))
-                    case .csv:
-                        let cells = [String(entry.seq), "\(entry.at)", entry.actor, entry.action, entry.model ?? "",
-                                     entry.version.map(String.init) ?? "", entry.branch ?? "", entry.details, entry.prevHash, entry.hash]
-                        buffer.append(Data((cells.map(csvCell).joined(separator: ",") + "\n").utf8))
-                    }
-                    flush(force: false)
-                }
-                flush(force: true)
             }
         }
     }
 
-    struct Checkpoint: ParsableCommand {
+    struct Checkpoint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "checkpoint",
             abstract: "Sign (Ed25519) the log's size and head hash, to prove later that its history was not cut or rewritten.",
             discussion: "Example: mreg audit checkpoint --key audit.key --out checkpoints/$(date +%F).json")
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: "The private key file (mreg audit keygen).") var key: String
+        @Option(help: "The private key file (mreg audit keygen); with --server, leave it out: the server signs with its own.") var key: String?
         @Option(help: "Write the checkpoint here instead of stdout.") var out: String?
-        @Option(help: "A name for this registry's log, signed into the checkpoint.") var origin = "mreg"
+        @Option(help: "A name for this registry's log, signed into the checkpoint (a server signs its own).") var origin = "mreg"
 
-        func run() throws {
-            let checkpoint = try global.openRegistry().checkpoint(
-                privateKey: String(decoding: try readFile(key), as: UTF8.self), origin: origin)
+        func run() async throws {
+            let privateKey = try key.map { path throws(RegistryError) in String(decoding: try readFile(path), as: UTF8.self) }
+            let checkpoint = try await global.withRegistry { try await $0.checkpoint(privateKey: privateKey, origin: origin) }
             if let out {
                 try writeFile(out, Data((JSONCoding.text(checkpoint) + "\n").utf8), mode: 0o644)
                 global.emit(checkpoint) { "Signed checkpoint of \(checkpoint.size) entries (head \(checkpoint.head)) written to \(out)." }
@@ -133,7 +118,7 @@ extension Mreg {
         }
     }
 
-    struct Keygen: ParsableCommand {
+    struct Keygen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "keygen",
             abstract: "Create an Ed25519 key pair for checkpoints: FILE (private, mode 600) and FILE.pub.",
@@ -142,7 +127,7 @@ extension Mreg {
         @OptionGroup var global: GlobalOptions
         @Option(help: "The private key file to create.") var out: String
 
-        func run() throws {
+        func run() async throws {
             let keys = CheckpointKeys.generate()
             try writeFile(out, Data((keys.privateKey + "\n").utf8), mode: 0o600)
             try writeFile(out + ".pub", Data((keys.publicKey + "\n").utf8), mode: 0o644)
@@ -172,7 +157,7 @@ func writeFile(_ path: String, _ data: Data, mode: Int) throws(RegistryError) {
 }
 
 extension Mreg {
-    struct Backup: ParsableCommand {
+    struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "backup",
             abstract: "Write an online, consistent copy of the database (safe while others write).",
@@ -181,16 +166,11 @@ extension Mreg {
         @OptionGroup var global: GlobalOptions
         @Option(help: "The new file to write.") var to: String
 
-        func run() throws {
-            try global.openRegistry().backup(to: to)
+        func run() async throws {
+            try global.openRegistry(for: "backup").backup(to: to)
             struct Answer: Encodable { let backup: String }
             global.emit(Answer(backup: to)) { "Wrote a consistent copy of \(global.databasePath) to \(to)." }
         }
     }
 }
 
-/// RFC 4180 quoting.
-func csvCell(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}

@@ -3,7 +3,7 @@ import Foundation
 import RegistryCore
 
 extension Mreg {
-    struct Diff: ParsableCommand {
+    struct Diff: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "diff",
             abstract: "Compare two versions: artifact, params, metrics, tags, test reports, score and lineage.",
@@ -17,14 +17,14 @@ extension Mreg {
         @Argument(help: "The old side.") var from: String
         @Argument(help: "The new side.") var to: String
 
-        func run() throws {
-            let diff = try global.openRegistry().diff(
-                model: name, from: try VersionRef(parsing: from), to: try VersionRef(parsing: to))
+        func run() async throws {
+            let (from, to) = (try VersionRef(parsing: from), try VersionRef(parsing: to))
+            let diff = try await global.withRegistry { try await $0.diff(model: name, from: from, to: to) }
             global.emit(diff) { describe(diff) }
         }
     }
 
-    struct History: ParsableCommand {
+    struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "history",
             abstract: "Show the transitions of a model, newest first, or what each branch held at a time.",
@@ -40,16 +40,15 @@ extension Mreg {
         @Option(help: "At most this many transitions.") var limit = 50
         @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
 
-        func run() throws {
-            let registry = try global.openRegistry()
+        func run() async throws {
             if let at {
-                let state = try registry.branches(model: name, at: at)
+                let state = try await global.withRegistry { try await $0.branches(model: name, at: at) }
                 global.emit(state) {
                     "\(name) at \(at):\n" + Terminal.fields(Branch.allCases.map { ($0.rawValue, Terminal.version(state.branches[$0])) })
                 }
                 return
             }
-            let history = try registry.history(model: name, branch: branch, limit: limit, cursor: cursor)
+            let history = try await global.withRegistry { try await $0.history(model: name, branch: branch, limit: limit, cursor: cursor) }
             global.emit(history) {
                 guard !history.transitions.isEmpty else { return "\(name) has no transitions yet." }
                 return Terminal.table(

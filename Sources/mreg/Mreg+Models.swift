@@ -2,7 +2,7 @@ import ArgumentParser
 import RegistryCore
 
 extension Mreg {
-    struct Init: ParsableCommand {
+    struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init",
             abstract: "Create or migrate the database.",
@@ -10,20 +10,20 @@ extension Mreg {
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let registry = try global.openRegistry()
+        func run() async throws {
+            let registry = try global.openRegistry(for: "init")
             struct Answer: Encodable { let database: String; let ready: Bool }
             let answer = Answer(database: global.databasePath, ready: registry.isReady())
             global.emit(answer) { "Database \(answer.database) is ready." }
         }
     }
 
-    struct ModelCommand: ParsableCommand {
+    struct ModelCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "model", abstract: "Create, list and show models.",
             subcommands: [Create.self, List.self, ShowModel.self])
 
-        struct Create: ParsableCommand {
+        struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "create",
                 abstract: "Create a model with empty develop, release and master branches.",
@@ -33,21 +33,21 @@ extension Mreg {
             @Argument(help: "The model name: lowercase letters, digits, '.', '_' or '-'.") var name: String
             @Option(help: "What the model is for.") var description = ""
 
-            func run() throws {
-                let model = try global.openRegistry().createModel(name: name, description: description, by: global.caller)
+            func run() async throws {
+                let model = try await global.withRegistry { try await $0.createModel(name: name, description: description) }
                 global.emit(model) { "Created model \(model.name)." }
             }
         }
 
-        struct List: ParsableCommand {
+        struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "list", abstract: "List models.", discussion: "Example: mreg model list --json")
 
             @OptionGroup var global: GlobalOptions
             @Option(help: "At most this many models.") var limit = 100
             @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
 
-            func run() throws {
-                let page = try global.openRegistry().models(limit: limit, cursor: cursor)
+            func run() async throws {
+                let page = try await global.withRegistry { try await $0.models(limit: limit, cursor: cursor) }
                 global.emit(page) {
                     guard !page.items.isEmpty else { return "No models yet. Register one with: mreg register NAME --artifact URI" }
                     return Terminal.table(
@@ -60,15 +60,15 @@ extension Mreg {
             }
         }
 
-        struct ShowModel: ParsableCommand {
+        struct ShowModel: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "show", abstract: "Show a model and its branches.", discussion: "Example: mreg model show fraud")
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func run() throws {
-                let model = try global.openRegistry().model(named: name)
+            func run() async throws {
+                let model = try await global.withRegistry { try await $0.model(named: name) }
                 global.emit(model) {
                     Terminal.fields([
                         ("model", model.name), ("description", model.description.isEmpty ? "-" : model.description),

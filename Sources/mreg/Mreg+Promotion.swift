@@ -2,7 +2,7 @@ import ArgumentParser
 import RegistryCore
 
 extension Mreg {
-    struct Promote: ParsableCommand {
+    struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "promote",
             abstract: "Promote a version up the ladder develop → release → master, through the policy's gates.",
@@ -22,16 +22,16 @@ extension Mreg {
         @Flag(help: "Evaluate and report every gate without moving anything.") var dryRun = false
         @Flag(help: "Pass failing gates (admin only; needs --reason).") var force = false
 
-        func run() throws {
+        func run() async throws {
             let request = PromoteRequest(to: to, version: version, expect: expect, reason: reason, dryRun: dryRun, force: force)
-            let result = try global.openRegistry().promote(model: name, request, by: global.caller)
+            let result = try await global.withRegistry { try await $0.promote(model: name, request) }
             global.emit(result) { describe(result) }
             // A dry run that would be refused fails like the real thing, so CI can gate on it.
             if result.dryRun, !result.passed { throw ExitCode(ExitStatus.denied) }
         }
     }
 
-    struct Rollback: ParsableCommand {
+    struct Rollback: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollback",
             abstract: "Move a branch back to the version it held before (no gates: the emergency path).",
@@ -48,9 +48,9 @@ extension Mreg {
         @Option(help: "Why (required).") var reason: String
         @Option(help: "The version you believe the branch holds now; refused when stale.") var expect: Int?
 
-        func run() throws {
-            let result = try global.openRegistry().rollback(
-                model: name, RollbackRequest(branch: branch, to: to, reason: reason, expect: expect), by: global.caller)
+        func run() async throws {
+            let request = RollbackRequest(branch: branch, to: to, reason: reason, expect: expect)
+            let result = try await global.withRegistry { try await $0.rollback(model: name, request) }
             global.emit(result) { describe(result) }
         }
     }

@@ -3,11 +3,11 @@ import Foundation
 import RegistryCore
 
 extension Mreg {
-    struct ReportCommand: ParsableCommand {
+    struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "report", abstract: "Attach test reports to versions.", subcommands: [Add.self])
 
-        struct Add: ParsableCommand {
+        struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "add",
                 abstract: "Attach a test report (JUnit XML, a JSON report, or just a status) to a version.",
@@ -34,22 +34,18 @@ extension Mreg {
                 }
             }
 
-            func run() throws {
-                var submission: ReportSubmission
-                let document: [UInt8]
+            func run() async throws {
+                let metrics = try metric.dictionary()
+                let upload: ReportUpload
+                let what: String
                 if let path = junit ?? file {
-                    let data = try readFile(path)
-                    document = Array(data)
-                    submission = junit != nil
-                        ? try JUnitReport.parse(data, suite: suite)
-                        : try ReportSubmission.parseJSON(data, suite: suite, what: path)
+                    upload = ReportUpload(document: Array(try readFile(path)), format: junit != nil ? .junit : .json, suite: suite, metrics: metrics)
+                    what = path
                 } else {
-                    submission = ReportSubmission(suite: suite, status: status ?? .passed)
-                    document = Array(JSONCoding.text(submission).utf8)
+                    upload = ReportUpload(suite: suite, status: status ?? .passed, metrics: metrics)
+                    what = "the report"
                 }
-                for (key, value) in try metric.dictionary() { submission.metrics[key] = value }
-                let report = try global.openRegistry().addReport(
-                    model: name, version: version, submission, document: document, by: global.caller)
+                let report = try await global.withRegistry { try await $0.addReport(model: name, version: version, upload, what: what) }
                 global.emit(report) {
                     "Attached \(report.suite) report (\(report.status.rawValue), \(report.tests) tests, \(report.failures) failures, \(report.errors) errors) to \(report.model) v\(report.version)."
                 }
@@ -57,7 +53,7 @@ extension Mreg {
         }
     }
 
-    struct Reports: ParsableCommand {
+    struct Reports: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reports",
             abstract: "List the test reports of a version, newest first.", discussion: "Example: mreg reports fraud 3")
@@ -66,8 +62,8 @@ extension Mreg {
         @Argument var name: String
         @Argument var version: Int
 
-        func run() throws {
-            let reports = try global.openRegistry().reports(model: name, version: version)
+        func run() async throws {
+            let reports = try await global.withRegistry { try await $0.reports(model: name, version: version) }
             global.emit(Page(items: reports, nextCursor: nil)) {
                 guard !reports.isEmpty else { return "\(name) v\(version) has no test reports." }
                 return Terminal.table(

@@ -2,12 +2,12 @@ import ArgumentParser
 import RegistryCore
 
 extension Mreg {
-    struct RolloutCommand: ParsableCommand {
+    struct RolloutCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollout", abstract: "Gray-release a version onto master in steps (docs/ROLLOUT.md).",
             subcommands: [Start.self, Status.self, Advance.self, Pause.self, Resume.self, Abort.self, Observe.self])
 
-        struct Start: ParsableCommand {
+        struct Start: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "start",
                 abstract: "Start a rollout after the master gates pass; master keeps its version until the rollout completes.",
@@ -18,7 +18,7 @@ extension Mreg {
             @Option(help: "The candidate version (it must have been on release).") var version: Int
             @Option(help: "Percentages, increasing, ending at 100 (default: the policy's, else 5,25,50,100).") var steps: String?
 
-            func run() throws {
+            func run() async throws {
                 let parsed = try steps.map { text -> [Int] in
                     let numbers = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                     guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else {
@@ -26,8 +26,8 @@ extension Mreg {
                     }
                     return numbers.compactMap { $0 }
                 }
-                let rollout = try global.openRegistry().startRollout(
-                    model: name, RolloutStartRequest(version: version, steps: parsed), by: global.caller)
+                let request = RolloutStartRequest(version: version, steps: parsed)
+                let rollout = try await global.withRegistry { try await $0.startRollout(model: name, request) }
                 global.emit(rollout) { describe(rollout) }
             }
         }
@@ -41,7 +41,7 @@ extension Mreg {
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func act(on registry: Registry) throws -> Rollout { try registry.rollout(model: name) }
+            func act(on registry: any RegistryService) async throws -> Rollout { try await registry.rollout(model: name) }
         }
 
         struct Advance: RolloutAction {
@@ -53,7 +53,7 @@ extension Mreg {
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func act(on registry: Registry) throws -> Rollout { try registry.advanceRollout(model: name, by: global.caller) }
+            func act(on registry: any RegistryService) async throws -> Rollout { try await registry.advanceRollout(model: name) }
         }
 
         struct Pause: RolloutAction {
@@ -62,7 +62,7 @@ extension Mreg {
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func act(on registry: Registry) throws -> Rollout { try registry.pauseRollout(model: name, by: global.caller) }
+            func act(on registry: any RegistryService) async throws -> Rollout { try await registry.pauseRollout(model: name) }
         }
 
         struct Resume: RolloutAction {
@@ -71,7 +71,7 @@ extension Mreg {
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
 
-            func act(on registry: Registry) throws -> Rollout { try registry.resumeRollout(model: name, by: global.caller) }
+            func act(on registry: any RegistryService) async throws -> Rollout { try await registry.resumeRollout(model: name) }
         }
 
         struct Abort: RolloutAction {
@@ -84,7 +84,7 @@ extension Mreg {
             @Argument var name: String
             @Option(help: "Why (required).") var reason: String
 
-            func act(on registry: Registry) throws -> Rollout { try registry.abortRollout(model: name, reason: reason, by: global.caller) }
+            func act(on registry: any RegistryService) async throws -> Rollout { try await registry.abortRollout(model: name, reason: reason) }
         }
 
         struct Observe: RolloutAction {
@@ -102,13 +102,13 @@ extension Mreg {
                 guard !metric.isEmpty else { throw ValidationError("give at least one --metric k=number") }
             }
 
-            func act(on registry: Registry) throws -> Rollout {
-                try registry.observeRollout(model: name, metrics: try metric.dictionary(), target: target, by: global.caller)
+            func act(on registry: any RegistryService) async throws -> Rollout {
+                try await registry.observeRollout(model: name, metrics: try metric.dictionary(), target: target)
             }
         }
     }
 
-    struct Resolve: ParsableCommand {
+    struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "resolve",
             abstract: "Which version serves this request key now (sticky during a rollout).",
@@ -118,8 +118,8 @@ extension Mreg {
         @Argument var name: String
         @Option(help: "The request key (user id, session id, …).") var key: String
 
-        func run() throws {
-            let resolution = try global.openRegistry().resolve(model: name, key: key)
+        func run() async throws {
+            let resolution = try await global.withRegistry { try await $0.resolve(model: name, key: key) }
             global.emit(resolution) {
                 "\(name) serves v\(resolution.version) to \"\(key)\""
                     + (resolution.rolloutID.map { " (rollout #\($0), bucket \(resolution.bucket ?? 0) of 10000)" } ?? " (no rollout)")
@@ -131,14 +131,14 @@ extension Mreg {
 extension Rollout.Target: ExpressibleByArgument {}
 
 /// A rollout command: names a model, changes or reads its rollout, prints it.
-protocol RolloutAction: ParsableCommand {
+protocol RolloutAction: AsyncParsableCommand {
     var global: GlobalOptions { get }
-    func act(on registry: Registry) throws -> Rollout
+    func act(on registry: any RegistryService) async throws -> Rollout
 }
 
 extension RolloutAction {
-    func run() throws {
-        let rollout = try act(on: try global.openRegistry())
+    func run() async throws {
+        let rollout = try await global.withRegistry { try await act(on: $0) }
         global.emit(rollout) { describe(rollout) }
     }
 }

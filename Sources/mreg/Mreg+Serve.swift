@@ -23,6 +23,9 @@ extension Mreg {
         @Option(help: "The origin signed into checkpoints.") var origin = "mreg"
 
         func validate() throws {
+            if let server = global.serverURL {
+                throw ValidationError("mreg serve serves a database file; it does not take --server (\(server)); drop --server and $MREG_SERVER")
+            }
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
             }

@@ -2,7 +2,7 @@ import ArgumentParser
 import RegistryCore
 
 extension Mreg {
-    struct Register: ParsableCommand {
+    struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "register",
             abstract: "Register a new version of a model (creating the model if missing) and move develop to it.",
@@ -27,17 +27,17 @@ extension Mreg {
             _ = try tag.dictionary(option: "--tag")
         }
 
-        func run() throws {
+        func run() async throws {
             let request = RegisterRequest(
                 artifactURI: artifact, digest: digest, params: try param.dictionary(option: "--param"),
                 metrics: try metric.dictionary(), tags: try tag.dictionary(option: "--tag"), parent: parent,
                 description: description)
-            let version = try global.openRegistry().register(model: name, request, by: global.caller)
+            let version = try await global.withRegistry { try await $0.register(model: name, request) }
             global.emit(version) { "Registered \(version.model) v\(version.version); develop now points to it." }
         }
     }
 
-    struct Versions: ParsableCommand {
+    struct Versions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "versions",
             abstract: "List the versions of a model, newest first.", discussion: "Example: mreg versions fraud --limit 10")
@@ -47,10 +47,11 @@ extension Mreg {
         @Option(help: "At most this many versions.") var limit = 50
         @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
 
-        func run() throws {
-            let registry = try global.openRegistry()
-            let page = try registry.versions(model: name, limit: limit, cursor: cursor)
-            let branches = global.json ? BranchHeads() : try registry.model(named: name).branches
+        func run() async throws {
+            let (page, branches) = try await global.withRegistry { registry in
+                let page = try await registry.versions(model: name, limit: limit, cursor: cursor)
+                return (page, global.json ? BranchHeads() : try await registry.model(named: name).branches)
+            }
             global.emit(page) {
                 guard !page.items.isEmpty else { return "Model \(name) has no versions yet." }
                 return Terminal.table(
@@ -66,7 +67,7 @@ extension Mreg {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
             abstract: "Show one version.",
@@ -79,13 +80,14 @@ extension Mreg {
         @Argument var name: String
         @Argument(help: "N, a branch, or BRANCH@TIME.") var ref: String
 
-        func run() throws {
-            let version = try global.openRegistry().version(model: name, try VersionRef(parsing: ref))
+        func run() async throws {
+            let ref = try VersionRef(parsing: ref)
+            let version = try await global.withRegistry { try await $0.version(model: name, ref) }
             global.emit(version) { describe(version) }
         }
     }
 
-    struct Deprecate: ParsableCommand {
+    struct Deprecate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "deprecate",
             abstract: "Mark a version deprecated so it can no longer be promoted.",
@@ -96,8 +98,8 @@ extension Mreg {
         @Argument var version: Int
         @Option(help: "Why (required).") var reason: String
 
-        func run() throws {
-            let deprecated = try global.openRegistry().deprecate(model: name, version: version, reason: reason, by: global.caller)
+        func run() async throws {
+            let deprecated = try await global.withRegistry { try await $0.deprecate(model: name, version: version, reason: reason) }
             global.emit(deprecated) { "Deprecated \(deprecated.model) v\(deprecated.version)." }
         }
     }

@@ -8,7 +8,9 @@ struct Mreg: AsyncParsableCommand {
         commandName: "mreg",
         abstract: "A model registry: versions, test reports, gated promotion, rollback and a verifiable audit log.",
         discussion: """
-            Works on an SQLite file directly (--db, $MREG_DB, else ./mreg.db), or serves it over HTTP (mreg serve).
+            Works on an SQLite file directly (--db, $MREG_DB, else ./mreg.db), serves it over HTTP (mreg serve), or
+            works through a server (--server URL or $MREG_SERVER, with --token or $MREG_TOKEN). Options may stand
+            before or after the command.
 
             Exit codes: 0 ok · 1 other error · 2 usage · 3 not found · 4 conflict · 5 gate or policy denied ·
             6 permission denied · 7 integrity check failed.
@@ -19,6 +21,10 @@ struct Mreg: AsyncParsableCommand {
             PolicyCommand.self, Approve.self, AuditCommand.self, Backup.self, TokenCommand.self, RolloutCommand.self, Resolve.self, Serve.self,
         ]
     )
+
+    /// Parsed here as well as in each subcommand, so that they may stand before the
+    /// subcommand's name (`mreg --db x.db init`); the subcommand gets these values.
+    @OptionGroup var global: GlobalOptions
 
     /// The one place where errors become exit codes and messages.
     static func main() async {
