@@ -80,6 +80,7 @@ extension Registry {
     /// `versions(model:limit:cursor:)` as the JSON the API answers, byte for byte, written
     /// straight from the rows (`ModelVersion.appendJSON(model:statement:to:)`).
     public func versionsJSON(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> [UInt8] {
+        try validate(limit: limit)
         var items: [UInt8] = [UInt8(ascii: "[")]
         items.reserveCapacity(512 * min(limit, 100))
         let nextCursor = try forEachVersion(model: name, limit: limit, cursor: cursor) { model, statement in

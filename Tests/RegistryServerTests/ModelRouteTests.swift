@@ -124,7 +124,7 @@ import Testing
             #expect(third.object["next_cursor"] is NSNull)
 
             try await server.send(.get, "/v1/models/m/versions?cursor=bogus", as: .reader).expect(.badRequest, code: "INVALID_ARGUMENT")
-            for limit in ["many", "0", "-1", "1001"] {
+            for limit in ["many", "0", "-1", "1001", "-69856282070200920"] {
                 try await server.send(.get, "/v1/models/m/versions?limit=\(limit)", as: .reader)
                     .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "limit")
             }
