@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import RegistryCore
 
@@ -10,16 +12,51 @@ public struct ServerArguments: Sendable {
     /// Base64 Ed25519 private key for `POST /v1/audit/checkpoint`; without it that route answers 503.
     public var checkpointKey: String?
     public var checkpointOrigin: String
+    /// Serve HTTPS with this certificate; `nil` serves plain HTTP.
+    public var tls: TLSFiles?
+
+    /// PEM files of a server certificate (its chain: the server's first, then intermediates)
+    /// and its private key.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, checkpointKey: String? = nil,
-        checkpointOrigin: String = "mreg"
+        checkpointOrigin: String = "mreg", tls: TLSFiles? = nil
     ) {
         self.host = host
         self.port = port
         self.logLevel = logLevel
         self.checkpointKey = checkpointKey
         self.checkpointOrigin = checkpointOrigin
+        self.tls = tls
+    }
+}
+
+extension ServerArguments.TLSFiles {
+    /// - Throws: `INVALID_ARGUMENT` naming the file that does not hold a PEM certificate or key.
+    public func serverConfiguration() throws(RegistryError) -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateChain)
+        } catch {
+            throw RegistryError(.invalidArgument, "cannot read a PEM certificate from --tls-cert \(certificateChain): \(error)")
+        }
+        guard !chain.isEmpty else { throw RegistryError(.invalidArgument, "--tls-cert \(certificateChain) holds no certificate") }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+        } catch {
+            throw RegistryError(.invalidArgument, "cannot read a PEM private key from --tls-key \(privateKey): \(error)")
+        }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 }
 
@@ -44,14 +81,27 @@ func buildResponder(registry: Registry, metrics: ServerMetrics, arguments: Serve
 /// The application `mreg serve` runs and the tests drive.
 /// - Parameters:
 ///   - onServerRunning: called with the bound port (useful with port 0).
+/// - Throws: `INVALID_ARGUMENT` when the TLS files cannot be used.
 public func buildApplication(
     _ arguments: ServerArguments, registry: Registry, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws(RegistryError) -> some ApplicationProtocol {
     var logger = Logger(label: "mreg")
     logger.logLevel = arguments.logLevel
     let metrics = ServerMetrics()
+    let server: HTTPServerBuilder
+    if let tls = arguments.tls {
+        let configuration = try tls.serverConfiguration()
+        do {
+            server = try .tls(.http1(), tlsConfiguration: configuration)
+        } catch {
+            throw RegistryError(.invalidArgument, "the TLS certificate and key cannot be used together: \(error)")
+        }
+    } else {
+        server = .http1()
+    }
     return Application(
         responder: buildResponder(registry: registry, metrics: metrics, arguments: arguments),
+        server: server,
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)

@@ -12,7 +12,8 @@ extension Mreg {
             discussion: """
                 On the first start with no token, an admin token is created and printed once.
                 SIGTERM or SIGINT drains in-flight requests, then exits 0.
-                Example: mreg serve --db /var/lib/mreg/registry.db --host 0.0.0.0 --port 8080
+                With --tls-cert and --tls-key it serves HTTPS.
+                Example: mreg serve --db /var/lib/mreg/registry.db --host 0.0.0.0 --port 8443 --tls-cert cert.pem --tls-key key.pem
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -21,6 +22,8 @@ extension Mreg {
         @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
         @Option(help: "An Ed25519 private key file (mreg audit keygen) for POST /v1/audit/checkpoint.") var checkpointKey: String?
         @Option(help: "The origin signed into checkpoints.") var origin = "mreg"
+        @Option(help: ArgumentHelp("Serve HTTPS with this PEM certificate (chain); needs --tls-key.", valueName: "path")) var tlsCert: String?
+        @Option(help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "path")) var tlsKey: String?
 
         func validate() throws {
             if let server = global.serverURL {
@@ -30,10 +33,18 @@ extension Mreg {
                 throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
             }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+            guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         }
 
         func run() async throws {
             LoggingSystem.bootstrap { label in ServerLogHandler(label: label) }
+            // Files first: a mistyped path must not leave a new database or token behind.
+            let key = try checkpointKey.map { String(decoding: try readFile($0), as: UTF8.self) }
+            let tls = tlsCert.flatMap { cert in tlsKey.map { ServerArguments.TLSFiles(certificateChain: cert, privateKey: $0) } }
+            _ = try tls?.serverConfiguration()
+            let arguments = ServerArguments(
+                host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin,
+                tls: tls)
             let registry = try Registry(path: global.databasePath, workload: .server)
             if try !registry.hasTokens() {
                 let issued = try registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
@@ -45,11 +56,9 @@ extension Mreg {
                     Use it as: Authorization: Bearer \(issued.token)
                     """)
             }
-            let key = try checkpointKey.map { String(decoding: try readFile($0), as: UTF8.self) }
-            let arguments = ServerArguments(
-                host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin)
-            let app = buildApplication(arguments, registry: registry) { port in
-                Terminal.printError("mreg serving \(global.databasePath) on http://\(host):\(port)")
+            let scheme = tls == nil ? "http" : "https"
+            let app = try buildApplication(arguments, registry: registry) { port in
+                Terminal.printError("mreg serving \(global.databasePath) on \(scheme)://\(host):\(port)")
             }
             try await app.runService()
         }

@@ -182,7 +182,7 @@ func withTestServer(checkpointKey: String? = nil, _ body: @escaping @Sendable (T
     let registry = try Registry(path: directory.appendingPathComponent("mreg.db").path, workload: .server)
     let tokens = try Tokens(registry)
     // Warnings only: the access log of hundreds of requests would bury the test output.
-    let app = buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)
+    let app = try buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)
     try await app.test(.router) { client in
         try await body(TestServer(registry: registry, client: client, tokens: tokens))
     }
