@@ -69,7 +69,8 @@ import Testing
         "GET /v1/models/{name}/rollout", "POST /v1/models/{name}/rollout",
         "POST /v1/models/{name}/rollout/advance", "POST /v1/models/{name}/rollout/pause", "POST /v1/models/{name}/rollout/resume",
         "POST /v1/models/{name}/rollout/abort", "POST /v1/models/{name}/rollout/observe", "GET /v1/models/{name}/resolve",
-        "GET /v1/audit", "GET /v1/audit/verify", "POST /v1/audit/checkpoint",
+        "GET /v1/audit", "GET /v1/audit/verify", "POST /v1/audit/verify", "GET /v1/audit/export", "POST /v1/audit/checkpoint",
+        "GET /v1/tokens", "POST /v1/tokens", "POST /v1/tokens/{id}/revoke",
     ]
 
     @Test func everyRouteHasTests() async throws {

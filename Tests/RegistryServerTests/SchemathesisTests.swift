@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import RegistryCore
 import Testing
 
@@ -23,7 +24,11 @@ import Testing
             let token = try #require(issued.json["token"] as? String, "\(issued)")
 
             let script = PackagePaths.root.appendingPathComponent("scripts/schemathesis.sh").path
-            let outcome = try await runProgram("/bin/bash", [script, "http://127.0.0.1:\(server.port)", token], in: directory, timeout: .seconds(280))
+            // Not revokeToken: the fuzzer finds its own token in GET /v1/tokens and revokes it,
+            // after which every other operation only ever gets 401 (TokenAndAuditExportRouteTests covers it).
+            let outcome = try await runProgram(
+                "/bin/bash", [script, "http://127.0.0.1:\(server.port)", token, "--exclude-operation-id", "revokeToken"], in: directory,
+                timeout: .seconds(280))
             #expect(outcome.status == 0, "schemathesis found problems (or did not finish):\n\(outcome.stdout.suffix(12_000))\n\(outcome.stderr.suffix(2_000))")
             #expect(server.isRunning, "the server died under the fuzzer:\n\(server.stderr)")
         }
