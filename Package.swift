@@ -93,6 +93,12 @@ let package = Package(
             path: "Benchmarks",
             swiftSettings: swiftSettings
         ),
+        // Running the real `mreg` and `mreg serve` as child processes, for the end-to-end tests.
+        .target(
+            name: "MregTestSupport",
+            path: "Tests/MregTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SQLiteTests",
             dependencies: ["SQLite"],
@@ -109,13 +115,14 @@ let package = Package(
             dependencies: [
                 "RegistryServer",
                 "RegistryCore",
+                "MregTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "mregTests",
-            dependencies: ["RegistryCore", "mreg"],
+            dependencies: ["RegistryCore", "mreg", "MregTestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,17 +12,7 @@ import Darwin
 enum PackagePaths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `mreg` beside the test bundle (`swift build --build-tests` builds it there), else the
-    /// package's `.build/debug/mreg`.
-    static let mreg: String = {
-        let bundle = Bundle.main.bundleURL
-        let candidates = [
-            bundle.deletingLastPathComponent().appendingPathComponent("mreg"),
-            bundle.appendingPathComponent("mreg"),
-            root.appendingPathComponent(".build/debug/mreg"),
-        ].map(\.path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[candidates.count - 1]
-    }()
+    static let mreg = MregBinary.path
 
     /// The schemathesis `make test-tools` installs.
     static let schemathesis = root.appendingPathComponent(".build/venv/bin/schemathesis").path
@@ -78,82 +69,6 @@ func runProgram(_ executable: String, _ arguments: [String], in directory: Strin
     let stderr = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
     return ProcessOutcome(
         status: process.terminationStatus, stdout: stdout, stderr: timedOut ? stderr + "\n(killed after \(timeout))" : stderr)
-}
-
-/// `mreg serve` running as a child process on a port of its choosing.
-final class ServeProcess {
-    let port: Int
-    /// The admin token the server printed on its first start (nil when tokens existed).
-    let firstToken: String?
-    private let process: Process
-    private let stderrPath: String
-
-    /// Starts `mreg serve --db database --port 0` and waits until it says where it listens.
-    /// - Parameter options: more options for `mreg serve`.
-    init(database: String, directory: String, options: [String] = []) async throws {
-        stderrPath = "\(directory)/serve-\(UUID().uuidString).stderr"
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: PackagePaths.mreg)
-        process.arguments = ["serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + options
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
-        self.process = process
-
-        let deadline = ContinuousClock.now + .seconds(20)
-        var port: Int?
-        var log = ""
-        while port == nil, process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            log = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
-            if let match = log.firstMatch(of: /on http:\/\/[^\s:]+:(\d+)/) { port = Int(match.1) }
-        }
-        guard let port else {
-            if process.isRunning { process.terminate() }
-            throw ServeError.didNotStart(log)
-        }
-        self.port = port
-        firstToken = log.firstMatch(of: /mreg_[0-9a-f]{48}/).map { String($0.0) }
-    }
-
-    enum ServeError: Error, CustomStringConvertible {
-        case didNotStart(String)
-        var description: String {
-            switch self {
-            case .didNotStart(let log): "mreg serve did not report a port; it wrote:\n\(log)"
-            }
-        }
-    }
-
-    var isRunning: Bool { process.isRunning }
-    var stderr: String { String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self) }
-
-    /// Sends SIGTERM, as a service manager does to stop it.
-    func sendTerminate() {
-        kill(process.processIdentifier, SIGTERM)
-    }
-
-    /// Waits up to `timeout` for the process to exit; returns its exit status, or nil when it
-    /// is still running.
-    func waitForExit(within timeout: Duration) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
-    /// Whether it exited normally (rather than on a signal).
-    var exitedNormally: Bool { !process.isRunning && process.terminationReason == .exit }
-
-    /// Kills the server if it still runs: every test ends with this, whatever happened.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
 }
 
 /// Runs `body` with `mreg serve` on a fresh database in a temporary directory; the server is

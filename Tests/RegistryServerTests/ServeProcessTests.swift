@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Hummingbird
 import HummingbirdTesting
 import RegistryCore

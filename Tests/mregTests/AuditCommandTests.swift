@@ -10,16 +10,18 @@ import Testing
         try await registry.register("churn", actor: "carol")
     }
 
-    @Test func auditLogListsEntriesNewestFirst() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func auditLogListsEntriesNewestFirst(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.seed(registry)
             let log = try await registry.mreg("audit", "log", "--json")
             #expect(log.status == 0, "\(log)")
             let entries = try log.items()
-            #expect(entries.compactMap { $0.int("seq") } == [5, 4, 3, 2, 1])
-            #expect(entries.compactMap { $0.string("action") } == [
+            let count = registry.setupEntries + 5
+            #expect(entries.compactMap { $0.int("seq") } == Array((1...count).reversed()))
+            #expect(entries.prefix(5).compactMap { $0.string("action") } == [
                 "version.register", "model.create", "branch.promote", "version.register", "model.create",
             ])
+            #expect(entries.dropFirst(5).allSatisfy { $0.string("action") == "token.create" }, "only the setup's tokens before")
             let newest = try #require(entries.first)
             #expect(newest.keySet.isSuperset(of: ["seq", "at", "actor", "action", "model", "version", "branch", "details", "prev_hash", "hash"]))
             #expect(isSHA256Hex(newest.string("hash")) && isSHA256Hex(newest.string("prev_hash")))
@@ -32,8 +34,8 @@ import Testing
         }
     }
 
-    @Test func auditLogFilters() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func auditLogFilters(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.seed(registry)
             let byModel = try await registry.mreg("audit", "log", "--model", "churn", "--json")
             #expect(byModel.status == 0, "\(byModel)")
@@ -46,7 +48,7 @@ import Testing
 
             let limited = try await registry.mreg("audit", "log", "--limit", "2", "--json")
             #expect(limited.status == 0, "\(limited)")
-            #expect(try limited.items().compactMap { $0.int("seq") } == [5, 4])
+            #expect(try limited.items().compactMap { $0.int("seq") } == [5, 4].map { $0 + registry.setupEntries })
             #expect(try limited.json().string("next_cursor") != nil)
 
             let future = try await registry.mreg("audit", "log", "--since", "2999-01-01T00:00:00Z", "--json")
@@ -59,7 +61,7 @@ import Testing
 
             let window = try await registry.mreg(
                 "audit", "log", "--since", "2000-01-01T00:00:00Z", "--until", rfc3339(Date().addingTimeInterval(60)), "--json")
-            #expect(try window.items().count == 5)
+            #expect(try window.items().count == registry.setupEntries + 5)
 
             let badLimit = try await registry.mreg("audit", "log", "--limit", "0")
             #expect(badLimit.status == 2, "\(badLimit)")
@@ -68,8 +70,8 @@ import Testing
     }
 
     /// The contract spells the filter `mreg audit log --actor A`.
-    @Test func auditLogFiltersByActorAsTheContractSpellsIt() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func auditLogFiltersByActorAsTheContractSpellsIt(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.seed(registry)
             let outcome = try await registry.mreg("audit", "log", "--actor", "bob", "--json")
             #expect(outcome.status == 0, "\(outcome)")
@@ -78,18 +80,18 @@ import Testing
         }
     }
 
-    @Test func auditVerifyPassesOnAnUntouchedLog() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func auditVerifyPassesOnAnUntouchedLog(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.seed(registry)
             let verification = try await registry.json("audit", "verify")
             #expect(verification.bool("ok") == true)
-            #expect(verification.int("entries") == 5)
+            #expect(verification.int("entries") == registry.setupEntries + 5)
             #expect(isSHA256Hex(verification.string("head")))
             #expect(verification["first_bad_seq"] == nil || verification.isNull("first_bad_seq"))
 
             let human = try await registry.mreg("audit", "verify")
             #expect(human.status == 0)
-            #expect(human.stdout.contains("OK: 5 entries verify"), "\(human)")
+            #expect(human.stdout.contains("OK: \(registry.setupEntries + 5) entries verify"), "\(human)")
         }
     }
 
@@ -119,8 +121,8 @@ import Testing
         }
     }
 
-    @Test func auditExportHasOneLinePerEntry() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func auditExportHasOneLinePerEntry(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.seed(registry)
             let entries = try await registry.auditEntryCount()
 

@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Testing
 
 /// Several `mreg` processes writing one database at once.

@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Testing
 
 /// What a finished process left behind: its exit status and everything it wrote.
@@ -32,24 +33,6 @@ extension Dictionary where Key == String, Value == Any {
     /// True when the key is present and holds JSON `null` (absent keys are not null).
     func isNull(_ key: String) -> Bool { self[key] is NSNull }
     var keySet: Set<String> { Set(keys) }
-}
-
-/// Where the `mreg` binary under test is.
-enum MregBinary {
-    /// `$MREG_BINARY`, else `mreg` beside the test bundle (the test target depends on the
-    /// executable, so `swift build --build-tests` puts it there), else the package's `.build/debug/mreg`.
-    static let path: String = {
-        if let override = ProcessInfo.processInfo.environment["MREG_BINARY"], !override.isEmpty { return override }
-        let bundle = Bundle.main.bundleURL
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = [
-            bundle.deletingLastPathComponent().appendingPathComponent("mreg"),
-            bundle.appendingPathComponent("mreg"),
-            packageRoot.appendingPathComponent(".build/debug/mreg"),
-        ].map(\.path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[candidates.count - 1]
-    }()
 }
 
 /// The first executable called `name` on `$PATH`.
@@ -115,10 +98,35 @@ func runProcess(
     return ProcessOutcome(status: status, stdout: stdout, stderr: stderr)
 }
 
+/// How the `mreg` under test reaches the registry: on the database file, or through a real
+/// `mreg serve` on that same file (remote mode, `$MREG_SERVER` and `$MREG_TOKEN`). The command
+/// tests run in both, and must see the same exit codes and JSON.
+enum RegistryMode: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case file, server
+
+    var testDescription: String { rawValue }
+}
+
 /// A registry database in a directory of its own, and the `mreg` binary to work on it.
 struct TemporaryRegistry: Sendable {
     /// The directory holding the database; also the working directory of every process.
     let directory: String
+    let mode: RegistryMode
+    /// In server mode: the server, and an admin token per actor the tests act as (named after
+    /// the actor, since through a server the token's name is the actor).
+    let server: (process: ServeProcess, tokens: [String: String])?
+
+    /// The actors of the command tests; server mode makes a token for each before the test.
+    static let actors = ["tester", "admin", "alice", "bob", "carol", "oncall"]
+
+    /// The audit entries written before the test began: creating those tokens.
+    var setupEntries: Int { server?.tokens.count ?? 0 }
+
+    init(directory: String, mode: RegistryMode = .file, server: (process: ServeProcess, tokens: [String: String])? = nil) {
+        self.directory = directory
+        self.mode = mode
+        self.server = server
+    }
 
     /// The database every `mreg` call uses (through `$MREG_DB`) unless told otherwise.
     var database: String { file("registry.db") }
@@ -153,7 +161,14 @@ struct TemporaryRegistry: Sendable {
     }
 
     func mreg(arguments: [String], actor: String = "tester", environment: [String: String] = [:]) async throws -> ProcessOutcome {
-        try await runProcess(MregBinary.path, arguments, environment: self.environment(actor: actor, environment), directory: directory)
+        var variables = self.environment(actor: actor)
+        if let server {
+            variables["MREG_SERVER"] = server.process.url
+            let token: String = try #require(server.tokens[actor], "no token for \(actor): add it to TemporaryRegistry.actors")
+            variables["MREG_TOKEN"] = token
+        }
+        variables.merge(environment) { $1 }
+        return try await runProcess(MregBinary.path, arguments, environment: variables, directory: directory)
     }
 
     /// Runs `mreg … --json`, expects exit 0 and returns the JSON object it printed.
@@ -218,13 +233,24 @@ struct BranchHeads: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Runs `body` with a registry in a fresh temporary directory, removed afterwards whether
-/// `body` returns or throws.
-func withTemporaryRegistry<T>(_ body: (TemporaryRegistry) async throws -> T) async throws -> T {
+/// `body` returns or throws; in `.server` mode with `mreg serve` running on it, stopped
+/// afterwards.
+func withTemporaryRegistry<T>(_ mode: RegistryMode = .file, _ body: (TemporaryRegistry) async throws -> T) async throws -> T {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("mregTests-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     // Removal failing must not hide the test's own outcome.
     defer { try? FileManager.default.removeItem(at: url) }
-    return try await body(TemporaryRegistry(directory: url.path))
+    let local = TemporaryRegistry(directory: url.path)
+    guard mode == .server else { return try await body(local) }
+    var tokens: [String: String] = [:]
+    for actor in TemporaryRegistry.actors {
+        let issued = try await local.json("token", "create", "--name", actor, "--role", "admin")
+        let token: String = try #require(issued.string("token"))
+        tokens[actor] = token
+    }
+    let server = try await ServeProcess(database: local.database, directory: url.path)
+    defer { server.stop() }
+    return try await body(TemporaryRegistry(directory: url.path, mode: .server, server: (server, tokens)))
 }
 
 /// An RFC 3339 UTC time with milliseconds, as mreg prints them.

@@ -11,8 +11,8 @@ import Testing
           thresholds: {accuracy: ">= 0.90"}
         """
 
-    @Test func promoteTakesTheHeadOfTheBranchBelow() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func promoteTakesTheHeadOfTheBranchBelow(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             for _ in 1...3 { try await registry.register("fraud") }
             let release = try await registry.json("promote", "fraud", "--to", "release", "--reason", "nightly")
             #expect(release.keySet.isSuperset(of: Self.transitionKeys))
@@ -33,8 +33,8 @@ import Testing
         }
     }
 
-    @Test func promoteANamedVersion() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func promoteANamedVersion(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             for _ in 1...3 { try await registry.register("fraud") }
             let promoted = try await registry.json("promote", "fraud", "--to", "release", "--version", "1")
             #expect(promoted.int("to_version") == 1)
@@ -50,8 +50,8 @@ import Testing
         }
     }
 
-    @Test func promotingTheVersionTheBranchHoldsIsAConflict() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func promotingTheVersionTheBranchHoldsIsAConflict(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             _ = try await registry.json("promote", "fraud", "--to", "release")
             let entries = try await registry.auditEntryCount()
@@ -64,8 +64,8 @@ import Testing
         }
     }
 
-    @Test func aStaleExpectIsAConflict() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func aStaleExpectIsAConflict(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             try await registry.register("fraud")
             _ = try await registry.json("promote", "fraud", "--to", "release", "--version", "1", "--expect", "0")
@@ -83,8 +83,8 @@ import Testing
         }
     }
 
-    @Test func skippingABranchIsRefused() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func skippingABranchIsRefused(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let outcome = try await registry.mreg("promote", "fraud", "--to", "master", "--version", "1")
             #expect([4, 5].contains(outcome.status), "\(outcome)")
@@ -101,8 +101,8 @@ import Testing
         }
     }
 
-    @Test func failingGatesDenyWithTheGateTable() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func failingGatesDenyWithTheGateTable(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud", "--metric", "accuracy=0.85")
             _ = try await registry.json("policy", "set", "fraud", "--file", try registry.write("policy.yaml", Self.releasePolicy))
             let entries = try await registry.auditEntryCount()
@@ -118,8 +118,8 @@ import Testing
         }
     }
 
-    @Test func dryRunReportsEveryGateAndMovesNothing() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func dryRunReportsEveryGateAndMovesNothing(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud", "--metric", "accuracy=0.85")
             _ = try await registry.json("policy", "set", "fraud", "--file", try registry.write("policy.yaml", Self.releasePolicy))
             let entries = try await registry.auditEntryCount()
@@ -155,8 +155,8 @@ import Testing
         }
     }
 
-    @Test func forcePassesFailingGatesWithAReason() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func forcePassesFailingGatesWithAReason(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud", "--metric", "accuracy=0.85")
             _ = try await registry.json("policy", "set", "fraud", "--file", try registry.write("policy.yaml", Self.releasePolicy))
 
@@ -178,8 +178,8 @@ import Testing
         }
     }
 
-    @Test func policySetAndShowAreVersioned() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func policySetAndShowAreVersioned(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let first = try await registry.json("policy", "set", "fraud", "--file", try registry.write("p1.yaml", Self.releasePolicy), actor: "admin")
             #expect(first.int("revision") == 1)
@@ -206,8 +206,8 @@ import Testing
         }
     }
 
-    @Test func policyErrors() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func policyErrors(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let none = try await registry.mreg("policy", "show", "fraud")
             #expect(none.status == 3, "\(none)")
@@ -228,8 +228,8 @@ import Testing
         }
     }
 
-    @Test func approvalsByOthersThanTheRegistrantOpenMaster() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func approvalsByOthersThanTheRegistrantOpenMaster(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud", actor: "alice")
             let policy = "master: {approvals: {count: 2, exclude_registrant: true}}"
             _ = try await registry.json("policy", "set", "fraud", "--file", try registry.write("policy.yaml", policy))
@@ -239,9 +239,9 @@ import Testing
             #expect(unapproved.status == 5, "\(unapproved)")
             #expect(unapproved.stderr.contains("approvals"), "\(unapproved)")
 
-            let own = try await registry.json("approve", "fraud", "1", "--to", "master", "--actor", "alice")
+            let own = try await registry.json("approve", "fraud", "1", "--to", "master", actor: "alice")
             #expect(own.string("actor") == "alice")
-            let bob = try await registry.json("approve", "fraud", "1", "--to", "master", "--comment", "eval looks right", "--actor", "bob")
+            let bob = try await registry.json("approve", "fraud", "1", "--to", "master", "--comment", "eval looks right", actor: "bob")
             #expect(bob.string("actor") == "bob")
             #expect(bob.string("comment") == "eval looks right")
             #expect(bob.int("version") == 1)
@@ -251,11 +251,11 @@ import Testing
             #expect(dryRun.status == 5, "the registrant's approval does not count: \(dryRun)")
             #expect(try dryRun.json().objects("gates")?.first?.int("observed") == 1)
 
-            let twice = try await registry.mreg("approve", "fraud", "1", "--to", "master", "--actor", "bob")
+            let twice = try await registry.mreg("approve", "fraud", "1", "--to", "master", actor: "bob")
             #expect(twice.status == 4, "\(twice)")
             #expect(twice.stderr.contains("bob already approved"), "\(twice)")
 
-            _ = try await registry.json("approve", "fraud", "1", "--to", "master", "--actor", "carol")
+            _ = try await registry.json("approve", "fraud", "1", "--to", "master", actor: "carol")
             let promoted = try await registry.json("promote", "fraud", "--to", "master")
             let gate = try #require(promoted.objects("gates")?.first)
             #expect(gate.string("name") == "approvals")

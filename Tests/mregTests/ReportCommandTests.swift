@@ -19,8 +19,8 @@ import Testing
         </testsuites>
         """
 
-    @Test func junitReportIsParsedAndMetricsAreAdded() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func junitReportIsParsedAndMetricsAreAdded(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let path = try registry.write("junit.xml", Self.junit)
             let report = try await registry.json("report", "add", "fraud", "1", "--suite", "unit", "--junit", path, "--metric", "f1=0.81")
@@ -38,8 +38,8 @@ import Testing
         }
     }
 
-    @Test func aPassingJUnitSuiteAndTheSameDocumentHashAlike() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func aPassingJUnitSuiteAndTheSameDocumentHashAlike(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let path = try registry.write("junit.xml", """
                 <testsuite name="integration" tests="2"><testcase name="a"/><testcase name="b"/></testsuite>
@@ -52,8 +52,8 @@ import Testing
         }
     }
 
-    @Test func jsonReportFile() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func jsonReportFile(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let path = try registry.write("load.json", """
                 {"status": "passed", "tests": 12, "failures": 0, "errors": 0, "skipped": 2,
@@ -71,8 +71,8 @@ import Testing
         }
     }
 
-    @Test func bareStatusWithMetrics() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func bareStatusWithMetrics(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let report = try await registry.json("report", "add", "fraud", "1", "--suite", "smoke", "--status", "failed", "--metric", "p99_ms=41")
             #expect(report.string("suite") == "smoke")
@@ -87,8 +87,8 @@ import Testing
         }
     }
 
-    @Test func reportsListsNewestFirst() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func reportsListsNewestFirst(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             for suite in ["unit", "integration", "load"] {
                 _ = try await registry.json("report", "add", "fraud", "1", "--suite", suite, "--status", "passed")
@@ -107,8 +107,8 @@ import Testing
         }
     }
 
-    @Test func exactlyOneSourceOfReportIsRequired() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func exactlyOneSourceOfReportIsRequired(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let path = try registry.write("junit.xml", Self.junit)
             let neither = try await registry.mreg("report", "add", "fraud", "1", "--suite", "unit")
@@ -124,8 +124,8 @@ import Testing
         }
     }
 
-    @Test func reportOnAnUnknownVersionIsNotFound() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func reportOnAnUnknownVersionIsNotFound(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let entries = try await registry.auditEntryCount()
             let outcome = try await registry.mreg("report", "add", "fraud", "7", "--suite", "unit", "--status", "passed")
@@ -139,8 +139,8 @@ import Testing
         }
     }
 
-    @Test func aMissingReportFileIsAClearError() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func aMissingReportFileIsAClearError(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let outcome = try await registry.mreg("report", "add", "fraud", "1", "--suite", "unit", "--junit", registry.file("nope.xml"))
             #expect([1, 2].contains(outcome.status), "\(outcome)")
@@ -174,8 +174,8 @@ import Testing
         }
     }
 
-    @Test func aMalformedJSONReportIsRefused() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func aMalformedJSONReportIsRefused(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let entries = try await registry.auditEntryCount()
             let path = try registry.write("bad.json", #"{"status": "sideways", "tests": 1}"#)

@@ -12,8 +12,8 @@ import Testing
         }
     }
 
-    @Test func rollbackWalksBackThroughPromotionHistory() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func rollbackWalksBackThroughPromotionHistory(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.promoteThrough(3, in: registry)
 
             let first = try await registry.json("rollback", "fraud", "--reason", "error rate doubled")
@@ -38,8 +38,8 @@ import Testing
         }
     }
 
-    @Test func rollbackToANamedVersion() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func rollbackToANamedVersion(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.promoteThrough(3, in: registry)
             let back = try await registry.json("rollback", "fraud", "--to", "1", "--reason", "known good")
             #expect(back.int("from_version") == 3)
@@ -60,8 +60,8 @@ import Testing
         }
     }
 
-    @Test func rollbackAnotherBranch() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func rollbackAnotherBranch(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.promoteThrough(2, in: registry)
             let release = try await registry.json("rollback", "fraud", "--branch", "release", "--reason", "bad calibration")
             #expect(release.string("branch") == "release")
@@ -71,8 +71,8 @@ import Testing
         }
     }
 
-    @Test func rollbackNeedsAReasonAndAModel() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func rollbackNeedsAReasonAndAModel(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.promoteThrough(2, in: registry)
             let noReason = try await registry.mreg("rollback", "fraud")
             #expect(noReason.status == 2, "\(noReason)")
@@ -85,8 +85,8 @@ import Testing
         }
     }
 
-    @Test func diffShowsParamsMetricsTagsReportsAndLineage() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func diffShowsParamsMetricsTagsReportsAndLineage(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register(
                 "fraud", "--param", "lr=0.1", "--param", "depth=3", "--metric", "accuracy=0.80", "--tag", "team=risk", artifact: "s3://a/1")
             try await registry.register(
@@ -123,8 +123,8 @@ import Testing
         }
     }
 
-    @Test func diffAcceptsBranchesAndBranchAtTime() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func diffAcceptsBranchesAndBranchAtTime(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.promoteThrough(1, in: registry)
             let between = try await instantBetweenSteps()
             try await registry.register("fraud")
@@ -148,8 +148,8 @@ import Testing
         }
     }
 
-    @Test func historyListsTransitionsNewestFirst() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func historyListsTransitionsNewestFirst(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await Self.promoteThrough(2, in: registry)
             _ = try await registry.json("rollback", "fraud", "--reason", "regression", actor: "oncall")
 
@@ -182,8 +182,8 @@ import Testing
         }
     }
 
-    @Test func historyAtATimeShowsWhatEachBranchHeld() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func historyAtATimeShowsWhatEachBranchHeld(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             let beforeAnything = try await instantBetweenSteps()
             try await Self.promoteThrough(1, in: registry)
             let afterFirst = try await instantBetweenSteps()

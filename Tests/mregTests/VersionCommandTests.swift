@@ -5,13 +5,15 @@ import Testing
 @Suite struct VersionCommandTests {
     static let digest = "sha256:" + String(repeating: "ab", count: 32)
 
-    @Test func registerPrintsEveryContractKey() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func registerPrintsEveryContractKey(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
-            let version = try await registry.json(
+            let outcome = try await registry.mreg(
                 "register", "fraud", "--artifact", "s3://models/fraud/2", "--digest", Self.digest,
                 "--param", "lr=0.01", "--param", "depth=8", "--metric", "accuracy=0.93", "--metric", "f1=0.8",
-                "--tag", "team=risk", "--parent", "1", "--description", "retrained on November", "--actor", "alice")
+                "--tag", "team=risk", "--parent", "1", "--description", "retrained on November", "--actor", "alice", "--json")
+            #expect(outcome.status == 0, "\(outcome)")
+            let version = try outcome.json()
             #expect(version.keySet.isSuperset(of: [
                 "model", "version", "artifact_uri", "digest", "params", "metrics", "tags", "parent", "status", "created_by", "created_at",
             ]))
@@ -26,13 +28,19 @@ import Testing
             #expect(version.object("tags")?.string("team") == "risk")
             #expect(version.int("parent") == 1)
             #expect(version.string("status") == "active")
-            #expect(version.string("created_by") == "alice", "--actor names who acted")
+            switch mode {
+            case .file:
+                #expect(version.string("created_by") == "alice", "--actor names who acted")
+            case .server:
+                #expect(version.string("created_by") == "tester", "through a server the token's name is the actor")
+                #expect(outcome.stderr.contains("--actor is ignored with --server"), "\(outcome)")
+            }
             #expect(isRFC3339Milliseconds(version.string("created_at")))
         }
     }
 
-    @Test func registerCreatesTheModelNumbersVersionsAndMovesDevelop() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func registerCreatesTheModelNumbersVersionsAndMovesDevelop(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             let numbers = [
                 try await registry.register("fraud"), try await registry.register("fraud"), try await registry.register("fraud"),
             ]
@@ -63,16 +71,16 @@ import Testing
         }
     }
 
-    @Test func aKeyGivenTwiceIsAUsageError() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func aKeyGivenTwiceIsAUsageError(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             let outcome = try await registry.mreg("register", "fraud", "--artifact", "s3://a/1", "--param", "lr=1", "--param", "lr=2")
             #expect(outcome.status == 2, "\(outcome)")
             #expect(outcome.stderr.contains("--param lr is given twice"), "\(outcome)")
         }
     }
 
-    @Test func registerRejectsBadDigestsDuplicateDigestsAndUnknownParents() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func registerRejectsBadDigestsDuplicateDigestsAndUnknownParents(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud", "--digest", Self.digest)
             let entries = try await registry.auditEntryCount()
 
@@ -97,8 +105,8 @@ import Testing
         }
     }
 
-    @Test func versionsListsNewestFirstAndPagesWithACursor() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func versionsListsNewestFirstAndPagesWithACursor(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             for _ in 1...5 { try await registry.register("fraud") }
             var seen: [Int] = []
             var cursor: String?
@@ -127,16 +135,16 @@ import Testing
         }
     }
 
-    @Test func versionsOfAnUnknownModelIsNotFound() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func versionsOfAnUnknownModelIsNotFound(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             let outcome = try await registry.mreg("versions", "ghost")
             #expect(outcome.status == 3, "\(outcome)")
             #expect(outcome.stderr.contains("model \"ghost\" does not exist"), "\(outcome)")
         }
     }
 
-    @Test func showByNumberBranchAndBranchAtTime() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func showByNumberBranchAndBranchAtTime(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud", artifact: "s3://a/1")
             let between = try await instantBetweenSteps()
             try await registry.register("fraud", "--parent", "1", artifact: "s3://a/2")
@@ -158,8 +166,8 @@ import Testing
         }
     }
 
-    @Test func showingAMissingVersionOrAnEmptyBranchIsNotFound() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func showingAMissingVersionOrAnEmptyBranchIsNotFound(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let missing = try await registry.mreg("show", "fraud", "7")
             #expect(missing.status == 3, "\(missing)")
@@ -180,8 +188,8 @@ import Testing
         }
     }
 
-    @Test func deprecateMarksTheVersionAndBlocksPromotion() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func deprecateMarksTheVersionAndBlocksPromotion(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let deprecated = try await registry.json("deprecate", "fraud", "1", "--reason", "trained on leaked labels")
             #expect(deprecated.int("version") == 1)
@@ -197,8 +205,8 @@ import Testing
         }
     }
 
-    @Test func deprecateNeedsAReasonAndAnExistingVersion() async throws {
-        try await withTemporaryRegistry { registry in
+    @Test(arguments: RegistryMode.allCases) func deprecateNeedsAReasonAndAnExistingVersion(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
             try await registry.register("fraud")
             let noReason = try await registry.mreg("deprecate", "fraud", "1")
             #expect(noReason.status == 2, "\(noReason)")

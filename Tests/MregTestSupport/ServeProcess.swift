@@ -1,0 +1,105 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the `mreg` binary under test is.
+public enum MregBinary {
+    /// `$MREG_BINARY`, else `mreg` beside the test bundle (the test targets depend on the
+    /// executable, so `swift build --build-tests` puts it there), else the package's `.build/debug/mreg`.
+    public static let path: String = {
+        if let override = ProcessInfo.processInfo.environment["MREG_BINARY"], !override.isEmpty { return override }
+        let bundle = Bundle.main.bundleURL
+        let packageRoot = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = [
+            bundle.deletingLastPathComponent().appendingPathComponent("mreg"),
+            bundle.appendingPathComponent("mreg"),
+            packageRoot.appendingPathComponent(".build/debug/mreg"),
+        ].map(\.path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[candidates.count - 1]
+    }()
+}
+
+/// `mreg serve` running as a child process on a port of its choosing.
+public final class ServeProcess: @unchecked Sendable {
+    public let port: Int
+    /// The admin token the server printed on its first start (nil when tokens existed).
+    public let firstToken: String?
+    private let process: Process
+    private let stderrPath: String
+
+    /// The URL it serves on (`http://127.0.0.1:PORT`, or `https://` with `--tls-cert`).
+    public let url: String
+
+    /// Starts `mreg serve --db database --port 0` and waits until it says where it listens.
+    /// - Parameter options: more options for `mreg serve`.
+    public init(database: String, directory: String, options: [String] = []) async throws {
+        stderrPath = "\(directory)/serve-\(UUID().uuidString).stderr"
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: MregBinary.path)
+        process.arguments = ["serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + options
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try process.run()
+        self.process = process
+
+        let deadline = ContinuousClock.now + .seconds(20)
+        var address: (url: String, port: Int)?
+        var log = ""
+        while address == nil, process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            log = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
+            if let match = log.firstMatch(of: /on (https?:\/\/[^\s:]+:(\d+))/), let port = Int(match.2) { address = (String(match.1), port) }
+        }
+        guard let address else {
+            if process.isRunning { process.terminate() }
+            throw ServeError.didNotStart(log)
+        }
+        self.port = address.port
+        self.url = address.url
+        firstToken = log.firstMatch(of: /mreg_[0-9a-f]{48}/).map { String($0.0) }
+    }
+
+    public enum ServeError: Error, CustomStringConvertible {
+        case didNotStart(String)
+        public var description: String {
+            switch self {
+            case .didNotStart(let log): "mreg serve did not report a port; it wrote:\n\(log)"
+            }
+        }
+    }
+
+    public var isRunning: Bool { process.isRunning }
+    public var stderr: String { String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self) }
+
+    /// Sends SIGTERM, as a service manager does to stop it.
+    public func sendTerminate() {
+        kill(process.processIdentifier, SIGTERM)
+    }
+
+    /// Waits up to `timeout` for the process to exit; returns its exit status, or nil when it
+    /// is still running.
+    public func waitForExit(within timeout: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Whether it exited normally (rather than on a signal).
+    public var exitedNormally: Bool { !process.isRunning && process.terminationReason == .exit }
+
+    /// Kills the server if it still runs: every test ends with this, whatever happened.
+    public func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
