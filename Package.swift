@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(
             name: "mregTests",
             dependencies: ["RegistryCore", "mreg", "MregTestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -212,6 +212,7 @@ struct TransportFailure: Error {
 
     /// Reads what went wrong off the errors of AsyncHTTPClient, NIO and NIOSSL.
     init(_ error: any Error, server: String, timeout: Duration) {
+        let timeout = Self.seconds(timeout)
         switch error {
         case let error as HTTPClientError where error == .connectTimeout:
             self.init(reason: "cannot reach \(server): no connection within \(timeout)", sent: false, transient: true)
@@ -239,6 +240,16 @@ struct TransportFailure: Error {
 
     func unavailable(server: String, attempts: Int) -> RegistryError {
         RegistryError(.unavailable, attempts > 1 ? "\(reason) (tried \(attempts) times)" : reason)
+    }
+
+    /// `30 s`, `0.25 s`.
+    private static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        guard milliseconds % 1000 != 0 else { return "\(milliseconds / 1000) s" }
+        var text = String(format: "%.3f", Double(milliseconds) / 1000)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text + " s"
     }
 
     private static func describe(_ error: any Error) -> String {

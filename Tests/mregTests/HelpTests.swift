@@ -7,7 +7,9 @@ import Testing
         [], ["init"], ["model"], ["model", "create"], ["model", "list"], ["model", "show"], ["register"], ["versions"], ["show"],
         ["deprecate"], ["report"], ["report", "add"], ["reports"], ["promote"], ["rollback"], ["diff"], ["history"], ["policy"],
         ["policy", "set"], ["policy", "show"], ["approve"], ["audit"], ["audit", "log"], ["audit", "verify"], ["audit", "export"],
-        ["backup"], ["token"], ["token", "create"], ["token", "list"], ["token", "revoke"], ["serve"],
+        ["audit", "checkpoint"], ["audit", "keygen"], ["backup"], ["token"], ["token", "create"], ["token", "list"], ["token", "revoke"],
+        ["rollout"], ["rollout", "start"], ["rollout", "status"], ["rollout", "advance"], ["rollout", "pause"], ["rollout", "resume"],
+        ["rollout", "abort"], ["rollout", "observe"], ["resolve"], ["serve"],
     ]
 
     @Test(arguments: commands)
@@ -25,7 +27,10 @@ import Testing
         try await withTemporaryRegistry { registry in
             let outcome = try await registry.mreg("promote", "--help")
             #expect(outcome.status == 0)
-            for option in ["--db", "--json", "--actor", "--to", "--version", "--expect", "--reason", "--dry-run", "--force"] {
+            for option in [
+                "--db", "--json", "--actor", "--server", "--token", "--token-file", "--cacert", "--timeout", "--to", "--version", "--expect",
+                "--reason", "--dry-run", "--force",
+            ] {
                 #expect(outcome.stdout.contains(option), "promote --help lacks \(option)")
             }
         }

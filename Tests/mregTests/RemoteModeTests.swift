@@ -1,0 +1,428 @@
+import Foundation
+import MregTestSupport
+import Testing
+
+/// `mreg` through a server (`--server`, contract section 9): the same answers as on the file,
+/// exit codes from problem documents, retries that never write twice, TLS, and the global
+/// options on either side of the command.
+@Suite struct RemoteModeTests {
+    static let digest = "sha256:" + String(repeating: "ab", count: 32)
+
+    static let policy = """
+        release:
+          require_reports: [unit]
+          thresholds: {accuracy: ">= 0.90"}
+        master:
+          approvals: {count: 2, exclude_registrant: true}
+          rollout: {steps: [50, 100], guards: {error_rate: "<= 0.02"}, failure_limit: 1}
+        """
+
+    static let junit = """
+        <testsuite name="unit" tests="3" failures="0" errors="0" skipped="1" time="1.5">
+          <properties><property name="coverage" value="0.87"/></properties>
+          <testcase name="a"/><testcase name="b"/><testcase name="c"><skipped/></testcase>
+        </testsuite>
+        """
+
+    /// One step of the script both modes run: the arguments, and who acts.
+    struct Step: CustomStringConvertible {
+        let arguments: [String]
+        var actor = "tester"
+        var description: String { "mreg \(arguments.joined(separator: " ")) (as \(actor))" }
+    }
+
+    /// Every command that has a REST route, on success and on each way it fails, with and
+    /// without `--json`. Files are named relative to the registry's directory (every process's
+    /// working directory), so that messages naming them are the same in both runs.
+    static func script(_ registry: TemporaryRegistry) throws -> [Step] {
+        let (junit, load, broken, policy, badPolicy) = ("junit.xml", "load.json", "broken.json", "policy.yaml", "bad-policy.yaml")
+        try registry.write(junit, Self.junit)
+        try registry.write(load, #"{"status": "passed", "tests": 12, "metrics": {"p99_ms": 38}}"#)
+        try registry.write(broken, #"{"status": "sometimes"}"#)
+        try registry.write(policy, Self.policy)
+        try registry.write(badPolicy, "release: {thresholds: {accuracy: 'about 0.9'}}")
+        let steps: [[String]] = [
+            ["model", "create", "fraud", "--description", "Card fraud"],
+            ["model", "create", "fraud"],
+            ["model", "create", "Not-A-Name!"],
+            ["model", "list"],
+            ["model", "show", "fraud"],
+            ["model", "show", "nope"],
+            ["register", "fraud", "--artifact", "s3://m/1", "--digest", digest, "--param", "lr=0.1", "--metric", "accuracy=0.95",
+             "--tag", "team=risk", "--description", "first"],
+            ["register", "fraud", "--artifact", "s3://m/2", "--metric", "accuracy=0.80", "--parent", "1"],
+            ["register", "fraud", "--artifact", "s3://m/3", "--digest", digest],
+            ["register", "fraud", "--artifact", "s3://m/3", "--parent", "9"],
+            ["versions", "fraud"],
+            ["versions", "fraud", "--limit", "1"],
+            ["show", "fraud", "1"],
+            ["show", "fraud", "develop"],
+            ["show", "fraud", "9"],
+            ["show", "fraud", "master"],
+            ["show", "fraud", "develop@2999-01-01T00:00:00+01:00"],
+            ["report", "add", "fraud", "1", "--suite", "unit", "--junit", junit, "--metric", "f1=0.81"],
+            ["report", "add", "fraud", "1", "--suite", "load", "--file", load],
+            ["report", "add", "fraud", "1", "--suite", "smoke", "--status", "passed", "--metric", "p50_ms=4"],
+            ["report", "add", "fraud", "1", "--suite", "bad", "--file", broken],
+            ["report", "add", "fraud", "7", "--suite", "smoke", "--status", "failed"],
+            ["reports", "fraud", "1"],
+            ["policy", "set", "fraud", "--file", badPolicy],
+            ["policy", "set", "fraud", "--file", policy],
+            ["policy", "show", "fraud"],
+            ["promote", "fraud", "--to", "release", "--version", "2"],
+            ["promote", "fraud", "--to", "release", "--version", "1", "--dry-run"],
+            ["promote", "fraud", "--to", "release", "--version", "1", "--expect", "3"],
+            ["promote", "fraud", "--to", "release", "--version", "1"],
+            ["promote", "fraud", "--to", "release", "--version", "1"],
+            ["promote", "fraud", "--to", "master"],
+            ["rollout", "start", "fraud", "--version", "1"],
+        ]
+        let approvals: [Step] = [
+            Step(arguments: ["approve", "fraud", "1", "--to", "master", "--comment", "looks right"], actor: "alice"),
+            Step(arguments: ["approve", "fraud", "1", "--to", "master"], actor: "bob"),
+            Step(arguments: ["approve", "fraud", "1", "--to", "master"], actor: "bob"),
+        ]
+        let rest: [[String]] = [
+            ["rollout", "start", "fraud", "--version", "1", "--steps", "50,100"],
+            ["rollout", "start", "fraud", "--version", "1"],
+            ["rollout", "status", "fraud"],
+            ["resolve", "fraud", "--key", "user-1"],
+            ["resolve", "fraud", "--key", "user-2"],
+            ["rollout", "observe", "fraud", "--metric", "error_rate=0.01"],
+            ["rollout", "pause", "fraud"],
+            ["rollout", "resume", "fraud"],
+            ["rollout", "advance", "fraud"],
+            ["rollout", "advance", "fraud"],
+            ["rollout", "advance", "fraud"],
+            ["history", "fraud"],
+            ["history", "fraud", "--branch", "master", "--limit", "1"],
+            ["history", "fraud", "--at", "2999-01-01T00:00:00Z"],
+            ["diff", "fraud", "1", "2"],
+            ["diff", "fraud", "develop", "master"],
+            ["diff", "fraud", "1", "9"],
+            ["rollback", "fraud", "--branch", "release", "--reason", "bad calibration"],
+            ["rollback", "fraud", "--reason", "error rate doubled", "--to", "2"],
+            ["deprecate", "fraud", "2", "--reason", "superseded"],
+            ["promote", "fraud", "--to", "release", "--version", "2"],
+            ["rollout", "abort", "fraud", "--reason", "none running"],
+            ["audit", "log", "--limit", "4"],
+            ["audit", "log", "--action", "branch.promote"],
+            ["audit", "log", "--actor", "bob"],
+            ["audit", "verify"],
+            ["audit", "export"],
+            ["audit", "export", "--format", "csv"],
+            ["token", "create", "--name", "ci", "--role", "engineer"],
+            ["token", "revoke", "tok_000000000000"],
+            ["token", "list"],
+        ]
+        return steps.map { Step(arguments: $0) } + approvals + rest.map { Step(arguments: $0) }
+    }
+
+    /// What may differ between two runs of the same script: times, hashes (they cover the
+    /// times), token secrets and ids.
+    static func normalized(_ text: String) -> String {
+        text.replacing(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, with: "<time>")
+            .replacing(/\(\d+[smhd] ago\)|\d+[smhd] ago|in \d+[smhd]/, with: "<ago>")
+            .replacing(/[0-9a-f]{64}/, with: "<hash>")
+            .replacing(/mreg_[0-9a-f]{48}/, with: "<secret>")
+            .replacing(/tok_[0-9a-f]{12}/, with: "<token id>")
+    }
+
+    /// Runs the script and returns, per step, its exit status and what it printed, normalised.
+    static func run(_ registry: TemporaryRegistry, json: Bool) async throws -> [(status: Int32, stdout: String, stderr: String)] {
+        var results: [(Int32, String, String)] = []
+        for step in try script(registry) {
+            let outcome = try await registry.mreg(arguments: step.arguments + (json ? ["--json"] : []), actor: step.actor)
+            results.append((outcome.status, normalized(outcome.stdout), normalized(outcome.stderr)))
+        }
+        return results
+    }
+
+    /// A file registry set up like a server one (the same tokens made first), so that both
+    /// audit logs have the same shape.
+    static func withFileRegistryLikeAServer(_ body: (TemporaryRegistry) async throws -> Void) async throws {
+        try await withTemporaryRegistry(.file) { registry in
+            for actor in TemporaryRegistry.actors { _ = try await registry.json("token", "create", "--name", actor, "--role", "admin") }
+            try await body(registry)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func everyCommandAnswersTheSameOnTheFileAndThroughAServer(json: Bool) async throws {
+        var onFile: [(status: Int32, stdout: String, stderr: String)] = []
+        try await Self.withFileRegistryLikeAServer { onFile = try await Self.run($0, json: json) }
+        var throughServer: [(status: Int32, stdout: String, stderr: String)] = []
+        var steps: [Step] = []
+        try await withTemporaryRegistry(.server) { registry in
+            steps = try Self.script(registry)
+            throughServer = try await Self.run(registry, json: json)
+        }
+        try #require(onFile.count == throughServer.count)
+        for (index, step) in steps.enumerated() {
+            let (file, server) = (onFile[index], throughServer[index])
+            #expect(file.status == server.status, "\(step): exit \(file.status) on the file, \(server.status) through the server\n\(server.stderr)")
+            #expect(file.stdout == server.stdout, "\(step): stdout differs\n--- file\n\(file.stdout)\n--- server\n\(server.stdout)")
+            #expect(file.stderr == server.stderr, "\(step): stderr differs\n--- file\n\(file.stderr)\n--- server\n\(server.stderr)")
+        }
+        // The script reaches every failure code a file can give (a file acts as admin, so 6
+        // comes only from a server: see permissionRefusalsAreExit6).
+        let codes = Set(onFile.map(\.status))
+        #expect(codes.isSuperset(of: [0, 2, 3, 4, 5]), "the script should reach exit codes 0, 2, 3, 4 and 5; it reached \(codes.sorted())")
+    }
+
+    @Test func permissionRefusalsAreExit6() async throws {
+        try await withTemporaryRegistry(.server) { registry in
+            let reader = try await runProcess(
+                MregBinary.path, ["token", "create", "--name", "dashboard", "--role", "reader", "--json"],
+                environment: registry.environment(), directory: registry.directory)
+            let readerToken = try #require(try reader.json().string("token"), "\(reader)")
+
+            let refused = try await registry.mreg("register", "fraud", "--artifact", "s3://m/1", environment: ["MREG_TOKEN": readerToken])
+            #expect(refused.status == 6, "\(refused)")
+            #expect(refused.stderr == "error: POST /v1/models/{name}/versions needs the engineer role; dashboard is reader\n", "\(refused)")
+
+            let unknown = try await registry.mreg("model", "list", environment: ["MREG_TOKEN": "mreg_" + String(repeating: "0", count: 48)])
+            #expect(unknown.status == 6, "\(unknown)")
+            #expect(unknown.stderr.contains("the bearer token is unknown or revoked"), "\(unknown)")
+
+            let none = try await registry.mreg("model", "list", environment: ["MREG_TOKEN": ""])
+            #expect(none.status == 6, "\(none)")
+            #expect(none.stderr.contains("give a token with --token, $MREG_TOKEN or --token-file"), "\(none)")
+
+            let fromFile = try registry.write("token.txt", "  \(readerToken)\n")
+            let listed = try await registry.mreg("model", "list", "--json", "--token-file", fromFile, environment: ["MREG_TOKEN": ""])
+            #expect(listed.status == 0, "--token-file is read, whitespace trimmed: \(listed)")
+        }
+    }
+
+    @Test func anUnreachableServerIsExit1WithOneSentence() async throws {
+        try await withTemporaryRegistry { registry in
+            let port = try Self.closedPort()
+            let outcome = try await registry.mreg("model", "list", "--server", "http://127.0.0.1:\(port)", "--token", "t", environment: ["MREG_DB": ""])
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr == "error: cannot reach http://127.0.0.1:\(port): connection refused (tried 4 times)\n", "\(outcome)")
+            #expect(outcome.stdout.isEmpty)
+
+            let badURL = try await registry.mreg("model", "list", "--server", "ftp://example.com", "--token", "t", environment: ["MREG_DB": ""])
+            #expect(badURL.status == 2, "\(badURL)")
+            #expect(badURL.stderr.contains("--server must be an http:// or https:// URL"), "\(badURL)")
+
+            let both = try await registry.mreg("model", "list", "--server", "http://127.0.0.1:\(port)", "--db", registry.database)
+            #expect(both.status == 2, "\(both)")
+        }
+    }
+
+    @Test func aServerThatNeverAnswersIsATimeout() async throws {
+        try await withTemporaryRegistry { registry in
+            // A socket that listens but never accepts: connections complete in the backlog and
+            // requests go unanswered.
+            let silent = try SilentListener()
+            defer { silent.shutdown() }
+            let url = "http://127.0.0.1:\(silent.port)"
+            let outcome = try await registry.mreg("model", "show", "fraud", "--server", url, "--token", "t", "--timeout", "0.3")
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.hasPrefix("error: \(url) did not answer within 0.3 s"), "\(outcome)")
+            #expect(outcome.stderr.split(separator: "\n").count == 1, "one sentence: \(outcome)")
+        }
+    }
+
+    @Test func aLostAnswerIsRetriedWithTheSameKeyAndWritesOnce() async throws {
+        try await withTemporaryRegistry(.server) { registry in
+            let server = try #require(registry.server)
+            let log = registry.file("proxy.log")
+            let proxy = try await BackgroundProgram(
+                "/usr/bin/env", ["python3", Self.fixture("drop_answer_proxy.py"), String(server.process.port), "POST /v1/models/fraud/versions", log],
+                directory: registry.directory)
+            defer { proxy.stop() }
+            let proxyPort = try await proxy.firstLine()
+
+            let outcome = try await registry.mreg(
+                "register", "fraud", "--artifact", "s3://m/1", "--json", environment: ["MREG_SERVER": "http://127.0.0.1:\(proxyPort)"])
+            #expect(outcome.status == 0, "\(outcome)")
+            #expect(try outcome.json().int("version") == 1, "the CLI prints the version the first attempt made: \(outcome)")
+
+            let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            let registrations = requests.filter { ($0["request"] as? String)?.hasPrefix("POST /v1/models/fraud/versions") == true }
+            #expect(registrations.count == 2, "the lost answer is asked for again: \(requests)")
+            #expect(registrations.first?.bool("dropped") == true)
+            #expect(registrations.last?.bool("replayed") == true, "the server answers the repeat from its record: \(requests)")
+            let keys = Set(registrations.compactMap { $0["idempotency_key"] as? String })
+            #expect(keys.count == 1, "both attempts carry one Idempotency-Key: \(registrations)")
+
+            let versions = try await registry.json("versions", "fraud")
+            #expect((versions["items"] as? [Any])?.count == 1, "exactly one version exists: \(versions)")
+        }
+    }
+
+    @Test func aChangeWithoutAKeyIsNotSentTwice() async throws {
+        try await withTemporaryRegistry(.server) { registry in
+            let server = try #require(registry.server)
+            try await registry.register("fraud")
+            let log = registry.file("proxy.log")
+            let proxy = try await BackgroundProgram(
+                "/usr/bin/env", ["python3", Self.fixture("drop_answer_proxy.py"), String(server.process.port), "POST /v1/models/fraud/promote", log],
+                directory: registry.directory)
+            defer { proxy.stop() }
+            let proxyPort = try await proxy.firstLine()
+
+            let outcome = try await registry.mreg("promote", "fraud", "--to", "release", environment: ["MREG_SERVER": "http://127.0.0.1:\(proxyPort)"])
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("closed the connection before it answered"), "\(outcome)")
+            let promotions = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("/promote") }
+            #expect(promotions.count == 1, "a promotion without a key may have been made, so it is not sent again: \(promotions)")
+            #expect(try await registry.branches("fraud").release == 1, "the one attempt did promote")
+        }
+    }
+
+    @Test func httpsWithTheTeamsCAAndARefusedCertificate() async throws {
+        try await withTemporaryRegistry { registry in
+            let openssl = try #require(executableOnPath("openssl"), "openssl is needed to make the test CA")
+            let dir = registry.directory
+            for arguments in [
+                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=mreg test CA"],
+                ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+                ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+                 "-days", "2", "-extfile", try registry.write("ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")],
+            ] {
+                let made = try await runProcess(openssl, arguments, environment: registry.environment(), directory: dir)
+                try #require(made.status == 0, "openssl \(arguments.joined(separator: " ")): \(made)")
+            }
+            let server = try await ServeProcess(
+                database: registry.database, directory: dir, options: ["--tls-cert", registry.file("server.pem"), "--tls-key", registry.file("server.key")])
+            defer { server.stop() }
+            #expect(server.url.hasPrefix("https://"), "\(server.stderr)")
+            let token = try #require(server.firstToken, "\(server.stderr)")
+            let remote = ["MREG_SERVER": server.url, "MREG_TOKEN": token]
+
+            let trusted = try await registry.mreg("register", "fraud", "--artifact", "s3://m/1", "--json", "--cacert", registry.file("ca.pem"), environment: remote)
+            #expect(trusted.status == 0, "\(trusted)")
+            #expect(try trusted.json().string("created_by") == "admin")
+
+            let untrusted = try await registry.mreg("show", "fraud", "1", environment: remote)
+            #expect(untrusted.status == 1, "\(untrusted)")
+            #expect(
+                untrusted.stderr == "error: the TLS handshake with \(server.url) failed: its certificate is not trusted (CERTIFICATE_VERIFY_FAILED); give the CA that signed it with --cacert FILE\n",
+                "\(untrusted)")
+
+            let notPEM = try await registry.mreg("show", "fraud", "1", "--cacert", registry.write("nothing.pem", "not a certificate"), environment: remote)
+            #expect(notPEM.status == 2, "\(notPEM)")
+            #expect(notPEM.stderr.contains("cannot read a PEM certificate from --cacert"), "\(notPEM)")
+        }
+    }
+
+    @Test(arguments: RegistryMode.allCases)
+    func globalOptionsStandBeforeOrAfterTheCommand(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
+            var location: [String] = ["--db", registry.database]
+            if let server = registry.server {
+                location = ["--server", server.process.url, "--token", try #require(server.tokens["tester"])]
+            }
+            let before = try await registry.mreg(arguments: location + ["--json", "register", "fraud", "--artifact", "s3://m/1"], environment: ["MREG_DB": "", "MREG_SERVER": ""])
+            #expect(before.status == 0, "\(before)")
+            #expect(try before.json().int("version") == 1)
+            let after = try await registry.mreg(arguments: ["show", "fraud", "1"] + location + ["--json"], environment: ["MREG_DB": "", "MREG_SERVER": ""])
+            #expect(after.status == 0, "\(after)")
+            #expect(try after.json().string("artifact_uri") == "s3://m/1")
+            let split = try await registry.mreg(arguments: ["--json", "versions"] + location + ["fraud"], environment: ["MREG_DB": "", "MREG_SERVER": ""])
+            #expect(split.status == 0, "\(split)")
+            #expect(try split.items().count == 1)
+        }
+    }
+
+    @Test func initAndBackupStayOnTheFile() async throws {
+        try await withTemporaryRegistry(.server) { registry in
+            let initialised = try await registry.mreg("init")
+            #expect(initialised.status == 2, "\(initialised)")
+            #expect(initialised.stderr.contains("mreg init works on a database file on this machine, not through a server"), "\(initialised)")
+            let backup = try await registry.mreg("backup", "--to", registry.file("copy.db"))
+            #expect(backup.status == 2, "\(backup)")
+            #expect(!FileManager.default.fileExists(atPath: registry.file("copy.db")))
+            let onFile = try await registry.mreg("--db", registry.database, "init", "--json", environment: ["MREG_SERVER": ""])
+            #expect(onFile.status == 0, "\(onFile)")
+        }
+    }
+
+    // MARK: Helpers
+
+    static func fixture(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
+    }
+
+    /// A loopback port nothing listens on (bound, then closed).
+    static func closedPort() throws -> Int {
+        let listener = try SilentListener()
+        let port = listener.port
+        listener.shutdown()
+        return port
+    }
+}
+
+/// A loopback TCP socket that listens and never accepts.
+final class SilentListener: @unchecked Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        #if canImport(Glibc)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { throw POSIXError(.EBADF) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func shutdown() { close(descriptor) }
+}
+
+/// A helper program running beside a test (the proxy), stopped at the end.
+final class BackgroundProgram: @unchecked Sendable {
+    private let process = Process()
+    private let stdoutPath: String
+
+    init(_ executable: String, _ arguments: [String], directory: String) async throws {
+        stdoutPath = "\(directory)/background-\(UUID().uuidString).out"
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// The first line it prints, waiting up to 10 s for it.
+    func firstLine() async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, process.isRunning {
+            let text = String(decoding: FileManager.default.contents(atPath: stdoutPath) ?? Data(), as: UTF8.self)
+            if let line = text.split(separator: "\n").first, text.contains("\n") { return String(line) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
+
+    /// SIGKILL: the test process may hand its children SIGTERM ignored.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
