@@ -27,8 +27,10 @@ test: deps test-tools
 	@# The benchmark harness on tiny inputs, so it cannot rot (it checks the harness, not timings).
 	MREG_BIN_DIR=.build/debug bench/run.sh --smoke
 
-# Tools the tests drive besides the Swift toolchain: schemathesis in a virtualenv of its own.
+# Tools the tests drive besides the Swift toolchain: schemathesis in a virtualenv of its own,
+# openssl (a test CA for HTTPS) and python3 (a proxy that loses an answer).
 test-tools: $(VENV)/bin/schemathesis
+	@scripts/install-deps.sh openssl python3
 
 $(VENV)/bin/schemathesis:
 	@# Debian's python3 makes virtualenvs only with python3-venv installed.
