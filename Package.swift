@@ -121,6 +121,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "RegistryClientTests",
+            dependencies: [
+                "RegistryClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "mregTests",
             dependencies: ["RegistryCore", "mreg", "MregTestSupport"],
             exclude: ["Fixtures"],

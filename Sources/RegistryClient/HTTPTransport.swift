@@ -42,11 +42,14 @@ final class HTTPTransport: Sendable {
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caCertificateFile {
+            let certificates: [NIOSSLCertificate]
             do {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caCertificateFile))
+                certificates = try NIOSSLCertificate.fromPEMFile(caCertificateFile)
             } catch {
                 throw RegistryError(.invalidArgument, "cannot read a PEM certificate from --cacert \(caCertificateFile): \(error)")
             }
+            guard !certificates.isEmpty else { throw RegistryError(.invalidArgument, "--cacert \(caCertificateFile) holds no certificate") }
+            tls.trustRoots = .certificates(certificates)
         }
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
@@ -76,8 +79,8 @@ final class HTTPTransport: Sendable {
         }
     }
 
-    /// Sends `request` and hands its answer's body to `write` piece by piece as it arrives. Once
-    /// a piece was written the request is not tried again, so nothing is written twice.
+    /// Sends `request` and hands its answer's body to `write` piece by piece as it arrives. It
+    /// is not tried again once an answer has begun, so nothing is written twice.
     func stream(_ request: Request, to write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws(RegistryError) {
         try await perform(request, retryingBody: false) { response in
             for try await piece in response.body { try await write(Array(buffer: piece)) }
@@ -88,8 +91,8 @@ final class HTTPTransport: Sendable {
 
     /// Runs `request` until it gets an answer, an error that trying again cannot mend, or runs
     /// out of attempts; then `consume`s the answer.
-    /// - Parameter retryingBody: whether a failure while `consume` reads the body counts as a
-    ///   transport failure that may be retried.
+    /// - Parameter retryingBody: whether a failure while `consume` reads a 2xx answer's body may
+    ///   be retried (for a request that is safe to repeat).
     private func perform<T>(
         _ request: Request, retryingBody: Bool, consume: (HTTPClientResponse) async throws -> T
     ) async throws(RegistryError) -> T {
@@ -97,34 +100,64 @@ final class HTTPTransport: Sendable {
         var attempt = 1
         while true {
             let failure: TransportFailure
-            do {
-                let response = try await client.execute(try build(request), timeout: TimeAmount(timeout))
-                if (200..<300).contains(response.status.code) {
-                    do {
-                        return try await consume(response)
-                    } catch {
-                        guard retryingBody else { throw TransportFailure(error, server: server, timeout: timeout).final }
-                        throw error
-                    }
-                }
-                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
-                let error = problem(status: response.status, body: body)
-                // A gateway's 502/503/504 (not mreg's own problem document) may pass.
-                guard [502, 503, 504].contains(response.status.code), !isProblem(body), request.safety == .idempotent,
-                    attempt < retry.attempts
-                else { throw error }
-                failure = TransportFailure(reason: "\(response.status.code) \(response.status.reasonPhrase)", sent: true, transient: true)
-            } catch let error as RegistryError {
-                throw error
-            } catch {
-                failure = TransportFailure(error, server: server, timeout: timeout)
+            switch await attemptOnce(request, retryingBody: retryingBody, consume: consume) {
+            case .answered(let value): return value
+            case .refused(let error): throw error
+            case .failed(let reason): failure = reason
             }
             let mayRetry = failure.transient && (request.safety == .idempotent || !failure.sent)
             guard mayRetry, attempt < retry.attempts else {
-                throw failure.unavailable(server: server, attempts: attempt)
+                throw failure.error(attempts: attempt, mayHaveChanged: request.safety == .onlyIfUnsent && failure.sent)
             }
-            try? await Task.sleep(for: retry.delay(after: attempt, using: &generator))
+            do {
+                try await Task.sleep(for: max(retry.delay(after: attempt, using: &generator), failure.retryAfter ?? .zero))
+            } catch {
+                throw RegistryError(.unavailable, "the request to \(server) was cancelled")
+            }
             attempt += 1
+        }
+    }
+
+    private enum Attempt<T> {
+        case answered(T)
+        /// A final answer: the server's refusal, or something that is not mreg.
+        case refused(RegistryError)
+        case failed(TransportFailure)
+    }
+
+    private func attemptOnce<T>(
+        _ request: Request, retryingBody: Bool, consume: (HTTPClientResponse) async throws -> T
+    ) async -> Attempt<T> {
+        let response: HTTPClientResponse
+        do {
+            // The deadline covers connecting and the answer's head, so that the connect and read
+            // timeouts (each `timeout`) fire first and say which it was.
+            response = try await client.execute(try build(request), timeout: TimeAmount(timeout * 2))
+        } catch {
+            return .failed(TransportFailure(error, server: server, timeout: timeout))
+        }
+        guard (200..<300).contains(response.status.code) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
+            guard let document = try? JSONCoding.decoder().decode(ProblemDocument.self, from: body), document.code != nil else {
+                // A gateway's 502/503/504 may pass; anything else that is not mreg's answer is final.
+                guard [502, 503, 504].contains(response.status.code) else { return .refused(notMreg(response.status)) }
+                return .failed(TransportFailure(
+                    reason: "\(server) answered \(response.status.code) \(response.status.reasonPhrase)", sent: true, transient: true))
+            }
+            // The first request with this key is still running: ask again once it is done.
+            if response.status == .conflict, request.idempotencyKey != nil,
+                let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init)
+            {
+                return .failed(TransportFailure(reason: document.detail ?? "", sent: true, transient: true, retryAfter: .seconds(seconds)))
+            }
+            return .refused(problem(document, status: response.status))
+        }
+        do {
+            return .answered(try await consume(response))
+        } catch {
+            // The server answered 2xx, so whatever it was asked to do is done.
+            let failure = TransportFailure(error, server: server, timeout: timeout).afterAnswer
+            return .failed(retryingBody ? failure : failure.final)
         }
     }
 
@@ -164,31 +197,22 @@ final class HTTPTransport: Sendable {
         let gates: [GateResult]?
     }
 
-    private func isProblem(_ body: Data) -> Bool {
-        (try? JSONCoding.decoder().decode(ProblemDocument.self, from: body))?.code != nil
+    /// The error a problem document stands for: its own code and sentence.
+    private func problem(_ document: ProblemDocument, status: HTTPResponseStatus) -> RegistryError {
+        let code = document.code.flatMap(RegistryError.Code.init(rawValue:)) ?? .unavailable
+        var detail = document.detail ?? status.reasonPhrase
+        if code == .unauthenticated, token == nil {
+            detail += " (give a token with --token, $MREG_TOKEN or --token-file)"
+        }
+        return RegistryError(code, detail, gates: document.gates)
     }
 
-    /// The error a refusal stands for: the problem document's own code and sentence, or, from
-    /// something that is not mreg (a proxy, a wrong URL), one read off the status.
-    private func problem(status: HTTPResponseStatus, body: Data) -> RegistryError {
-        if let document = try? JSONCoding.decoder().decode(ProblemDocument.self, from: body),
-            let code = document.code.flatMap(RegistryError.Code.init(rawValue:))
-        {
-            var detail = document.detail ?? status.reasonPhrase
-            if code == .unauthenticated, token == nil {
-                detail += " (give a token with --token, $MREG_TOKEN or --token-file)"
-            }
-            return RegistryError(code, detail, gates: document.gates)
-        }
+    /// An answer that is not mreg's (a proxy, a wrong URL): exit 1, unless it refuses the
+    /// caller (an authenticating proxy's 401 or 403).
+    private func notMreg(_ status: HTTPResponseStatus) -> RegistryError {
         let code: RegistryError.Code = switch status.code {
-        case 400: .invalidArgument
         case 401: .unauthenticated
         case 403: .permissionDenied
-        case 404: .notFound
-        case 409: .conflict
-        case 412: .preconditionFailed
-        case 413: .payloadTooLarge
-        case 422: .gateFailed
         default: .unavailable
         }
         return RegistryError(code, "\(server) answered \(status.code) \(status.reasonPhrase), not an mreg answer; is --server the URL of mreg serve?")
@@ -199,22 +223,38 @@ final class HTTPTransport: Sendable {
 struct TransportFailure: Error {
     let reason: String
     /// Whether the request may have reached the server (so a change may have been made).
-    let sent: Bool
-    let transient: Bool
-    /// An error that trying again cannot mend, known as soon as it happens.
-    var final: RegistryError { RegistryError(.unavailable, reason) }
+    var sent: Bool
+    var transient: Bool
+    /// How long the server asked to wait before asking again.
+    var retryAfter: Duration? = nil
 
-    init(reason: String, sent: Bool, transient: Bool) {
+    init(reason: String, sent: Bool, transient: Bool, retryAfter: Duration? = nil) {
         self.reason = reason
         self.sent = sent
         self.transient = transient
+        self.retryAfter = retryAfter
     }
 
-    /// Reads what went wrong off the errors of AsyncHTTPClient, NIO and NIOSSL.
+    /// The same failure after a 2xx answer began: the request was carried out.
+    var afterAnswer: TransportFailure {
+        var failure = self
+        failure.sent = true
+        return failure
+    }
+
+    /// The same failure, not to be retried.
+    var final: TransportFailure {
+        var failure = self
+        failure.transient = false
+        return failure
+    }
+
+    /// Reads what went wrong off the errors of AsyncHTTPClient, NIO and NIOSSL. Only what is
+    /// known to pass is transient; only what happens before a byte is sent is unsent.
     init(_ error: any Error, server: String, timeout: Duration) {
         let timeout = Self.seconds(timeout)
         switch error {
-        case let error as HTTPClientError where error == .connectTimeout:
+        case let error as HTTPClientError where error == .connectTimeout || error == .getConnectionFromPoolTimeout:
             self.init(reason: "cannot reach \(server): no connection within \(timeout)", sent: false, transient: true)
         case let error as HTTPClientError where error == .tlsHandshakeTimeout:
             self.init(reason: "cannot reach \(server): the TLS handshake timed out", sent: false, transient: true)
@@ -223,27 +263,40 @@ struct TransportFailure: Error {
         case let error as HTTPClientError where error == .remoteConnectionClosed:
             self.init(reason: "\(server) closed the connection before it answered", sent: true, transient: true)
         case let error as NIOConnectionError:
-            let causes = error.connectionErrors.map { Self.describe($0.error) } + [error.dnsAError, error.dnsAAAAError].compactMap { $0 }.map(Self.describe)
+            let causes = error.connectionErrors.map { Self.describe($0.error) }
+                + [error.dnsAError, error.dnsAAAAError].compactMap { $0 }.map(Self.describe)
             self.init(reason: "cannot reach \(server): \(Set(causes).sorted().joined(separator: "; "))", sent: false, transient: true)
-        case let error as IOError:
+        case let error as IOError where Self.connectErrors.contains(error.errnoCode):
             self.init(reason: "cannot reach \(server): \(Self.describe(error))", sent: false, transient: true)
+        case let error as IOError:
+            // A reset or a broken pipe: the request may have gone out whole.
+            self.init(reason: "the connection to \(server) broke: \(Self.describe(error))", sent: true, transient: true)
         case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
             let text = String(describing: error)
             let reason = text.contains("CERTIFICATE_VERIFY_FAILED")
                 ? "its certificate is not trusted (CERTIFICATE_VERIFY_FAILED); give the CA that signed it with --cacert FILE"
                 : text
             self.init(reason: "the TLS handshake with \(server) failed: \(reason)", sent: false, transient: false)
+        case is NIOTooManyBytesError:
+            self.init(reason: "\(server) answered with more than \(HTTPTransport.maximumAnswerBytes >> 20) MiB", sent: true, transient: false)
         default:
-            self.init(reason: "the request to \(server) failed: \(error)", sent: true, transient: true)
+            self.init(reason: "the request to \(server) failed: \(error)", sent: true, transient: false)
         }
     }
 
-    func unavailable(server: String, attempts: Int) -> RegistryError {
-        RegistryError(.unavailable, attempts > 1 ? "\(reason) (tried \(attempts) times)" : reason)
+    /// What a failed connect sets: nothing was sent.
+    private static let connectErrors: Set<CInt> = [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL]
+
+    /// - Parameter mayHaveChanged: the request was a change that may have been carried out,
+    ///   and so was not sent again.
+    func error(attempts: Int, mayHaveChanged: Bool) -> RegistryError {
+        var message = attempts > 1 ? "\(reason) (tried \(attempts) times)" : reason
+        if mayHaveChanged { message += "; the change may have been made, so it was not sent again (check before you retry)" }
+        return RegistryError(.unavailable, message)
     }
 
     /// `30 s`, `0.25 s`.
-    private static func seconds(_ duration: Duration) -> String {
+    static func seconds(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         guard milliseconds % 1000 != 0 else { return "\(milliseconds / 1000) s" }

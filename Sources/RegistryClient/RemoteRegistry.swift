@@ -189,6 +189,37 @@ public struct RemoteRegistry: Sendable {
         try await transport.stream(.init(method: .GET, path: "/v1/audit/export", query: [("format", format.rawValue)], safety: .idempotent), to: write)
     }
 
+    // MARK: Backup
+
+    /// Writes a consistent copy of the server's database to a new file at `path`; a copy cut
+    /// short is removed, never left looking like a backup.
+    /// - Throws: `ALREADY_EXISTS` when `path` exists, `UNAVAILABLE` when it cannot be written.
+    public func backup(to path: String) async throws(RegistryError) {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw RegistryError(.alreadyExists, "\(path) already exists; choose a new file for the backup")
+        }
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let file = FileHandle(forWritingAtPath: path)
+        else {
+            throw RegistryError(.unavailable, "cannot write the backup to \(path)")
+        }
+        do {
+            try await transport.stream(.init(method: .GET, path: "/v1/backup", safety: .idempotent)) { piece in
+                try file.write(contentsOf: piece)
+            }
+            // Durable before it is called a backup.
+            try file.synchronize()
+            try file.close()
+            guard FileManager.default.contents(atPath: path)?.prefix(16) == Data("SQLite format 3\0".utf8) else {
+                throw RegistryError(.unavailable, "\(server) did not send an SQLite database")
+            }
+        } catch {
+            try? file.close()
+            try? FileManager.default.removeItem(atPath: path)
+            throw error as? RegistryError ?? RegistryError(.unavailable, "cannot write the backup to \(path): \(error.localizedDescription)")
+        }
+    }
+
     // MARK: Tokens
 
     /// Not retried once sent: a repeat would make a second token.

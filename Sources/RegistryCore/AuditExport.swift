@@ -51,7 +51,10 @@ extension Registry {
     /// The audit log's last `seq` now (0 when empty): an export stops there, so that entries
     /// appended while it runs do not stretch it.
     public func auditHead() throws(RegistryError) -> Int {
-        try readSingleStatement { try $0.queryFirst("SELECT coalesce(max(seq), 0) FROM audit_log")?.optionalInt(0) ?? 0 }
+        try readSingleStatement { connection in
+            guard let row = try connection.queryFirst("SELECT coalesce(max(seq), 0) FROM audit_log") else { return 0 }
+            return try row.int(0)
+        }
     }
 
     /// Up to `limit` audit entries after `seq`, through `last`, oldest first. The log is

@@ -6,8 +6,11 @@ public enum IdempotencyClaim: Sendable, Equatable {
     case claimed
     /// The key was used for the same request before: answer with the stored response.
     case replay(status: Int, contentType: String, headers: [String: String], body: [UInt8])
-    /// The key was used for a different request, or the first request is still running.
+    /// The key was used for a different request.
     case conflict(String)
+    /// The first request with the key is still running: the same request may be asked again
+    /// shortly and will then get its answer.
+    case inProgress(String)
 }
 
 extension Registry {
@@ -36,7 +39,7 @@ extension Registry {
                         status: status, contentType: row.optionalString(2) ?? "application/json", headers: headers, body: row[3].bytes ?? [])
                 }
                 guard now - Int64(try row.int(4)) > Self.abandonedClaimMilliseconds else {
-                    return .conflict("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
+                    return .inProgress("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
                 }
                 try connection.execute(
                     "UPDATE idempotency_keys SET created_at = ? WHERE actor = ? AND key = ?", [.integer(now), .text(actor), .text(key)])

@@ -12,24 +12,12 @@ public struct ServerArguments: Sendable {
     /// Base64 Ed25519 private key for `POST /v1/audit/checkpoint`; without it that route answers 503.
     public var checkpointKey: String?
     public var checkpointOrigin: String
-    /// Serve HTTPS with this certificate; `nil` serves plain HTTP.
-    public var tls: TLSFiles?
-
-    /// PEM files of a server certificate (its chain: the server's first, then intermediates)
-    /// and its private key.
-    public struct TLSFiles: Sendable {
-        public var certificateChain: String
-        public var privateKey: String
-
-        public init(certificateChain: String, privateKey: String) {
-            self.certificateChain = certificateChain
-            self.privateKey = privateKey
-        }
-    }
+    /// Serve HTTPS with this (``tlsConfiguration(certificateChain:privateKey:)``); `nil` serves plain HTTP.
+    public var tls: TLSConfiguration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, checkpointKey: String? = nil,
-        checkpointOrigin: String = "mreg", tls: TLSFiles? = nil
+        checkpointOrigin: String = "mreg", tls: TLSConfiguration? = nil
     ) {
         self.host = host
         self.port = port
@@ -38,11 +26,11 @@ public struct ServerArguments: Sendable {
         self.checkpointOrigin = checkpointOrigin
         self.tls = tls
     }
-}
 
-extension ServerArguments.TLSFiles {
+    /// A server's TLS from PEM files: its certificate (the file may hold the chain, the
+    /// server's first) and its private key.
     /// - Throws: `INVALID_ARGUMENT` naming the file that does not hold a PEM certificate or key.
-    public func serverConfiguration() throws(RegistryError) -> TLSConfiguration {
+    public static func tlsConfiguration(certificateChain: String, privateKey: String) throws(RegistryError) -> TLSConfiguration {
         let chain: [NIOSSLCertificate]
         do {
             chain = try NIOSSLCertificate.fromPEMFile(certificateChain)
@@ -62,12 +50,15 @@ extension ServerArguments.TLSFiles {
 
 /// Every route of the API, in one list: method, path, required role, handler.
 func apiRoutes(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> [Route] {
-    OperationsRoutes(registry: registry, metrics: metrics).routes
-        + ModelRoutes(registry: registry).routes
-        + PromotionRoutes(registry: registry).routes
-        + RolloutRoutes(registry: registry).routes
-        + AuditRoutes(registry: registry, checkpointKey: arguments.checkpointKey, origin: arguments.checkpointOrigin).routes
-        + TokenRoutes(registry: registry).routes
+    [
+        OperationsRoutes(registry: registry, metrics: metrics).routes,
+        ModelRoutes(registry: registry).routes,
+        PromotionRoutes(registry: registry).routes,
+        RolloutRoutes(registry: registry).routes,
+        AuditRoutes(registry: registry, checkpointKey: arguments.checkpointKey, origin: arguments.checkpointOrigin).routes,
+        TokenRoutes(registry: registry).routes,
+        BackupRoutes(registry: registry).routes,
+    ].flatMap { $0 }
 }
 
 /// The server's responder: every route of `apiRoutes`, inside the access log and metrics
@@ -90,9 +81,8 @@ public func buildApplication(
     let metrics = ServerMetrics()
     let server: HTTPServerBuilder
     if let tls = arguments.tls {
-        let configuration = try tls.serverConfiguration()
         do {
-            server = try .tls(.http1(), tlsConfiguration: configuration)
+            server = try .tls(.http1(), tlsConfiguration: tls)
         } catch {
             throw RegistryError(.invalidArgument, "the TLS certificate and key cannot be used together: \(error)")
         }

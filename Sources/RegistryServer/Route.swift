@@ -152,6 +152,13 @@ extension Route {
             return response
         case .conflict(let message):
             throw RegistryError(.conflict, message)
+        case .inProgress(let message):
+            // A client that lost the first answer retries with the key; this tells it when.
+            var problem = Problem(RegistryError(.conflict, message))
+            problem.requestID = apiRequest.context.requestID
+            var response = problem.response
+            response.headers[.retryAfter] = "1"
+            return response
         case .claimed:
             let response = try await run(apiRequest, registry: registry, operation: operation)
             if response.status.code >= 500 {

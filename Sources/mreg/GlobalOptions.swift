@@ -35,9 +35,9 @@ struct GlobalOptions: ParsableArguments {
     var timeout: Double = 30
 
     func validate() throws {
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
-        if db != nil, serverURL != nil {
-            throw ValidationError("--db names a database file and --server (or $MREG_SERVER) a server; give one of them")
+        guard (0.001...86_400).contains(timeout) else { throw ValidationError("--timeout must be between 0.001 and 86400 seconds") }
+        if db != nil, server != nil {
+            throw ValidationError("--db names a database file and --server a server; give one of them")
         }
     }
 
@@ -47,8 +47,9 @@ struct GlobalOptions: ParsableArguments {
 
     var databasePath: String { db ?? Self.environment("MREG_DB") ?? "mreg.db" }
 
-    /// The server of remote mode, if one is named.
-    var serverURL: String? { server ?? Self.environment("MREG_SERVER") }
+    /// The server of remote mode, if one is named. `--db` wins over `$MREG_SERVER`, so that a
+    /// shell with the server exported can still work on a file.
+    var serverURL: String? { server ?? (db == nil ? Self.environment("MREG_SERVER") : nil) }
 
     /// Working on the file directly, the CLI acts with admin rights: whoever can write the file
     /// can change it anyway. The actor still names who acted.
@@ -84,7 +85,7 @@ struct GlobalOptions: ParsableArguments {
             Terminal.printError("note: --actor is ignored with --server: the server records the token's name as the actor")
         }
         let remote = try RemoteRegistry(
-            server: serverURL, token: try bearerToken(), caCertificateFile: cacert, timeout: .milliseconds(Int64(timeout * 1000)))
+            server: serverURL, token: try bearerToken(), caCertificateFile: cacert, timeout: .milliseconds(Int64((timeout * 1000).rounded())))
         do {
             let answer = try await body(remote)
             await remote.shutdown()

@@ -104,7 +104,7 @@ extension Mreg {
         @OptionGroup var global: GlobalOptions
         @Option(help: "The private key file (mreg audit keygen); with --server, leave it out: the server signs with its own.") var key: String?
         @Option(help: "Write the checkpoint here instead of stdout.") var out: String?
-        @Option(help: "A name for this registry's log, signed into the checkpoint (a server signs its own).") var origin = "mreg"
+        @Option(help: "A name for this registry's log, signed into the checkpoint (default mreg; a server signs its own).") var origin: String?
 
         func run() async throws {
             let privateKey = try key.map { path throws(RegistryError) in String(decoding: try readFile(path), as: UTF8.self) }
@@ -161,15 +161,18 @@ extension Mreg {
         static let configuration = CommandConfiguration(
             commandName: "backup",
             abstract: "Write an online, consistent copy of the database (safe while others write).",
-            discussion: "Example: mreg backup --to /backups/mreg-$(date +%F).db")
+            discussion: """
+                Through a server (--server) the copy is taken there and written to FILE here (an admin token).
+                Example: mreg backup --to /backups/mreg-$(date +%F).db
+                """)
 
         @OptionGroup var global: GlobalOptions
         @Option(help: "The new file to write.") var to: String
 
         func run() async throws {
-            try global.openRegistry(for: "backup").backup(to: to)
+            try await global.withRegistry { try await $0.backup(to: to) }
             struct Answer: Encodable { let backup: String }
-            global.emit(Answer(backup: to)) { "Wrote a consistent copy of \(global.databasePath) to \(to)." }
+            global.emit(Answer(backup: to)) { "Wrote a consistent copy of the registry to \(to)." }
         }
     }
 }

@@ -26,8 +26,9 @@ extension Mreg {
         @Option(help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "path")) var tlsKey: String?
 
         func validate() throws {
-            if let server = global.serverURL {
-                throw ValidationError("mreg serve serves a database file; it does not take --server (\(server)); drop --server and $MREG_SERVER")
+            // Only the flag: a shell with $MREG_SERVER exported may still start a server.
+            if let server = global.server {
+                throw ValidationError("mreg serve serves a database file; it does not take --server (\(server))")
             }
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -40,8 +41,9 @@ extension Mreg {
             LoggingSystem.bootstrap { label in ServerLogHandler(label: label) }
             // Files first: a mistyped path must not leave a new database or token behind.
             let key = try checkpointKey.map { String(decoding: try readFile($0), as: UTF8.self) }
-            let tls = tlsCert.flatMap { cert in tlsKey.map { ServerArguments.TLSFiles(certificateChain: cert, privateKey: $0) } }
-            _ = try tls?.serverConfiguration()
+            let tls = try tlsCert.flatMap { cert in
+                try tlsKey.map { key throws(RegistryError) in try ServerArguments.tlsConfiguration(certificateChain: cert, privateKey: key) }
+            }
             let arguments = ServerArguments(
                 host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin,
                 tls: tls)

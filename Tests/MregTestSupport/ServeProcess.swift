@@ -25,6 +25,8 @@ public enum MregBinary {
 }
 
 /// `mreg serve` running as a child process on a port of its choosing.
+/// `@unchecked Sendable`: its stored properties are set once in `init`; `Process` is used only
+/// for its thread-safe `isRunning`, pid and termination state.
 public final class ServeProcess: @unchecked Sendable {
     public let port: Int
     /// The admin token the server printed on its first start (nil when tokens existed).
@@ -54,7 +56,12 @@ public final class ServeProcess: @unchecked Sendable {
         var address: (url: String, port: Int)?
         var log = ""
         while address == nil, process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                kill(process.processIdentifier, SIGKILL)
+                throw error
+            }
             log = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
             if let match = log.firstMatch(of: /on (https?:\/\/[^\s:]+:(\d+))/), let port = Int(match.2) { address = (String(match.1), port) }
         }

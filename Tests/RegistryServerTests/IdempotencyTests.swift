@@ -69,6 +69,28 @@ import Testing
         }
     }
 
+    /// A client that lost the first answer asks again with the key while the first request
+    /// still runs: it is told to retry shortly (Retry-After), and nothing is written.
+    @Test func aRepeatWhileTheFirstStillRunsIsToldWhenToRetry() async throws {
+        try await withTestServer { server in
+            try server.registerVersion()
+            let body = #"{"artifact_uri":"s3://a"}"#
+            // The claim the first request made when it began, as the route makes it.
+            let target = "POST /v1/models/m/versions\napplication/json\n"
+            let claim = try server.registry.claimIdempotencyKey(
+                "in-flight", actor: Tokens.names[.engineer] ?? "", method: "POST", path: "/v1/models/m/versions",
+                requestHash: AuditChain.sha256(Array(target.utf8) + Array(body.utf8)))
+            #expect(claim == .claimed)
+            let versions = try server.versionCount()
+
+            let repeated = try await server.send(
+                .post, "/v1/models/m/versions", as: .engineer, json: body, headers: [.idempotencyKey: "in-flight"])
+            repeated.expect(.conflict, code: "CONFLICT", detailMentions: "still being processed")
+            #expect(repeated.headers[.retryAfter] == "1")
+            #expect(try server.versionCount() == versions)
+        }
+    }
+
     @Test func withoutAKeyEveryPostCreates() async throws {
         try await withTestServer { server in
             for _ in 1...2 {

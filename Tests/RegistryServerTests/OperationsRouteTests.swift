@@ -56,7 +56,7 @@ import Testing
     /// The routes this suite has tests for. A route added to `apiRoutes` without tests here
     /// fails this test: add its success and error cases, then list it.
     static let testedRoutes: Set<String> = [
-        "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml",
+        "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /v1/backup",
         "GET /v1/models", "POST /v1/models", "GET /v1/models/{name}",
         "GET /v1/models/{name}/versions", "POST /v1/models/{name}/versions", "GET /v1/models/{name}/versions/{ref}",
         "POST /v1/models/{name}/versions/{ref}/deprecate",

@@ -111,6 +111,8 @@ import Testing
             ["audit", "verify"],
             ["audit", "export"],
             ["audit", "export", "--format", "csv"],
+            ["backup", "--to", "copy.db"],
+            ["backup", "--to", "copy.db"],
             ["token", "create", "--name", "ci", "--role", "engineer"],
             ["token", "revoke", "tok_000000000000"],
             ["token", "list"],
@@ -197,7 +199,9 @@ import Testing
 
     @Test func anUnreachableServerIsExit1WithOneSentence() async throws {
         try await withTemporaryRegistry { registry in
-            let port = try Self.closedPort()
+            let refusing = try Self.refusingPort()
+            defer { refusing.shutdown() }
+            let port = refusing.port
             let outcome = try await registry.mreg("model", "list", "--server", "http://127.0.0.1:\(port)", "--token", "t", environment: ["MREG_DB": ""])
             #expect(outcome.status == 1, "\(outcome)")
             #expect(outcome.stderr == "error: cannot reach http://127.0.0.1:\(port): connection refused (tried 4 times)\n", "\(outcome)")
@@ -226,53 +230,91 @@ import Testing
         }
     }
 
+    /// How the test proxy fails the first request it is told to (Fixtures/drop_answer_proxy.py).
+    enum ProxyFault: String {
+        /// Forwards it, then closes the connection without the answer.
+        case close
+        /// Forwards it, then resets the connection.
+        case reset
+        /// Answers 503 in plain text without forwarding it, as a load balancer does.
+        case gateway
+    }
+
+    /// Runs `body` with the test proxy in front of the registry's server, failing the first
+    /// request that starts with `prefix`; `body` gets the proxy's URL and the requests it saw.
+    static func withLosingProxy(
+        _ registry: TemporaryRegistry, losing prefix: String, _ fault: ProxyFault = .close,
+        _ body: (_ url: String, _ requests: () throws -> [[String: Any]]) async throws -> Void
+    ) async throws {
+        let server = try #require(registry.server)
+        let log = registry.file("proxy-\(UUID().uuidString).log")
+        let proxy = try await BackgroundProgram(
+            "/usr/bin/env", ["python3", fixture("drop_answer_proxy.py"), String(server.process.port), prefix, log, fault.rawValue],
+            directory: registry.directory)
+        defer { proxy.stop() }
+        let requests = {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return try text.split(separator: "\n").map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            }
+        }
+        try await body("http://127.0.0.1:\(try await proxy.firstLine())", requests)
+    }
+
     @Test func aLostAnswerIsRetriedWithTheSameKeyAndWritesOnce() async throws {
         try await withTemporaryRegistry(.server) { registry in
-            let server = try #require(registry.server)
-            let log = registry.file("proxy.log")
-            let proxy = try await BackgroundProgram(
-                "/usr/bin/env", ["python3", Self.fixture("drop_answer_proxy.py"), String(server.process.port), "POST /v1/models/fraud/versions", log],
-                directory: registry.directory)
-            defer { proxy.stop() }
-            let proxyPort = try await proxy.firstLine()
+            try await Self.withLosingProxy(registry, losing: "POST /v1/models/fraud/versions") { url, log in
+                let outcome = try await registry.mreg("register", "fraud", "--artifact", "s3://m/1", "--json", environment: ["MREG_SERVER": url])
+                #expect(outcome.status == 0, "\(outcome)")
+                #expect(try outcome.json().int("version") == 1, "the CLI prints the version the first attempt made: \(outcome)")
 
-            let outcome = try await registry.mreg(
-                "register", "fraud", "--artifact", "s3://m/1", "--json", environment: ["MREG_SERVER": "http://127.0.0.1:\(proxyPort)"])
-            #expect(outcome.status == 0, "\(outcome)")
-            #expect(try outcome.json().int("version") == 1, "the CLI prints the version the first attempt made: \(outcome)")
+                let requests = try log()
+                let registrations = requests.filter { ($0["request"] as? String)?.hasPrefix("POST /v1/models/fraud/versions") == true }
+                #expect(registrations.count == 2, "the lost answer is asked for again: \(requests)")
+                #expect(registrations.first?.bool("dropped") == true)
+                #expect(registrations.last?.bool("replayed") == true, "the server answers the repeat from its record: \(requests)")
+                let keys = Set(registrations.compactMap { $0["idempotency_key"] as? String })
+                #expect(keys.count == 1, "both attempts carry one Idempotency-Key: \(registrations)")
 
-            let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
-                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+                let versions = try await registry.json("versions", "fraud")
+                #expect((versions["items"] as? [Any])?.count == 1, "exactly one version exists: \(versions)")
             }
-            let registrations = requests.filter { ($0["request"] as? String)?.hasPrefix("POST /v1/models/fraud/versions") == true }
-            #expect(registrations.count == 2, "the lost answer is asked for again: \(requests)")
-            #expect(registrations.first?.bool("dropped") == true)
-            #expect(registrations.last?.bool("replayed") == true, "the server answers the repeat from its record: \(requests)")
-            let keys = Set(registrations.compactMap { $0["idempotency_key"] as? String })
-            #expect(keys.count == 1, "both attempts carry one Idempotency-Key: \(registrations)")
-
-            let versions = try await registry.json("versions", "fraud")
-            #expect((versions["items"] as? [Any])?.count == 1, "exactly one version exists: \(versions)")
         }
     }
 
-    @Test func aChangeWithoutAKeyIsNotSentTwice() async throws {
+    @Test(arguments: [ProxyFault.close, .reset])
+    func aChangeWithoutAKeyIsNotSentTwice(fault: ProxyFault) async throws {
         try await withTemporaryRegistry(.server) { registry in
-            let server = try #require(registry.server)
-            try await registry.register("fraud")
-            let log = registry.file("proxy.log")
-            let proxy = try await BackgroundProgram(
-                "/usr/bin/env", ["python3", Self.fixture("drop_answer_proxy.py"), String(server.process.port), "POST /v1/models/fraud/promote", log],
-                directory: registry.directory)
-            defer { proxy.stop() }
-            let proxyPort = try await proxy.firstLine()
+            for _ in 1...3 { try await registry.register("fraud") }
+            for version in 1...3 { _ = try await registry.json("promote", "fraud", "--to", "release", "--version", String(version)) }
+            try await Self.withLosingProxy(registry, losing: "POST /v1/models/fraud/rollback", fault) { url, log in
+                let outcome = try await registry.mreg(
+                    "rollback", "fraud", "--branch", "release", "--reason", "bad", environment: ["MREG_SERVER": url])
+                #expect(outcome.status == 1, "\(outcome)")
+                #expect(outcome.stderr.contains("the change may have been made, so it was not sent again"), "\(outcome)")
+                let rollbacks = try log().filter { ($0["request"] as? String)?.contains("/rollback") == true }
+                #expect(rollbacks.count == 1, "a rollback without a key may have been made, so it is not sent again: \(rollbacks)")
+                #expect(try await registry.branches("fraud").release == 2, "the one attempt rolled back once, v3 → v2")
+            }
+        }
+    }
 
-            let outcome = try await registry.mreg("promote", "fraud", "--to", "release", environment: ["MREG_SERVER": "http://127.0.0.1:\(proxyPort)"])
-            #expect(outcome.status == 1, "\(outcome)")
-            #expect(outcome.stderr.contains("closed the connection before it answered"), "\(outcome)")
-            let promotions = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("/promote") }
-            #expect(promotions.count == 1, "a promotion without a key may have been made, so it is not sent again: \(promotions)")
-            #expect(try await registry.branches("fraud").release == 1, "the one attempt did promote")
+    @Test func aGatewaysUnavailableIsRetriedAndAProblemIsNot() async throws {
+        try await withTemporaryRegistry(.server) { registry in
+            try await Self.withLosingProxy(registry, losing: "POST /v1/models/fraud/versions", .gateway) { url, log in
+                let outcome = try await registry.mreg("register", "fraud", "--artifact", "s3://m/1", "--json", environment: ["MREG_SERVER": url])
+                #expect(outcome.status == 0, "\(outcome)")
+                let registrations = try log().filter { ($0["request"] as? String)?.hasPrefix("POST /v1/models/fraud/versions") == true }
+                #expect(registrations.map { $0["status"] as? Int } == [503, 201], "\(registrations)")
+                #expect(registrations.first?.bool("forwarded") == false)
+
+                // mreg's own 503 (this server has no checkpoint key) is an answer, not a gateway's.
+                let checkpoint = try await registry.mreg("audit", "checkpoint", environment: ["MREG_SERVER": url])
+                #expect(checkpoint.status == 1, "\(checkpoint)")
+                #expect(checkpoint.stderr.contains("no checkpoint signing key"), "\(checkpoint)")
+                #expect(try log().filter { ($0["request"] as? String)?.contains("/v1/audit/checkpoint") == true }.count == 1)
+            }
+            #expect((try await registry.json("versions", "fraud")["items"] as? [Any])?.count == 1)
         }
     }
 
@@ -331,16 +373,35 @@ import Testing
         }
     }
 
-    @Test func initAndBackupStayOnTheFile() async throws {
+    @Test func initStaysOnTheFile() async throws {
         try await withTemporaryRegistry(.server) { registry in
             let initialised = try await registry.mreg("init")
             #expect(initialised.status == 2, "\(initialised)")
             #expect(initialised.stderr.contains("mreg init works on a database file on this machine, not through a server"), "\(initialised)")
-            let backup = try await registry.mreg("backup", "--to", registry.file("copy.db"))
-            #expect(backup.status == 2, "\(backup)")
-            #expect(!FileManager.default.fileExists(atPath: registry.file("copy.db")))
             let onFile = try await registry.mreg("--db", registry.database, "init", "--json", environment: ["MREG_SERVER": ""])
             #expect(onFile.status == 0, "\(onFile)")
+        }
+    }
+
+    @Test func aBackupThroughAServerIsWrittenHereAndOpensAsARegistry() async throws {
+        try await withTemporaryRegistry(.server) { registry in
+            try await registry.register("fraud", artifact: "s3://m/1")
+            let copy = registry.file("copy.db")
+            let written = try await registry.json("backup", "--to", copy)
+            #expect(written.string("backup") == copy)
+            let verified = try await registry.mreg("audit", "verify", "--db", copy, "--json", environment: ["MREG_SERVER": ""])
+            #expect(verified.status == 0, "\(verified)")
+            #expect(try verified.json().int("entries") == registry.setupEntries + 2)
+            let shown = try await registry.mreg("show", "fraud", "1", "--db", copy, "--json", environment: ["MREG_SERVER": ""])
+            #expect(try shown.json().string("artifact_uri") == "s3://m/1", "\(shown)")
+
+            let reader = try await runProcess(
+                MregBinary.path, ["token", "create", "--name", "viewer", "--role", "reader", "--json"],
+                environment: registry.environment(), directory: registry.directory)
+            let readerToken = try #require(try reader.json().string("token"), "\(reader)")
+            let refused = try await registry.mreg("backup", "--to", registry.file("other.db"), environment: ["MREG_TOKEN": readerToken])
+            #expect(refused.status == 6, "\(refused)")
+            #expect(!FileManager.default.fileExists(atPath: registry.file("other.db")), "a refused backup leaves no file")
         }
     }
 
@@ -350,21 +411,19 @@ import Testing
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
     }
 
-    /// A loopback port nothing listens on (bound, then closed).
-    static func closedPort() throws -> Int {
-        let listener = try SilentListener()
-        let port = listener.port
-        listener.shutdown()
-        return port
-    }
+    /// A loopback port that refuses connections: bound, never listening, so no other test can
+    /// take it while it is held.
+    static func refusingPort() throws -> SilentListener { try SilentListener(listening: false) }
 }
 
 /// A loopback TCP socket that listens and never accepts.
+/// `@unchecked Sendable`: the descriptor and port are set once; closing is the owner's last act.
 final class SilentListener: @unchecked Sendable {
     let port: Int
     private let descriptor: Int32
 
-    init() throws {
+    /// - Parameter listening: `false` binds the port without listening, so connections are refused.
+    init(listening: Bool = true) throws {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -377,7 +436,8 @@ final class SilentListener: @unchecked Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, pointer, &length) == 0
+                bind(descriptor, pointer, length) == 0 && (!listening || listen(descriptor, 16) == 0)
+                    && getsockname(descriptor, pointer, &length) == 0
             }
         }
         guard bound else {
@@ -392,6 +452,7 @@ final class SilentListener: @unchecked Sendable {
 }
 
 /// A helper program running beside a test (the proxy), stopped at the end.
+/// `@unchecked Sendable`: `process` and the path are set once in `init`; `Process`'s state is thread-safe.
 final class BackgroundProgram: @unchecked Sendable {
     private let process = Process()
     private let stdoutPath: String

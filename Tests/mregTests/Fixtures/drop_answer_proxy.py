@@ -1,23 +1,29 @@
 #!/usr/bin/env python3
-"""An HTTP/1.1 proxy that loses one answer on the way back.
+"""An HTTP/1.1 proxy that loses one answer on the way back, or fails one request as a gateway.
 
-    drop_answer_proxy.py UPSTREAM_PORT 'POST /v1/models/fraud/versions' LOG_FILE
+    drop_answer_proxy.py UPSTREAM_PORT 'POST /v1/models/fraud/versions' LOG_FILE [close|reset|gateway]
 
 It forwards every request to 127.0.0.1:UPSTREAM_PORT and reads the whole answer. For the
-first request whose request line starts with the given prefix it then closes the client's
-connection without sending that answer: the server has done the work, the client never
-hears of it (a dropped connection after a commit). It prints the port it listens on, then
-writes one JSON line per request to LOG_FILE: its request line, its Idempotency-Key, the
-server's status, whether the answer was a replay, and whether it was dropped.
+first request whose request line starts with the given prefix it then, by mode:
+  close    closes the client's connection without sending that answer (the default): the
+           server has done the work, the client never hears of it;
+  reset    the same, with a TCP reset instead of an orderly close;
+  gateway  does not forward it at all and answers 503 in plain text, as a load balancer does
+           when no server is ready.
+It prints the port it listens on, then writes one JSON line per request to LOG_FILE: its
+request line, its Idempotency-Key, the status the client was meant to get, whether the answer
+was a replay, whether it was lost and whether it was forwarded.
 """
 import json
 import socket
+import struct
 import sys
 import threading
 
 upstream_port = int(sys.argv[1])
 drop_prefix = sys.argv[2].encode()
 log_path = sys.argv[3]
+mode = sys.argv[4] if len(sys.argv) > 4 else "close"
 lock = threading.Lock()
 dropped = False
 
@@ -61,23 +67,34 @@ def serve(client):
             request, buffer, request_head = read_message(client, buffer)
             if request is None:
                 return
-            upstream.sendall(request)
-            answer, upstream_buffer, answer_head = read_message(upstream, upstream_buffer)
-            if answer is None:
-                return
             request_line = request_head.split(b"\r\n")[0]
             with lock:
-                drop = not dropped and request_line.startswith(drop_prefix)
-                dropped = dropped or drop
+                hit = not dropped and request_line.startswith(drop_prefix)
+                dropped = dropped or hit
+            forwarded = not (hit and mode == "gateway")
+            if forwarded:
+                upstream.sendall(request)
+                answer, upstream_buffer, answer_head = read_message(upstream, upstream_buffer)
+                if answer is None:
+                    return
+            else:
+                body = b"no server is available"
+                answer_head = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: %d" % len(body)
+                answer = answer_head + b"\r\n\r\n" + body
+            lost = hit and mode in ("close", "reset")
+            with lock:
                 with open(log_path, "a") as log:
                     log.write(json.dumps({
                         "request": request_line.decode(),
                         "idempotency_key": header(request_head, b"idempotency-key"),
                         "status": int(answer_head.split(b" ")[1]),
                         "replayed": header(answer_head, b"idempotent-replayed") == "true",
-                        "dropped": drop,
+                        "dropped": lost,
+                        "forwarded": forwarded,
                     }) + "\n")
-            if drop:
+            if lost:
+                if mode == "reset":
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
             client.sendall(answer)
     finally:
