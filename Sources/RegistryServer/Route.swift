@@ -115,6 +115,7 @@ extension Route {
         if let role {
             let caller = try authenticate(request, registry: registry)
             context.caller = caller
+            context.record.actor = caller.name
             guard caller.role >= role else {
                 let reason = "\(operation) needs the \(role.rawValue) role; \(caller.name) is \(caller.role.rawValue)"
                 try registry.recordDenied(caller, operation: operation, reason: reason, model: context.parameters.get("name"))

@@ -108,7 +108,7 @@ struct ObservabilityMiddleware: RouterMiddleware {
             metadata: [
                 "method": .string(request.method.rawValue), "path": .string(request.uri.path), "route": .string(route),
                 "status": .stringConvertible(response.status.code), "duration_ms": .string(String(format: "%.3f", seconds * 1000)),
-                "actor": .string(context.caller?.name ?? "-"),
+                "actor": .string(context.record.actor ?? "-"),
             ])
         return response
     }

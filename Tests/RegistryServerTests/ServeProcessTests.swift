@@ -7,6 +7,28 @@ import Testing
 
 /// The built `mreg serve` as a real process on a real socket, next to the CLI on the same file.
 @Suite struct ServeProcessTests {
+    /// The access log names who made each request: the token's name, or `-` when there was none.
+    @Test func theAccessLogNamesTheActor() async throws {
+        try await withTemporaryDirectory { directory in
+            let server = try await ServeProcess(database: "\(directory)/registry.db", directory: directory, options: ["--log-level", "info"])
+            defer { server.stop() }
+            let token = try #require(server.firstToken, "\(server.stderr)")
+            let listed = try await http(port: server.port, .get, "/v1/models", headers: [.authorization: "Bearer \(token)"])
+            #expect(listed.status == .ok, "\(listed)")
+            let anonymous = try await http(port: server.port, .get, "/v1/models/fraud")
+            #expect(anonymous.status == .unauthorized, "\(anonymous)")
+
+            let deadline = ContinuousClock.now + .seconds(5)
+            var requests: [Substring] = []
+            while requests.count < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                requests = server.stderr.split(separator: "\n").filter { $0.hasSuffix(" request") && $0.contains("route=/v1/models") }
+            }
+            #expect(requests.first { $0.contains("path=/v1/models ") }?.contains("actor=admin") == true, "\(requests)")
+            #expect(requests.first { $0.contains("path=/v1/models/fraud ") }?.contains("actor=- ") == true, "\(requests)")
+        }
+    }
+
     @Test func theCLIAndTheServerSeeEachOthersChanges() async throws {
         try await withServeProcess { server, database, directory in
             let token = try #require(server.firstToken, "the first start prints an admin token: \(server.stderr)")
