@@ -5,7 +5,7 @@ import NIOCore
 import RegistryCore
 
 /// An RFC 9457 problem document (`application/problem+json`) with the contract's stable code.
-struct Problem: Error, Encodable {
+struct Problem: Encodable {
     let type: String
     let title: String
     let status: Int
@@ -51,8 +51,6 @@ struct Problem: Error, Encodable {
         switch error {
         case let error as RegistryError:
             self.init(error)
-        case let error as Problem:
-            self = error
         case is NIOTooManyBytesError:
             self.init(status: .contentTooLarge, code: .payloadTooLarge, detail: "the request body is larger than this endpoint accepts")
         case let error as HTTPError:
@@ -75,63 +73,5 @@ struct Problem: Error, Encodable {
 
     var response: APIResponse {
         APIResponse(status: HTTPResponse.Status(code: status), contentType: "application/problem+json", body: Array(JSONCoding.text(self).utf8))
-    }
-}
-
-/// A response as bytes: what handlers return, what idempotent replays store.
-struct APIResponse: Sendable {
-    var status: HTTPResponse.Status
-    var contentType: String
-    var body: [UInt8]
-    var headers: HTTPFields = [:]
-    /// A body written while it is sent, in place of `body`: a document too large to hold (the
-    /// audit export). Only GET routes stream, so no idempotent replay needs to store one.
-    var stream: ResponseBody?
-
-    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
-        json(bytes: JSONCoding.bytes(value), status: status, headers: headers)
-    }
-
-    /// JSON the registry has already written (`Registry.versionsJSON`, `historyJSON`).
-    static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
-        APIResponse(status: status, contentType: "application/json", body: bytes, headers: headers)
-    }
-
-    /// A streamed `status` response: `write` is called with each piece of the body, in order.
-    static func streaming(
-        contentType: String, status: HTTPResponse.Status = .ok, _ write: @escaping @Sendable (([UInt8]) async throws -> Void) async throws -> Void
-    ) -> APIResponse {
-        APIResponse(status: status, contentType: contentType, body: [], stream: ResponseBody { writer in
-            try await write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
-            try await writer.finish(nil)
-        })
-    }
-
-    var hummingbird: Response {
-        var fields = headers
-        fields[.contentType] = contentType
-        return Response(status: status, headers: fields, body: stream ?? ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
-    }
-}
-
-/// Turns anything thrown below it (unknown routes, oversized bodies, handler errors) into a
-/// problem document, so no error leaves the server as an empty 500 or a stack trace.
-struct ProblemMiddleware: RouterMiddleware {
-    typealias Context = ServerContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            var problem = Problem(error)
-            if problem.status >= 500 {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            problem.requestID = context.requestID
-            var response = problem.response.hummingbird
-            // What an HTTPError says besides its status goes out with the problem: a 405's `Allow`.
-            if let error = error as? HTTPError { response.headers.append(contentsOf: error.headers) }
-            return response
-        }
     }
 }
