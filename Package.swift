@@ -101,12 +101,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLiteTests",
-            dependencies: ["SQLite"],
+            dependencies: ["SQLite", "MregTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RegistryCoreTests",
-            dependencies: ["RegistryCore", "SQLite"],
+            dependencies: ["RegistryCore", "SQLite", "MregTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

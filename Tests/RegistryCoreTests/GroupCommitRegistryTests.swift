@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Testing
 
 @testable import RegistryCore
@@ -7,11 +8,10 @@ import Testing
 /// commits, a lone change commits at once, and every call returns only once committed.
 @Suite struct GroupCommitRegistryTests {
     private static func withServerRegistry(_ body: @Sendable (Registry, String) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("RegistryCoreTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("mreg.db").path
-        try await body(try Registry(path: path, workload: .server), path)
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("mreg.db")
+            try await body(try Registry(path: path, workload: .server), path)
+        }
     }
 
     /// The newest version of `model` as another process would see it: a registry of its own.

@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import SQLite
 import Testing
 

@@ -1,37 +1,10 @@
 import Foundation
+import MregTestSupport
 import SQLite
 import Synchronization
 import Testing
 
 @testable import RegistryCore
-
-/// A new, empty directory of its own under the system's temporary directory.
-struct TemporaryDirectory: Sendable {
-    let path: String
-
-    /// The path of `name` inside the directory (the file need not exist).
-    func file(_ name: String) -> String { path + "/" + name }
-
-    fileprivate static func make() throws -> TemporaryDirectory {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("RegistryCoreTests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return TemporaryDirectory(path: url.path)
-    }
-
-    fileprivate func remove() {
-        // Removal failing must not hide the test's own outcome.
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-/// Runs `body` with a fresh temporary directory that is removed afterwards, whether `body`
-/// returns or throws.
-func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) throws -> T) throws -> T {
-    let directory = try TemporaryDirectory.make()
-    defer { directory.remove() }
-    return try body(directory)
-}
 
 /// Runs `body` with a registry on a real file (`mreg.db`) in a fresh temporary directory; the
 /// directory and everything in it are removed afterwards, whether `body` returns or throws.

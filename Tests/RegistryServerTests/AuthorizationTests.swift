@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Hummingbird
 import HummingbirdTesting
 import RegistryCore
@@ -12,12 +13,11 @@ import Testing
 @Suite struct AuthorizationTests {
     /// Every route of the API that needs a token, with its path filled in.
     static func protectedRoutes() throws -> [(method: HTTPRequest.Method, template: String, uri: String, role: Role)] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("RegistryServerTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let registry = try Registry(path: directory.appendingPathComponent("routes.db").path, workload: .server)
-        return apiRoutes(registry: registry, metrics: ServerMetrics()).compactMap { route in
-            route.role.map { (route.method, route.path, concretePath(route.path), $0) }
+        try withTemporaryDirectory { directory in
+            let registry = try Registry(path: directory.file("routes.db"), workload: .server)
+            return apiRoutes(registry: registry, metrics: ServerMetrics()).compactMap { route in
+                route.role.map { (route.method, route.path, concretePath(route.path), $0) }
+            }
         }
     }
 

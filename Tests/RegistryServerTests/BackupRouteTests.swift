@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import RegistryCore
 import Testing
 
@@ -12,13 +13,14 @@ import Testing
             #expect(reply.headers[.contentType] == "application/vnd.sqlite3")
             #expect(reply.bytes.starts(with: Array("SQLite format 3\0".utf8)), "\(reply.bytes.prefix(16))")
 
-            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("backup-\(UUID().uuidString).db").path
-            defer { try? FileManager.default.removeItem(atPath: copy) }
-            try Data(reply.bytes).write(to: URL(fileURLWithPath: copy))
-            let restored = try Registry(path: copy, workload: .oneShot)
-            #expect(try restored.version(model: "fraud", .number(1)).artifactURI == "s3://m/1")
-            #expect(try restored.verifyAudit().ok)
-            #expect(try restored.verifyAudit().entries == (try server.registry.verifyAudit().entries))
+            try withTemporaryDirectory { directory in
+                let copy = directory.file("copy.db")
+                try Data(reply.bytes).write(to: URL(fileURLWithPath: copy))
+                let restored = try Registry(path: copy, workload: .oneShot)
+                #expect(try restored.version(model: "fraud", .number(1)).artifactURI == "s3://m/1")
+                #expect(try restored.verifyAudit().ok)
+                #expect(try restored.verifyAudit().entries == (try server.registry.verifyAudit().entries))
+            }
         }
     }
 

@@ -11,7 +11,8 @@ import Testing
         .enabled(if: installed, "schemathesis is not installed at .build/venv/bin/schemathesis; `make test-tools` installs it"),
         .timeLimit(.minutes(5)))
     func theServerConformsToItsOpenAPIDocument() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { temporary in
+            let directory = temporary.path
             let database = "\(directory)/registry.db"
             // With a signing key, so that POST /v1/audit/checkpoint is exercised rather than 503.
             let keyFile = "\(directory)/audit.key"

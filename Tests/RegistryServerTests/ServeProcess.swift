@@ -18,14 +18,6 @@ enum PackagePaths {
     static let schemathesis = root.appendingPathComponent(".build/venv/bin/schemathesis").path
 }
 
-/// A temporary directory for one test, removed afterwards whether the test returns or throws.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("RegistryServerTests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try await body(url.path)
-}
-
 /// What a finished process left behind.
 struct ProcessOutcome: Sendable, CustomStringConvertible {
     let status: Int32
@@ -74,7 +66,8 @@ func runProgram(_ executable: String, _ arguments: [String], in directory: Strin
 /// Runs `body` with `mreg serve` on a fresh database in a temporary directory; the server is
 /// killed (if still running) and the directory removed afterwards.
 func withServeProcess(_ body: (ServeProcess, _ database: String, _ directory: String) async throws -> Void) async throws {
-    try await withTemporaryDirectory { directory in
+    try await withTemporaryDirectory { temporary in
+        let directory = temporary.path
         let database = "\(directory)/registry.db"
         let server = try await ServeProcess(database: database, directory: directory)
         defer { server.stop() }

@@ -9,7 +9,8 @@ import Testing
 @Suite struct ServeProcessTests {
     /// The access log names who made each request: the token's name, or `-` when there was none.
     @Test func theAccessLogNamesTheActor() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { temporary in
+            let directory = temporary.path
             let server = try await ServeProcess(database: "\(directory)/registry.db", directory: directory, options: ["--log-level", "info"])
             defer { server.stop() }
             let token = try #require(server.firstToken, "\(server.stderr)")
@@ -114,7 +115,8 @@ import Testing
     }
 
     @Test func aSecondStartPrintsNoNewToken() async throws {
-        try await withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { temporary in
+            let directory = temporary.path
             let database = "\(directory)/registry.db"
             let first = try await ServeProcess(database: database, directory: directory)
             defer { first.stop() }

@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Hummingbird
 import HummingbirdTesting
 import RegistryCore
@@ -175,16 +176,14 @@ struct TestServer: Sendable {
 /// afterwards whether `body` returns or throws.
 /// - Parameter checkpointKey: the audit checkpoint signing key (`mreg serve --checkpoint-key`).
 func withTestServer(checkpointKey: String? = nil, _ body: @escaping @Sendable (TestServer) async throws -> Void) async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("RegistryServerTests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    // Removal failing must not hide the test's own outcome.
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let registry = try Registry(path: directory.appendingPathComponent("mreg.db").path, workload: .server)
-    let tokens = try Tokens(registry)
-    // Warnings only: the access log of hundreds of requests would bury the test output.
-    let app = try buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)
-    try await app.test(.router) { client in
-        try await body(TestServer(registry: registry, client: client, tokens: tokens))
+    try await withTemporaryDirectory { directory in
+        let registry = try Registry(path: directory.file("mreg.db"), workload: .server)
+        let tokens = try Tokens(registry)
+        // Warnings only: the access log of hundreds of requests would bury the test output.
+        let app = try buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)
+        try await app.test(.router) { client in
+            try await body(TestServer(registry: registry, client: client, tokens: tokens))
+        }
     }
 }
 

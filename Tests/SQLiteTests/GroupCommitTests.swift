@@ -1,3 +1,4 @@
+import MregTestSupport
 import Dispatch
 import Foundation
 import Testing
@@ -12,19 +13,18 @@ import Testing
     private static func withGroupCommit(
         maxGroupSize: Int = 32, _ body: @Sendable (Database, GroupCommitExecutor, String) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("SQLiteTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("db.sqlite").path
-        let database = try Database(path: path)
-        try database.write { connection in
-            try connection.execute(
-                script: """
-                    CREATE TABLE t (x TEXT NOT NULL UNIQUE);
-                    CREATE TABLE child (parent TEXT REFERENCES t(x) DEFERRABLE INITIALLY DEFERRED);
-                    """)
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("db.sqlite")
+            let database = try Database(path: path)
+            try database.write { connection in
+                try connection.execute(
+                    script: """
+                        CREATE TABLE t (x TEXT NOT NULL UNIQUE);
+                        CREATE TABLE child (parent TEXT REFERENCES t(x) DEFERRABLE INITIALLY DEFERRED);
+                        """)
+            }
+            try await body(database, GroupCommitExecutor(database: database, maxGroupSize: maxGroupSize), path)
         }
-        try await body(database, GroupCommitExecutor(database: database, maxGroupSize: maxGroupSize), path)
     }
 
     /// Runs `write` as one request would: on the executor, with a ticket, answered after the commit.

@@ -1,3 +1,4 @@
+import MregTestSupport
 import Testing
 
 @testable import SQLite

@@ -236,21 +236,19 @@ struct BranchHeads: Equatable, Sendable, CustomStringConvertible {
 /// `body` returns or throws; in `.server` mode with `mreg serve` running on it, stopped
 /// afterwards.
 func withTemporaryRegistry<T>(_ mode: RegistryMode = .file, _ body: (TemporaryRegistry) async throws -> T) async throws -> T {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mregTests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    // Removal failing must not hide the test's own outcome.
-    defer { try? FileManager.default.removeItem(at: url) }
-    let local = TemporaryRegistry(directory: url.path)
-    guard mode == .server else { return try await body(local) }
-    var tokens: [String: String] = [:]
-    for actor in TemporaryRegistry.actors {
-        let issued = try await local.json("token", "create", "--name", actor, "--role", "admin")
-        let token: String = try #require(issued.string("token"))
-        tokens[actor] = token
+    try await withTemporaryDirectory { directory in
+        let local = TemporaryRegistry(directory: directory.path)
+        guard mode == .server else { return try await body(local) }
+        var tokens: [String: String] = [:]
+        for actor in TemporaryRegistry.actors {
+            let issued = try await local.json("token", "create", "--name", actor, "--role", "admin")
+            let token: String = try #require(issued.string("token"))
+            tokens[actor] = token
+        }
+        let server = try await ServeProcess(database: local.database, directory: directory.path)
+        defer { server.stop() }
+        return try await body(TemporaryRegistry(directory: directory.path, mode: .server, server: (server, tokens)))
     }
-    let server = try await ServeProcess(database: local.database, directory: url.path)
-    defer { server.stop() }
-    return try await body(TemporaryRegistry(directory: url.path, mode: .server, server: (server, tokens)))
 }
 
 /// An RFC 3339 UTC time with milliseconds, as mreg prints them.

@@ -1,15 +1,16 @@
 import Foundation
 
 /// A new, empty directory of its own under the system's temporary directory.
-struct TemporaryDirectory: Sendable {
-    let path: String
+/// Every test target's one helper for scratch files.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
 
     /// The path of `name` inside the directory (the file need not exist).
-    func file(_ name: String) -> String { path + "/" + name }
+    public func file(_ name: String) -> String { path + "/" + name }
 
     fileprivate static func make() throws -> TemporaryDirectory {
         let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("SQLiteTests-\(UUID().uuidString)", isDirectory: true)
+            .appendingPathComponent("mreg-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return TemporaryDirectory(path: url.path)
     }
@@ -22,7 +23,7 @@ struct TemporaryDirectory: Sendable {
 
 /// Runs `body` with a fresh temporary directory that is removed afterwards, whether `body`
 /// returns or throws.
-func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) throws -> T) throws -> T {
+public func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) throws -> T) throws -> T {
     let directory = try TemporaryDirectory.make()
     defer { directory.remove() }
     return try body(directory)
@@ -30,7 +31,7 @@ func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) throws -> T) throws 
 
 /// Runs `body` with a fresh temporary directory that is removed afterwards, whether `body`
 /// returns or throws.
-func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) async throws -> T) async throws -> T {
+public func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) async throws -> T) async throws -> T {
     let directory = try TemporaryDirectory.make()
     defer { directory.remove() }
     return try await body(directory)
