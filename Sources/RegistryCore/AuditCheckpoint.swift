@@ -42,14 +42,14 @@ public enum CheckpointKeys {
     static func privateKey(_ text: String) throws(RegistryError) -> Curve25519.Signing.PrivateKey {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: data)
-        else { throw .invalid("the signing key is not a base64 Ed25519 private key (make one with mreg audit keygen)") }
+        else { throw RegistryError(.invalidArgument, "the signing key is not a base64 Ed25519 private key (make one with mreg audit keygen)") }
         return key
     }
 
     static func publicKey(_ text: String) throws(RegistryError) -> Curve25519.Signing.PublicKey {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: data)
-        else { throw .invalid("the public key is not a base64 Ed25519 public key") }
+        else { throw RegistryError(.invalidArgument, "the public key is not a base64 Ed25519 public key") }
         return key
     }
 

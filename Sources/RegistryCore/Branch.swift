@@ -19,7 +19,7 @@ public enum Branch: String, Sendable, Codable, CaseIterable, Comparable {
     /// - Throws: `INVALID_ARGUMENT` naming the three valid branches.
     public static func parse(_ text: String) throws(RegistryError) -> Branch {
         guard let branch = Branch(rawValue: text) else {
-            throw .invalid("\"\(text)\" is not a branch; use develop, release or master")
+            throw RegistryError(.invalidArgument, "\"\(text)\" is not a branch; use develop, release or master")
         }
         return branch
     }

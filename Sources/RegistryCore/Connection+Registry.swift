@@ -12,7 +12,7 @@ struct ModelRow {
 extension Connection {
     func modelRow(named name: String) throws -> ModelRow {
         guard let row = try queryFirst("SELECT id FROM models WHERE name = ?", [.text(name)]) else {
-            throw RegistryError.notFound("model \"\(name)\" does not exist")
+            throw RegistryError(.notFound, "model \"\(name)\" does not exist")
         }
         return ModelRow(id: row[0].int64 ?? 0, name: name)
     }
@@ -47,7 +47,7 @@ extension Connection {
             "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version = ?",
             [.integer(model.id), .integer(Int64(number))]
         ) { (statement: Statement) throws in found = try ModelVersion(model: model.name, statement: statement) }
-        guard let found else { throw RegistryError.notFound("model \"\(model.name)\" has no version \(number)") }
+        guard let found else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
         return found
     }
 
@@ -75,12 +75,12 @@ extension Connection {
             return number
         case .branch(let branch):
             guard let number = try branchHeads(model)[branch] else {
-                throw RegistryError.notFound("branch \(branch.rawValue) of model \"\(model.name)\" holds no version")
+                throw RegistryError(.notFound, "branch \(branch.rawValue) of model \"\(model.name)\" holds no version")
             }
             return number
         case .branchAt(let branch, let time):
             guard let number = try versionOn(model, branch, at: time) else {
-                throw RegistryError.notFound("branch \(branch.rawValue) of model \"\(model.name)\" held no version at \(time)")
+                throw RegistryError(.notFound, "branch \(branch.rawValue) of model \"\(model.name)\" held no version at \(time)")
             }
             return number
         }

@@ -17,14 +17,14 @@ enum Cursor {
 
     static func decodeInteger(_ cursor: String) throws(RegistryError) -> Int64 {
         guard let text = decode(cursor), text.hasPrefix("k1:"), let key = Int64(text.dropFirst(3)) else {
-            throw .invalid("cursor \"\(cursor)\" is not one this server gave out")
+            throw RegistryError(.invalidArgument, "cursor \"\(cursor)\" is not one this server gave out")
         }
         return key
     }
 
     static func decodeString(_ cursor: String) throws(RegistryError) -> String {
         guard let text = decode(cursor), text.hasPrefix("s1:") else {
-            throw .invalid("cursor \"\(cursor)\" is not one this server gave out")
+            throw RegistryError(.invalidArgument, "cursor \"\(cursor)\" is not one this server gave out")
         }
         return String(text.dropFirst(3))
     }
@@ -38,5 +38,5 @@ enum Cursor {
 
 /// Checks a page size.
 func validate(limit: Int) throws(RegistryError) {
-    guard (1...1000).contains(limit) else { throw .invalid("limit must be between 1 and 1000, got \(limit)") }
+    guard (1...1000).contains(limit) else { throw RegistryError(.invalidArgument, "limit must be between 1 and 1000, got \(limit)") }
 }

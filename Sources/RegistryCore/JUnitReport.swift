@@ -24,14 +24,14 @@ public enum JUnitReport {
             let line = parser.lineNumber
             let reason = parser.parserError.map { ($0 as NSError).localizedDescription }
                 ?? (reader.rootName == nil ? "no root element" : "an element is never closed")
-            throw .invalid("the JUnit report is not well-formed XML (line \(line)): \(reason)")
+            throw RegistryError(.invalidArgument, "the JUnit report is not well-formed XML (line \(line)): \(reason)")
         }
         guard reader.rootName == "testsuites" || reader.rootName == "testsuite" else {
-            throw .invalid("the JUnit report's root element is <\(reader.rootName ?? "")>, expected <testsuites> or <testsuite>")
+            throw RegistryError(.invalidArgument, "the JUnit report's root element is <\(reader.rootName ?? "")>, expected <testsuites> or <testsuite>")
         }
-        if let problem = reader.problem { throw .invalid("the JUnit report \(problem)") }
+        if let problem = reader.problem { throw RegistryError(.invalidArgument, "the JUnit report \(problem)") }
         guard let name = suite ?? reader.rootAttributes["name"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw .invalid("the JUnit report names no suite; give one with --suite (or ?suite=)")
+            throw RegistryError(.invalidArgument, "the JUnit report names no suite; give one with --suite (or ?suite=)")
         }
         // The document's own totals win; then the sum of its suites' totals; then a count of
         // its <testcase> elements and their outcomes.

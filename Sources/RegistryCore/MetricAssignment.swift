@@ -27,7 +27,7 @@ extension Array where Element == MetricAssignment {
         var result: [String: Double] = [:]
         for metric in self {
             guard result.updateValue(metric.value, forKey: metric.name) == nil else {
-                throw .invalid("metric \"\(metric.name)\" is given twice")
+                throw RegistryError(.invalidArgument, "metric \"\(metric.name)\" is given twice")
             }
         }
         return result

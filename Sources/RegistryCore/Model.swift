@@ -22,7 +22,7 @@ public struct Model: Sendable, Hashable, Codable {
         guard (1...128).contains(bytes.count), allowed(bytes[0]),
             bytes.allSatisfy({ allowed($0) || $0 == 46 || $0 == 95 || $0 == 45 })
         else {
-            throw .invalid(
+            throw RegistryError(.invalidArgument, 
                 "\"\(name)\" is not a valid model name: use 1 to 128 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
     }

@@ -66,17 +66,17 @@ public struct RegisterRequest: Sendable, Hashable, Codable {
     /// - Throws: `INVALID_ARGUMENT` naming the first bad field.
     func validate() throws(RegistryError) {
         guard !artifactURI.isBlank else {
-            throw .invalid("artifact_uri is required and must not be empty")
+            throw RegistryError(.invalidArgument, "artifact_uri is required and must not be empty")
         }
-        guard artifactURI.utf8.count <= 4096 else { throw .invalid("artifact_uri is longer than 4096 bytes") }
+        guard artifactURI.utf8.count <= 4096 else { throw RegistryError(.invalidArgument, "artifact_uri is longer than 4096 bytes") }
         if let digest { try Self.validate(digest: digest) }
         for (name, value) in metrics where !value.isFinite {
-            throw .invalid("metric \"\(name)\" is \(value); metrics must be finite numbers")
+            throw RegistryError(.invalidArgument, "metric \"\(name)\" is \(value); metrics must be finite numbers")
         }
-        for key in params.keys where key.isEmpty { throw .invalid("param names must not be empty") }
-        for key in metrics.keys where key.isEmpty { throw .invalid("metric names must not be empty") }
-        for key in tags.keys where key.isEmpty { throw .invalid("tag names must not be empty") }
-        if let parent, parent < 1 { throw .invalid("parent must be a version number (1 or more), not \(parent)") }
+        for key in params.keys where key.isEmpty { throw RegistryError(.invalidArgument, "param names must not be empty") }
+        for key in metrics.keys where key.isEmpty { throw RegistryError(.invalidArgument, "metric names must not be empty") }
+        for key in tags.keys where key.isEmpty { throw RegistryError(.invalidArgument, "tag names must not be empty") }
+        if let parent, parent < 1 { throw RegistryError(.invalidArgument, "parent must be a version number (1 or more), not \(parent)") }
     }
 
     static func validate(digest: String) throws(RegistryError) {
@@ -85,7 +85,7 @@ public struct RegisterRequest: Sendable, Hashable, Codable {
         guard digest.hasPrefix("sha256:"), hex.count == 64,
             hex.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
         else {
-            throw .invalid("digest \"\(digest)\" must be \"sha256:\" followed by 64 lowercase hex digits")
+            throw RegistryError(.invalidArgument, "digest \"\(digest)\" must be \"sha256:\" followed by 64 lowercase hex digits")
         }
     }
 }
@@ -101,19 +101,19 @@ public enum VersionRef: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `INVALID_ARGUMENT` explaining the three forms.
     public init(parsing text: String) throws(RegistryError) {
         if let number = Int(text) {
-            guard number > 0 else { throw .invalid("version numbers start at 1, \"\(text)\" is not one") }
+            guard number > 0 else { throw RegistryError(.invalidArgument, "version numbers start at 1, \"\(text)\" is not one") }
             self = .number(number)
             return
         }
         let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
         guard let branch = Branch(rawValue: String(parts[0])) else {
-            throw .invalid("\"\(text)\" is not a version reference; use a number, a branch (develop, release, master) or BRANCH@TIME")
+            throw RegistryError(.invalidArgument, "\"\(text)\" is not a version reference; use a number, a branch (develop, release, master) or BRANCH@TIME")
         }
         if parts.count == 1 {
             self = .branch(branch)
         } else {
             guard let time = Timestamp(rfc3339: String(parts[1])) else {
-                throw .invalid("\"\(parts[1])\" is not an RFC 3339 time such as 2026-11-22T16:48:55Z")
+                throw RegistryError(.invalidArgument, "\"\(parts[1])\" is not an RFC 3339 time such as 2026-11-22T16:48:55Z")
             }
             self = .branchAt(branch, time)
         }

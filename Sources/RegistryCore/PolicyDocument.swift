@@ -13,9 +13,9 @@ public enum PolicyDocument {
             // libyaml's messages span lines (with a caret under the spot); keep one sentence.
             let reason = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.allSatisfy { $0 == "^" } }.joined(separator: " ")
-            throw .invalid("the policy is not valid YAML or JSON: \(reason)")
+            throw RegistryError(.invalidArgument, "the policy is not valid YAML or JSON: \(reason)")
         }
-        guard let root else { throw .invalid("the policy document is empty") }
+        guard let root else { throw RegistryError(.invalidArgument, "the policy document is empty") }
         var policy = Policy()
         for (key, value) in try mapping(root, path: "policy", allowed: ["release", "master"]) where !isNull(value) {
             let branch = try branchPolicy(value, path: key)
@@ -142,7 +142,7 @@ public enum PolicyDocument {
 
     private static func fail(_ node: Node, _ path: String, _ message: String) -> RegistryError {
         let line = node.mark.map { "line \($0.line): " } ?? ""
-        return .invalid("\(line)\(path) \(message)")
+        return RegistryError(.invalidArgument, "\(line)\(path) \(message)")
     }
 
     private static func mapping(_ node: Node, path: String, allowed: Set<String>?) throws(RegistryError) -> [(String, Node)] {
@@ -198,9 +198,9 @@ public enum PolicyDocument {
 extension RolloutRule {
     /// Steps are percentages, strictly increasing, ending at 100.
     public static func validate(steps: [Int]) throws(RegistryError) {
-        guard !steps.isEmpty else { throw .invalid("needs at least one step") }
-        guard steps.allSatisfy({ (1...100).contains($0) }) else { throw .invalid("steps are percentages from 1 to 100") }
-        guard zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }) else { throw .invalid("steps must increase: \(steps)") }
-        guard steps.last == 100 else { throw .invalid("the last step must be 100 so the rollout can complete") }
+        guard !steps.isEmpty else { throw RegistryError(.invalidArgument, "needs at least one step") }
+        guard steps.allSatisfy({ (1...100).contains($0) }) else { throw RegistryError(.invalidArgument, "steps are percentages from 1 to 100") }
+        guard zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }) else { throw RegistryError(.invalidArgument, "steps must increase: \(steps)") }
+        guard steps.last == 100 else { throw RegistryError(.invalidArgument, "the last step must be 100 so the rollout can complete") }
     }
 }

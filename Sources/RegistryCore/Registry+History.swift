@@ -77,7 +77,7 @@ extension Connection {
                    (SELECT max(id) FROM transitions WHERE model_id = b.model_id AND branch = b.name)
             FROM branches b WHERE b.model_id = ? AND b.name = ?
             """, [.integer(model.id), .text(branch.rawValue)])
-        else { throw RegistryError.notFound("model \"\(model.name)\" has no branch \(branch.rawValue)") }
+        else { throw RegistryError(.notFound, "model \"\(model.name)\" has no branch \(branch.rawValue)") }
         return BranchState(
             model: model.name, branch: branch, version: row.optionalInt(0), transitionID: row.optionalInt(2),
             updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(1))))

@@ -23,7 +23,7 @@ extension Registry {
     public func claimIdempotencyKey(
         _ key: String, actor: String, method: String, path: String, requestHash: String
     ) throws(RegistryError) -> IdempotencyClaim {
-        guard (1...255).contains(key.utf8.count) else { throw .invalid("Idempotency-Key must be 1 to 255 characters") }
+        guard (1...255).contains(key.utf8.count) else { throw RegistryError(.invalidArgument, "Idempotency-Key must be 1 to 255 characters") }
         let now = clock().millisecondsSinceEpoch
         return try write { connection in
             if let row = try connection.queryFirst(

@@ -61,7 +61,7 @@ extension Connection {
                    (SELECT coalesce(max(version), 0) FROM versions WHERE model_id = models.id)
             FROM models WHERE id = ?
             """, [.integer(model.id)])
-        else { throw RegistryError.notFound("model \"\(model.name)\" does not exist") }
+        else { throw RegistryError(.notFound, "model \"\(model.name)\" does not exist") }
         return Model(
             name: model.name, description: try row.string(0), createdBy: try row.string(1),
             createdAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(2))), versionCount: try row.int(3),

@@ -71,7 +71,7 @@ extension Registry {
                 WHERE model_id = ? AND (? IS NULL OR revision = ?) ORDER BY revision DESC LIMIT 1
                 """, [.integer(model.id), revision.map { .integer(Int64($0)) } ?? .null, revision.map { .integer(Int64($0)) } ?? .null])
             guard let row else {
-                throw RegistryError.notFound(
+                throw RegistryError(.notFound, 
                     revision.map { "model \"\(name)\" has no policy revision \($0)" } ?? "model \"\(name)\" has no policy; set one with mreg policy set")
             }
             return PolicyRevision(
@@ -86,7 +86,7 @@ extension Registry {
     ///   this actor already approved it (an approval counts once).
     public func approve(model name: String, version number: Int, to: Branch, comment: String = "", by caller: Caller) throws(RegistryError) -> Approval {
         try caller.require(.releaseManager, to: "approve versions")
-        guard to != .develop else { throw .invalid("approvals are for release or master") }
+        guard to != .develop else { throw RegistryError(.invalidArgument, "approvals are for release or master") }
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)

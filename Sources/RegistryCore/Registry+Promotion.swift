@@ -15,13 +15,13 @@ extension Registry {
         model name: String, _ request: PromoteRequest, ifMatch: String? = nil, by caller: Caller
     ) throws(RegistryError) -> TransitionResult {
         guard let source = request.to.below else {
-            throw .invalid("promote moves a version to release or master; develop moves when a version is registered")
+            throw RegistryError(.invalidArgument, "promote moves a version to release or master; develop moves when a version is registered")
         }
         try caller.require(request.to == .master ? .releaseManager : .engineer, to: "promote to \(request.to.rawValue)")
         if request.force {
             try caller.require(.admin, to: "force a promotion past failing gates")
             guard !request.reason.isBlank else {
-                throw .invalid("a forced promotion needs a reason")
+                throw RegistryError(.invalidArgument, "a forced promotion needs a reason")
             }
         }
         let now = clock()
@@ -29,24 +29,24 @@ extension Registry {
             let model = try connection.modelRow(named: name)
             let heads = try connection.branchHeads(model)
             guard let number = request.version ?? heads[source] else {
-                throw RegistryError.conflict("branch \(source.rawValue) of model \"\(name)\" holds no version to promote")
+                throw RegistryError(.conflict, "branch \(source.rawValue) of model \"\(name)\" holds no version to promote")
             }
             let version = try connection.version(model, number)
             let current = heads[request.to]
             try connection.checkETag(ifMatch, model, request.to)
             try Self.checkExpectation(request.expect, current: current, branch: request.to, model: name)
             guard current != number else {
-                throw RegistryError.conflict("branch \(request.to.rawValue) of model \"\(name)\" already holds version \(number)")
+                throw RegistryError(.conflict, "branch \(request.to.rawValue) of model \"\(name)\" already holds version \(number)")
             }
             guard version.status == .active else {
-                throw RegistryError.conflict("version \(number) of model \"\(name)\" is deprecated and cannot be promoted")
+                throw RegistryError(.conflict, "version \(number) of model \"\(name)\" is deprecated and cannot be promoted")
             }
             if request.to == .master, let rollout = try connection.activeRolloutID(model) {
-                throw RegistryError.conflict(
+                throw RegistryError(.conflict, 
                     "model \"\(name)\" has an active rollout (#\(rollout)) onto master; let it complete or abort it first")
             }
             guard try connection.hasBeenOn(model, source, version: number) else {
-                throw RegistryError.conflict(
+                throw RegistryError(.conflict, 
                     "version \(number) of model \"\(name)\" has never been on \(source.rawValue); promote it there before \(request.to.rawValue)")
             }
             let gates = try PromotionGates.evaluate(connection, model: model, version: version, target: request.to, currentTarget: current)
@@ -86,13 +86,13 @@ extension Registry {
         model name: String, _ request: RollbackRequest, ifMatch: String? = nil, by caller: Caller
     ) throws(RegistryError) -> TransitionResult {
         try caller.require(.releaseManager, to: "roll back")
-        guard !request.reason.isBlank else { throw .invalid("a rollback needs a reason") }
+        guard !request.reason.isBlank else { throw RegistryError(.invalidArgument, "a rollback needs a reason") }
         let branch = request.branch
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)
             guard let current = try connection.branchHeads(model)[branch] else {
-                throw RegistryError.conflict("branch \(branch.rawValue) of model \"\(name)\" holds no version; there is nothing to roll back")
+                throw RegistryError(.conflict, "branch \(branch.rawValue) of model \"\(name)\" holds no version; there is nothing to roll back")
             }
             try connection.checkETag(ifMatch, model, branch)
             try Self.checkExpectation(request.expect, current: current, branch: branch, model: name)
@@ -100,10 +100,10 @@ extension Registry {
             if let to = request.to {
                 _ = try connection.version(model, to)
                 guard to != current else {
-                    throw RegistryError.conflict("branch \(branch.rawValue) of model \"\(name)\" already holds version \(to)")
+                    throw RegistryError(.conflict, "branch \(branch.rawValue) of model \"\(name)\" already holds version \(to)")
                 }
                 guard try connection.hasBeenOn(model, branch, version: to) else {
-                    throw RegistryError.conflict(
+                    throw RegistryError(.conflict, 
                         "version \(to) has never been on \(branch.rawValue) of model \"\(name)\"; a rollback can only return to a version the branch held before")
                 }
                 target = to
@@ -115,7 +115,7 @@ extension Registry {
                     ORDER BY id DESC LIMIT 1
                     """, [.integer(model.id), .text(branch.rawValue), .integer(Int64(current))])
                 guard let previous = arrival?.optionalInt(0) else {
-                    throw RegistryError.conflict(
+                    throw RegistryError(.conflict, 
                         "version \(current) was the first version on \(branch.rawValue) of model \"\(name)\"; there is nothing before it to roll back to")
                 }
                 target = previous

@@ -68,7 +68,7 @@ extension Connection {
     func versionID(_ model: ModelRow, _ number: Int) throws -> Int64 {
         guard let row = try queryFirst(
             "SELECT id FROM versions WHERE model_id = ? AND version = ?", [.integer(model.id), .integer(Int64(number))])
-        else { throw RegistryError.notFound("model \"\(model.name)\" has no version \(number)") }
+        else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
         return row[0].int64 ?? 0
     }
 

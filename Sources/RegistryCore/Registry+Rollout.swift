@@ -16,21 +16,21 @@ extension Registry {
         return try write { connection in
             let model = try connection.modelRow(named: name)
             if let active = try connection.activeRolloutID(model) {
-                throw RegistryError.conflict("model \"\(name)\" already has an active rollout (#\(active)); finish or abort it first")
+                throw RegistryError(.conflict, "model \"\(name)\" already has an active rollout (#\(active)); finish or abort it first")
             }
             let version = try connection.version(model, request.version)
             let baseline = try connection.branchHeads(model).master
             guard version.status == .active else {
-                throw RegistryError.conflict("version \(request.version) of model \"\(name)\" is deprecated and cannot be rolled out")
+                throw RegistryError(.conflict, "version \(request.version) of model \"\(name)\" is deprecated and cannot be rolled out")
             }
             guard let baseline else {
-                throw RegistryError.conflict("master of model \"\(name)\" holds no version yet; promote the first version to master directly")
+                throw RegistryError(.conflict, "master of model \"\(name)\" holds no version yet; promote the first version to master directly")
             }
             guard baseline != request.version else {
-                throw RegistryError.conflict("master of model \"\(name)\" already holds version \(request.version)")
+                throw RegistryError(.conflict, "master of model \"\(name)\" already holds version \(request.version)")
             }
             guard try connection.hasBeenOn(model, .release, version: request.version) else {
-                throw RegistryError.conflict("version \(request.version) of model \"\(name)\" has never been on release; promote it there first")
+                throw RegistryError(.conflict, "version \(request.version) of model \"\(name)\" has never been on release; promote it there first")
             }
             let gates = try PromotionGates.evaluate(connection, model: model, version: version, target: .master, currentTarget: baseline)
             guard gates.allSatisfy(\.passed) else {
@@ -71,7 +71,7 @@ extension Registry {
             let model = try connection.modelRow(named: name)
             guard let row = try connection.queryFirst("SELECT max(id) FROM rollouts WHERE model_id = ?", [.integer(model.id)]),
                 let id = row.optionalInt(0)
-            else { throw RegistryError.notFound("model \"\(name)\" has no rollout") }
+            else { throw RegistryError(.notFound, "model \"\(name)\" has no rollout") }
             return try connection.rollout(model, id: id)
         }
     }
@@ -86,7 +86,7 @@ extension Registry {
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model)
             guard rollout.state == .progressing else {
-                throw RegistryError.conflict("the rollout of model \"\(name)\" is paused; resume it before advancing")
+                throw RegistryError(.conflict, "the rollout of model \"\(name)\" is paused; resume it before advancing")
             }
             if rollout.step < rollout.steps.count {
                 let percent = rollout.steps[rollout.step]
@@ -128,7 +128,7 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND` without an active rollout.
     public func abortRollout(model name: String, reason: String, by caller: Caller) throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "abort rollouts")
-        guard !reason.isBlank else { throw .invalid("aborting a rollout needs a reason") }
+        guard !reason.isBlank else { throw RegistryError(.invalidArgument, "aborting a rollout needs a reason") }
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)
@@ -145,9 +145,9 @@ extension Registry {
         model name: String, metrics: [String: Double], target: Rollout.Target = .candidate, by caller: Caller
     ) throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "record rollout observations")
-        guard !metrics.isEmpty else { throw .invalid("an observation needs at least one metric, e.g. error_rate=0.01") }
+        guard !metrics.isEmpty else { throw RegistryError(.invalidArgument, "an observation needs at least one metric, e.g. error_rate=0.01") }
         for (metric, value) in metrics where !value.isFinite {
-            throw .invalid("metric \"\(metric)\" is \(value); metrics must be finite numbers")
+            throw RegistryError(.invalidArgument, "metric \"\(metric)\" is \(value); metrics must be finite numbers")
         }
         let now = clock()
         return try write { connection in
@@ -215,8 +215,8 @@ extension Registry {
                     answer = Resolution(model: name, version: master, bucket: nil, rolloutID: nil)
                 }
             }
-            guard known else { throw RegistryError.notFound("model \"\(name)\" does not exist") }
-            guard let answer else { throw RegistryError.notFound("master of model \"\(name)\" holds no version, so no version serves requests") }
+            guard known else { throw RegistryError(.notFound, "model \"\(name)\" does not exist") }
+            guard let answer else { throw RegistryError(.notFound, "master of model \"\(name)\" holds no version, so no version serves requests") }
             return answer
         }
     }
@@ -230,7 +230,7 @@ extension Registry {
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model)
             guard rollout.state == from else {
-                throw RegistryError.conflict("the rollout of model \"\(name)\" is \(rollout.state.rawValue), not \(from.rawValue)")
+                throw RegistryError(.conflict, "the rollout of model \"\(name)\" is \(rollout.state.rawValue), not \(from.rawValue)")
             }
             try connection.execute(
                 "UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ?",
@@ -253,7 +253,7 @@ extension Connection {
     func activeRollout(_ model: ModelRow) throws -> Rollout {
         guard let id = try activeRolloutID(model) else {
             // The model exists; it is the state that does not allow the action.
-            throw RegistryError.conflict("model \"\(model.name)\" has no active rollout")
+            throw RegistryError(.conflict, "model \"\(model.name)\" has no active rollout")
         }
         return try rollout(model, id: id)
     }
@@ -275,7 +275,7 @@ extension Connection {
                    started_at, updated_at
             FROM rollouts WHERE id = ? AND model_id = ?
             """, [.integer(Int64(id)), .integer(model.id)])
-        else { throw RegistryError.notFound("model \"\(model.name)\" has no rollout #\(id)") }
+        else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
         let observations = try query(
             "SELECT id, target, metrics, passed, checks, actor, at FROM rollout_observations WHERE rollout_id = ? ORDER BY id",
             [.integer(Int64(id))]

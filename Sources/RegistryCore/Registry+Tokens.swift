@@ -47,7 +47,7 @@ extension Registry {
     public func createToken(name: String, role: Role, by caller: Caller) throws(RegistryError) -> IssuedToken {
         try caller.require(.admin, to: "create tokens")
         guard (1...128).contains(name.utf8.count), !name.contains(where: \.isNewline) else {
-            throw .invalid("a token name must be 1 to 128 characters on one line")
+            throw RegistryError(.invalidArgument, "a token name must be 1 to 128 characters on one line")
         }
         let now = clock()
         var random = SystemRandomNumberGenerator()
@@ -86,15 +86,15 @@ extension Registry {
         let now = clock()
         try write { connection in
             guard let row = try connection.queryFirst("SELECT revoked_at FROM tokens WHERE id = ?", [.text(id)]) else {
-                throw RegistryError.notFound("there is no token \(id)")
+                throw RegistryError(.notFound, "there is no token \(id)")
             }
-            guard row[0].isNull else { throw RegistryError.conflict("token \(id) is already revoked") }
+            guard row[0].isNull else { throw RegistryError(.conflict, "token \(id) is already revoked") }
             try connection.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", [.integer(now.millisecondsSinceEpoch), .text(id)])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "token.revoke", model: nil, version: nil, branch: nil,
                 details: ["token_id": .string(id)])
         }
-        guard let token = try tokens().first(where: { $0.id == id }) else { throw .notFound("there is no token \(id)") }
+        guard let token = try tokens().first(where: { $0.id == id }) else { throw RegistryError(.notFound, "there is no token \(id)") }
         return token
     }
 

@@ -27,7 +27,7 @@ extension Registry {
             let number = (try connection.queryFirst(
                 "SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = ?", [.integer(model.id)])?.int(0)) ?? 1
             if let parent = request.parent, parent >= number {
-                throw RegistryError.notFound("model \"\(name)\" has no version \(parent) to be the parent")
+                throw RegistryError(.notFound, "model \"\(name)\" has no version \(parent) to be the parent")
             }
             try connection.execute(
                 """
@@ -119,13 +119,13 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND`, `CONFLICT` when already deprecated.
     public func deprecate(model name: String, version number: Int, reason: String, by caller: Caller) throws(RegistryError) -> ModelVersion {
         try caller.require(.engineer, to: "deprecate versions")
-        guard !reason.isBlank else { throw .invalid("deprecating a version needs a reason") }
+        guard !reason.isBlank else { throw RegistryError(.invalidArgument, "deprecating a version needs a reason") }
         let now = clock()
         return try write { connection in
             let model = try connection.modelRow(named: name)
             let version = try connection.version(model, number)
             guard version.status == .active else {
-                throw RegistryError.conflict("version \(number) of model \"\(name)\" is already deprecated")
+                throw RegistryError(.conflict, "version \(number) of model \"\(name)\" is already deprecated")
             }
             try connection.execute(
                 "UPDATE versions SET status = 'deprecated' WHERE model_id = ? AND version = ?",

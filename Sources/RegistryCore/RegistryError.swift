@@ -32,8 +32,4 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-
-    static func notFound(_ message: String) -> RegistryError { RegistryError(.notFound, message) }
-    static func invalid(_ message: String) -> RegistryError { RegistryError(.invalidArgument, message) }
-    static func conflict(_ message: String) -> RegistryError { RegistryError(.conflict, message) }
 }

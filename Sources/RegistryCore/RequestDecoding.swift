@@ -22,22 +22,22 @@ public enum RequestDecoding {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw .invalid("\(what) is not valid JSON")
+            throw RegistryError(.invalidArgument, "\(what) is not valid JSON")
         }
-        guard let dictionary = object as? [String: Any] else { throw .invalid("\(what) must be a JSON object") }
+        guard let dictionary = object as? [String: Any] else { throw RegistryError(.invalidArgument, "\(what) must be a JSON object") }
         if let allowedKeys {
             if let unknown = dictionary.keys.sorted().first(where: { !allowedKeys.contains($0) }) {
-                throw .invalid("\(what) has an unknown field \"\(unknown)\"; allowed: \(allowedKeys.sorted().joined(separator: ", "))")
+                throw RegistryError(.invalidArgument, "\(what) has an unknown field \"\(unknown)\"; allowed: \(allowedKeys.sorted().joined(separator: ", "))")
             }
         }
         do {
             return try JSONCoding.decoder().decode(type, from: data)
         } catch let error as DecodingError {
-            throw .invalid("\(what): \(describe(error))")
+            throw RegistryError(.invalidArgument, "\(what): \(describe(error))")
         } catch let error as RegistryError {
             throw error
         } catch {
-            throw .invalid("\(what) could not be read: \(error)")
+            throw RegistryError(.invalidArgument, "\(what) could not be read: \(error)")
         }
     }
 

@@ -74,13 +74,13 @@ public struct ReportSubmission: Sendable, Hashable, Codable {
         try Self.validate(suite: suite)
         for (name, count) in [("tests", tests), ("failures", failures), ("errors", errors), ("skipped", skipped)]
         where !(0...Self.maximumCount).contains(count) {
-            throw .invalid("\(name) must be between 0 and \(Self.maximumCount), got \(count)")
+            throw RegistryError(.invalidArgument, "\(name) must be between 0 and \(Self.maximumCount), got \(count)")
         }
         for (name, value) in metrics where !value.isFinite {
-            throw .invalid("report metric \"\(name)\" is \(value); metrics must be finite numbers")
+            throw RegistryError(.invalidArgument, "report metric \"\(name)\" is \(value); metrics must be finite numbers")
         }
         if let durationSeconds, !(durationSeconds.isFinite && durationSeconds >= 0) {
-            throw .invalid("duration_s must be a non-negative number, got \(durationSeconds)")
+            throw RegistryError(.invalidArgument, "duration_s must be a non-negative number, got \(durationSeconds)")
         }
     }
 
@@ -93,7 +93,7 @@ public struct ReportSubmission: Sendable, Hashable, Codable {
             bytes.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 45 })
         else {
             // No '.': gates name report metrics as SUITE.METRIC.
-            throw .invalid("\"\(suite)\" is not a valid suite name: use 1 to 128 letters, digits, '_' or '-'")
+            throw RegistryError(.invalidArgument, "\"\(suite)\" is not a valid suite name: use 1 to 128 letters, digits, '_' or '-'")
         }
     }
 }

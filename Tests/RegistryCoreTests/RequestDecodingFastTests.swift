@@ -11,11 +11,11 @@ import Testing
         let data = Data(text.utf8)
         do {
             let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            guard let dictionary = object as? [String: Any] else { return .failure(.invalid("the request body must be a JSON object")) }
-            if dictionary.keys.contains(where: { !allowedKeys.contains($0) }) { return .failure(.invalid("unknown field")) }
+            guard let dictionary = object as? [String: Any] else { return .failure(RegistryError(.invalidArgument, "the request body must be a JSON object")) }
+            if dictionary.keys.contains(where: { !allowedKeys.contains($0) }) { return .failure(RegistryError(.invalidArgument, "unknown field")) }
             return .success(try JSONCoding.decoder().decode(type, from: data))
         } catch {
-            return .failure(.invalid("\(error)"))
+            return .failure(RegistryError(.invalidArgument, "\(error)"))
         }
     }
 
