@@ -25,13 +25,6 @@ extension Registry {
         }
     }
 
-    /// Calls `body` with every audit entry, oldest first, from one snapshot (for export).
-    public func forEachAuditEntry(_ body: (AuditEntry) throws -> Void) throws(RegistryError) {
-        try read { connection in
-            try connection.forEachRow("SELECT \(AuditEntry.columns) FROM audit_log ORDER BY seq") { try body(AuditEntry(row: $0)) }
-        }
-    }
-
     /// Recomputes the whole hash chain and names the first entry that does not verify.
     public func verifyAudit() throws(RegistryError) -> AuditVerification {
         try walkAuditChain(capturing: nil).verification
@@ -51,7 +44,7 @@ extension Registry {
     /// - Parameter segments: how many parts to verify in parallel (by default one per core for
     ///   long logs, one for short ones); tests force several.
     func walkAuditChain(capturing capturedSeq: Int?, segments: Int? = nil) throws(RegistryError) -> ChainWalk {
-        let last = try readSingleStatement { try $0.queryFirst("SELECT coalesce(max(seq), 0) FROM audit_log")?.optionalInt(0) ?? 0 }
+        let last = try auditHead()
         let parts = max(1, min(last, segments ?? (last >= Self.parallelVerifyThreshold ? min(ProcessInfo.processInfo.activeProcessorCount, 4) : 1)))
         let bounds = (0...parts).map { 1 + last * $0 / parts }
         let results = Mutex<[Int: Result<ChainSegment, RegistryError>]>([:])
@@ -177,6 +170,52 @@ extension Registry {
             try? FileManager.default.removeItem(atPath: path)
             throw RegistryError(.unavailable, "cannot write the backup to \(path): \((error as? SQLiteError)?.message ?? "\(error)")")
         }
+    }
+
+    /// Takes an online, consistent copy of the database into a temporary file, to be sent
+    /// elsewhere (`GET /v1/backup`) and then removed.
+    /// - Throws: `UNAVAILABLE` when the copy cannot be written.
+    public func temporaryBackup() throws(RegistryError) -> TemporaryBackup {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mreg-backup-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RegistryError(.unavailable, "cannot make a temporary folder for the backup: \(error.localizedDescription)")
+        }
+        let backup = TemporaryBackup(directory: directory)
+        do {
+            try self.backup(to: backup.path)
+        } catch {
+            backup.remove()
+            throw error
+        }
+        return backup
+    }
+}
+
+/// A consistent copy of the database in a temporary folder of its own (`Registry.temporaryBackup()`).
+public struct TemporaryBackup: Sendable {
+    let directory: URL
+    var path: String { directory.appendingPathComponent("mreg.db").path }
+
+    /// Read in pieces of this size while the copy is sent.
+    static let pieceBytes = 1 << 20
+
+    /// Hands the copy's bytes to `write` piece by piece, in order, then removes the copy,
+    /// whether or not all of it was sent.
+    public func send(_ write: ([UInt8]) async throws -> Void) async throws {
+        defer { remove() }
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw RegistryError(.unavailable, "the backup's temporary copy disappeared")
+        }
+        defer { try? file.close() }
+        while let piece = try file.read(upToCount: Self.pieceBytes), !piece.isEmpty {
+            try await write(Array(piece))
+        }
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
     }
 }
 

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import RegistryCore
 
@@ -6,37 +5,13 @@ import RegistryCore
 struct BackupRoutes {
     let registry: Registry
 
-    /// Read in pieces of this size while the copy is sent.
-    static let pieceBytes = 1 << 20
-
     var routes: [Route] {
         [
-            // The copy is taken through a reader connection (writers go on), into a temporary
-            // file that is streamed and then removed.
+            // The copy is taken (through a reader connection: writers go on) before the answer
+            // begins, so a failure is still a problem document, then streamed and removed.
             Route(.get, "/v1/backup", role: .admin) { _ in
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mreg-backup-\(UUID().uuidString)")
-                do {
-                    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                } catch {
-                    throw RegistryError(.unavailable, "cannot make a temporary folder for the backup: \(error.localizedDescription)")
-                }
-                let path = directory.appendingPathComponent("mreg.db").path
-                do {
-                    try registry.backup(to: path)
-                } catch {
-                    try? FileManager.default.removeItem(at: directory)
-                    throw error
-                }
-                return .streaming(contentType: "application/vnd.sqlite3") { write in
-                    defer { try? FileManager.default.removeItem(at: directory) }
-                    guard let file = FileHandle(forReadingAtPath: path) else {
-                        throw RegistryError(.unavailable, "the backup's temporary copy disappeared")
-                    }
-                    defer { try? file.close() }
-                    while let piece = try file.read(upToCount: Self.pieceBytes), !piece.isEmpty {
-                        try await write(Array(piece))
-                    }
-                }
+                let backup = try registry.temporaryBackup()
+                return .streaming(contentType: "application/vnd.sqlite3") { write in try await backup.send(write) }
             },
         ]
     }

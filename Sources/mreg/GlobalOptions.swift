@@ -131,8 +131,6 @@ struct KeyValue: ExpressibleByArgument {
 }
 
 /// `k=number` arguments (`--metric`).
-typealias MetricValue = MetricAssignment
-
 extension MetricAssignment: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
 }

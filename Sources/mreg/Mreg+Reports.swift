@@ -26,7 +26,7 @@ extension Mreg {
             var file: String?
             @Option(help: "Just the outcome, without a document.") var status: TestReport.Status?
             @Option(help: ArgumentHelp("A numeric metric, repeatable; added to the report's own.", valueName: "k=number"))
-            var metric: [MetricValue] = []
+            var metric: [MetricAssignment] = []
 
             func validate() throws {
                 guard [junit != nil, file != nil, status != nil].filter({ $0 }).count == 1 else {

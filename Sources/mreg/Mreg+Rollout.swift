@@ -95,7 +95,7 @@ extension Mreg {
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
-            @Option(help: ArgumentHelp("A production metric, repeatable.", valueName: "k=number")) var metric: [MetricValue] = []
+            @Option(help: ArgumentHelp("A production metric, repeatable.", valueName: "k=number")) var metric: [MetricAssignment] = []
             @Option(help: "Whose metrics these are: candidate or baseline.") var target: Rollout.Target = .candidate
 
             func validate() throws {

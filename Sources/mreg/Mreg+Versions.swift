@@ -16,7 +16,7 @@ extension Mreg {
         @Option(help: "Where the artifact lives (required).") var artifact: String
         @Option(help: "The artifact's digest: sha256: followed by 64 hex digits.") var digest: String?
         @Option(help: ArgumentHelp("A parameter, repeatable.", valueName: "k=v")) var param: [KeyValue] = []
-        @Option(help: ArgumentHelp("A numeric metric, repeatable.", valueName: "k=number")) var metric: [MetricValue] = []
+        @Option(help: ArgumentHelp("A numeric metric, repeatable.", valueName: "k=number")) var metric: [MetricAssignment] = []
         @Option(help: ArgumentHelp("A tag, repeatable.", valueName: "k=v")) var tag: [KeyValue] = []
         @Option(help: "The version this one was derived from.") var parent: Int?
         @Option(help: "A description of this version.") var description = ""

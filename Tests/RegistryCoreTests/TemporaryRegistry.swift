@@ -136,9 +136,7 @@ extension Registry {
 
     /// Every audit entry, oldest first.
     func allAuditEntries() throws -> [AuditEntry] {
-        var entries: [AuditEntry] = []
-        try forEachAuditEntry { entries.append($0) }
-        return entries
+        try auditEntries(after: 0, through: try auditHead(), limit: .max)
     }
 
     var path: String { database.path }
