@@ -28,7 +28,7 @@ struct InProcessBenchmark {
 
     let sizes: Sizes
 
-    func run(in path: String) throws -> FigureTable {
+    func run(in path: String) async throws -> FigureTable {
         let registry = try Registry(path: path, workload: .server)
         var random = SplitMix64(seed: 1)
         let models = sizes.models
@@ -42,26 +42,26 @@ struct InProcessBenchmark {
         }
         let requests = registrations.map { Workload.registerRequest(model: $0.model, version: $0.version, random: &random) }
         let start = Timestamp.now()
-        table.add("register", try measure(registrations.count) { index in
-            let registered = try registry.register(model: registrations[index].model, requests[index], by: Workload.engineer)
+        table.add("register", try await measure(registrations.count) { index in
+            let registered = try await registry.register(model: registrations[index].model, requests[index], by: Workload.engineer)
             try check(registered.version == registrations[index].version, "register gave version \(registered.version)")
         })
-        table.add("promote", try measure(registrations.count * 2) { index in
+        table.add("promote", try await measure(registrations.count * 2) { index in
             let (model, version) = registrations[index / 2]
             let target: Branch = index % 2 == 0 ? .release : .master
-            let result = try registry.promote(
+            let result = try await registry.promote(
                 model: model, PromoteRequest(to: target, version: version),
                 by: target == .master ? Workload.releaseManager : Workload.engineer)
             try check(result.toVersion == version && result.passed, "promote moved to \(result.toVersion)")
         })
         let end = Timestamp.now()
 
-        var concurrent = try ConcurrentRegistrations(clients: Sizes.concurrentClients, count: sizes.concurrentRegistrations)
+        var concurrent = try await ConcurrentRegistrations(clients: Sizes.concurrentClients, count: sizes.concurrentRegistrations)
             .run(registry, model: "inproc-concurrent", random: &random)
         concurrent.figure.meanGroup = concurrent.meanGroup
         table.add("register_concurrent", concurrent.figure)
 
-        try ReadWorkload(
+        try await ReadWorkload(
             registry: registry, names: names, versionsPerModel: perModel,
             window: start.millisecondsSinceEpoch...end.millisecondsSinceEpoch,
             sizes: .init(resolves: sizes.resolves, historyAts: sizes.historyAts, diffs: sizes.diffs, farDiffs: sizes.farDiffs, listings: sizes.listings)
@@ -69,25 +69,25 @@ struct InProcessBenchmark {
 
         // Rollback walks master back one version at a time.
         let rollbacks = models * sizes.rollbacksPerModel
-        table.add("rollback", try measure(rollbacks) { index in
-            let result = try registry.rollback(
+        table.add("rollback", try await measure(rollbacks) { index in
+            let result = try await registry.rollback(
                 model: names[index % models], RollbackRequest(branch: .master, reason: "benchmark rollback"), by: Workload.releaseManager)
             try check(result.toVersion == perModel - 1 - index / models, "rollback moved master to \(result.toVersion)")
         })
 
         // A gray release of the newest version on every model, then resolve under it.
-        table.add("start_rollout", try measure(models) { index in
-            let rollout = try registry.startRollout(
+        table.add("start_rollout", try await measure(models) { index in
+            let rollout = try await registry.startRollout(
                 model: names[index], RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps), by: Workload.releaseManager)
             try check(rollout.percent == Workload.rolloutSteps[0], "the rollout started at \(rollout.percent) %")
         })
-        table.add("advance_rollout", try measure(models) { index in
-            let rollout = try registry.advanceRollout(model: names[index], by: Workload.releaseManager)
+        table.add("advance_rollout", try await measure(models) { index in
+            let rollout = try await registry.advanceRollout(model: names[index], by: Workload.releaseManager)
             try check(rollout.percent == Workload.rolloutSteps[1], "the rollout advanced to \(rollout.percent) %")
         })
-        table.add("resolve_rollout", try ReadWorkload.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: true))
+        table.add("resolve_rollout", try await ReadWorkload.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: true))
 
-        let verify = try measureAuditVerify(registry, runs: sizes.verifyRuns)
+        let verify = try await measureAuditVerify(registry, runs: sizes.verifyRuns)
         try check(verify.ok == true, "audit verify failed on the in-process registry")
         table.add("audit_verify", verify)
         return table

@@ -49,23 +49,23 @@ struct OperationFigure {
 
 /// Times `n` calls of `body` one by one with `ContinuousClock`.
 /// - Parameter body: called with 0 ..< n.
-func measure(_ n: Int, _ body: (Int) throws -> Void) throws -> OperationFigure {
+func measure(_ n: Int, _ body: (Int) async throws -> Void) async throws -> OperationFigure {
     let clock = ContinuousClock()
     var samples: [Duration] = []
     samples.reserveCapacity(n)
     let start = clock.now
     for index in 0..<n {
         let before = clock.now
-        try body(index)
+        try await body(index)
         samples.append(before.duration(to: clock.now))
     }
     return OperationFigure(samples: samples, total: start.duration(to: clock.now))
 }
 
 /// Times `runs` whole-log verifications; the figure's `entries_per_s` is entries over time.
-func measureAuditVerify(_ registry: Registry, runs: Int) throws -> OperationFigure {
+func measureAuditVerify(_ registry: Registry, runs: Int) async throws -> OperationFigure {
     var verification: AuditVerification?
-    var figure = try measure(runs) { _ in verification = try registry.verifyAudit() }
+    var figure = try await measure(runs) { _ in verification = try registry.verifyAudit() }
     guard let verification else { return figure }
     figure.entries = verification.entries
     figure.entriesPerSecond = figure.opsPerSecond * Double(verification.entries)

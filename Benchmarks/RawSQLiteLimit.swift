@@ -17,7 +17,7 @@ struct RawSQLiteLimit {
 
     /// - Returns: the figures of one-row insert transactions and of point selects.
     /// - Throws: `Failure` with SQLite's message when any call fails.
-    func run(in path: String) throws -> (insert: OperationFigure, select: OperationFigure) {
+    func run(in path: String) async throws -> (insert: OperationFigure, select: OperationFigure) {
         // The library settings mreg runs with (memory statistics off), before this first open.
         Connection.configureLibrary()
         var db: OpaquePointer?
@@ -51,7 +51,7 @@ struct RawSQLiteLimit {
             guard sqlite3_step(statement) == SQLITE_DONE else { throw failure(db, String(cString: sqlite3_sql(statement))) }
         }
 
-        let insertFigure = try measure(insertTransactions) { index in
+        let insertFigure = try await measure(insertTransactions) { index in
             try finish(begin)
             try insertRow(index)
             try finish(commit)
@@ -66,7 +66,7 @@ struct RawSQLiteLimit {
 
         var random = SplitMix64(seed: 42)
         var checksum = 0
-        let selectFigure = try measure(pointSelects) { _ in
+        let selectFigure = try await measure(pointSelects) { _ in
             sqlite3_bind_int64(select, 1, Int64.random(in: 1...rows, using: &random))
             defer { sqlite3_reset(select) }
             guard sqlite3_step(select) == SQLITE_ROW, let text = sqlite3_column_text(select, 0) else {

@@ -21,28 +21,28 @@ struct ReadWorkload {
     /// Page size of the listings: mreg's default, or less on tiny models so a deep page exists.
     var pageSize: Int { min(50, versionsPerModel / 4) }
 
-    func run(into table: inout FigureTable, random: inout SplitMix64) throws {
+    func run(into table: inout FigureTable, random: inout SplitMix64) async throws {
         let perModel = versionsPerModel
-        table.add("resolve", try Self.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: false))
+        table.add("resolve", try await Self.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: false))
 
         let times = (0..<sizes.historyAts).map { _ in
             (model: names.randomElement(using: &random)!, at: Timestamp(millisecondsSinceEpoch: Int64.random(in: window, using: &random)))
         }
         let last = try registry.branches(model: names[0], at: Timestamp(millisecondsSinceEpoch: window.upperBound))
         try check(last.branches == BranchHeads(develop: perModel, release: perModel, master: perModel), "history --at the end is \(last.branches)")
-        table.add("history_at", try measure(times.count) { index in
+        table.add("history_at", try await measure(times.count) { index in
             _ = try registry.branches(model: times[index].model, at: times[index].at)
         })
 
         // Diff of a version against its parent, the usual review before a promotion.
         let pairs = (0..<sizes.diffs).map { _ in (model: names.randomElement(using: &random)!, version: Int.random(in: 2...perModel, using: &random)) }
-        table.add("diff", try measure(pairs.count) { index in
+        table.add("diff", try await measure(pairs.count) { index in
             let diff = try registry.diff(model: pairs[index].model, from: .number(pairs[index].version - 1), to: .number(pairs[index].version))
             try check(diff.descends, "version \(pairs[index].version) does not descend from its parent")
         })
         // Diff of the first version against master: the lineage check walks every version between.
         let farModels = (0..<sizes.farDiffs).map { _ in names.randomElement(using: &random)! }
-        table.add("diff_far", try measure(farModels.count) { index in
+        table.add("diff_far", try await measure(farModels.count) { index in
             let diff = try registry.diff(model: farModels[index], from: .number(1), to: .branch(.master))
             try check(diff.descends && diff.to.version == perModel, "master does not descend from version 1")
         })
@@ -65,12 +65,12 @@ struct ReadWorkload {
         }
         let listed = (0..<sizes.listings).map { _ in names.randomElement(using: &random)! }
         let newest = #""version":\#(perModel)}"#.utf8.count
-        table.add("versions_first_page", try measure(listed.count) { index in
+        table.add("versions_first_page", try await measure(listed.count) { index in
             let json = try registry.versionsJSON(model: listed[index], limit: pageSize)
             try check(json.count > pageSize * newest, "the first page is wrong")
         })
         // The last page: the keyset cursor should make it cost what the first one costs.
-        table.add("versions_deep_page", try measure(listed.count) { index in
+        table.add("versions_deep_page", try await measure(listed.count) { index in
             let json = try registry.versionsJSON(model: listed[index], limit: pageSize, cursor: deepCursor)
             try check(json.count > pageSize * newest, "the deep page is wrong")
         })
@@ -80,11 +80,11 @@ struct ReadWorkload {
     /// comes from a rollout.
     static func resolve(
         _ registry: Registry, names: [String], count: Int, random: inout SplitMix64, underRollout: Bool
-    ) throws -> OperationFigure {
+    ) async throws -> OperationFigure {
         let picks = (0..<count).map { _ in
             (model: names.randomElement(using: &random)!, key: Workload.requestKeys.randomElement(using: &random)!)
         }
-        return try measure(picks.count) { index in
+        return try await measure(picks.count) { index in
             let resolution = try registry.resolve(model: picks[index].model, key: picks[index].key)
             try check((resolution.rolloutID != nil) == underRollout, "resolve answered rollout \(resolution.rolloutID.map(String.init) ?? "none")")
         }

@@ -21,13 +21,13 @@ struct ScaleBenchmark {
 
     let sizes: Sizes
 
-    func run(on loaded: LoadedRegistry) throws -> FigureTable {
+    func run(on loaded: LoadedRegistry) async throws -> FigureTable {
         let registry = try Registry(path: loaded.path, workload: .server)
         var random = SplitMix64(seed: 2)
         let names = loaded.modelNames
         var table = FigureTable()
 
-        try ReadWorkload(
+        try await ReadWorkload(
             registry: registry, names: names, versionsPerModel: loaded.versionsPerModel,
             window: loaded.firstEventAt...loaded.lastEventAt, sizes: sizes.reads
         ).run(into: &table, random: &random)
@@ -37,13 +37,13 @@ struct ScaleBenchmark {
             (model: names[index % names.count], version: loaded.versionsPerModel + 1 + index / names.count)
         }
         let requests = registrations.map { Workload.registerRequest(model: $0.model, version: $0.version, random: &random) }
-        table.add("register", try measure(registrations.count) { index in
-            let registered = try registry.register(model: registrations[index].model, requests[index], by: Workload.engineer)
+        table.add("register", try await measure(registrations.count) { index in
+            let registered = try await registry.register(model: registrations[index].model, requests[index], by: Workload.engineer)
             try check(registered.version == registrations[index].version, "register gave version \(registered.version)")
         })
-        table.add("promote", try measure(registrations.count) { index in
+        table.add("promote", try await measure(registrations.count) { index in
             let (model, version) = registrations[index]
-            let result = try registry.promote(model: model, PromoteRequest(to: .release, version: version), by: Workload.engineer)
+            let result = try await registry.promote(model: model, PromoteRequest(to: .release, version: version), by: Workload.engineer)
             try check(result.toVersion == version, "promote moved release to \(result.toVersion)")
         })
 
@@ -51,18 +51,18 @@ struct ScaleBenchmark {
         var newest: [String: Int] = [:]
         for (model, version) in registrations { newest[model] = version }
         let rolloutModels = Array(names.filter { newest[$0] != nil }.prefix(sizes.rolloutModels))
-        table.add("start_rollout", try measure(rolloutModels.count) { index in
+        table.add("start_rollout", try await measure(rolloutModels.count) { index in
             let model = rolloutModels[index]
-            _ = try registry.startRollout(
+            _ = try await registry.startRollout(
                 model: model, RolloutStartRequest(version: newest[model]!, steps: Workload.rolloutSteps), by: Workload.releaseManager)
         })
-        for model in rolloutModels { _ = try registry.advanceRollout(model: model, by: Workload.releaseManager) }
+        for model in rolloutModels { _ = try await registry.advanceRollout(model: model, by: Workload.releaseManager) }
         table.add(
             "resolve_rollout",
-            try ReadWorkload.resolve(registry, names: rolloutModels, count: sizes.reads.resolves, random: &random, underRollout: true))
+            try await ReadWorkload.resolve(registry, names: rolloutModels, count: sizes.reads.resolves, random: &random, underRollout: true))
 
         let entries = loaded.auditEntries + 2 * registrations.count + 2 * rolloutModels.count
-        let verify = try measureAuditVerify(registry, runs: max(1, min(20, sizes.verifiedEntries / entries)))
+        let verify = try await measureAuditVerify(registry, runs: max(1, min(20, sizes.verifiedEntries / entries)))
         try check(verify.ok == true, "audit verify failed on the loaded registry")
         try check(verify.entries == entries, "audit verify checked \(verify.entries ?? 0) entries, expected \(entries)")
         table.add("audit_verify", verify)

@@ -23,33 +23,33 @@ func makeWorkDirectory(in parent: String) throws(BenchFailure) -> String {
     return String(cString: made)
 }
 
-func runBenchmark(_ options: BenchOptions, in directory: String) throws -> BenchReport {
+func runBenchmark(_ options: BenchOptions, in directory: String) async throws -> BenchReport {
     let clock = ContinuousClock()
     let start = clock.now
     let loadAtStart = loadAverage()
 
     progress("raw SQLite limit")
-    let limit = try RawSQLiteLimit(
+    let limit = try await RawSQLiteLimit(
         insertTransactions: options.quick ? 200 : 20_000, tableRows: options.quick ? 1_000 : 100_000,
         pointSelects: options.quick ? 2_000 : 500_000
     ).run(in: "\(directory)/raw.db")
 
     progress("in-process operations")
-    let inProcess = try InProcessBenchmark(sizes: options.quick ? .quick : .full).run(in: "\(directory)/inprocess.db")
+    let inProcess = try await InProcessBenchmark(sizes: options.quick ? .quick : .full).run(in: "\(directory)/inprocess.db")
 
     let scaleSizes: ScaleBenchmark.Sizes = options.quick ? .quick : .full
     let perModel = options.versionsPerModel
     progress("scale: loading 1 model x \(perModel) versions")
     let small = try BulkLoader(models: 1, versionsPerModel: perModel).load(into: "\(directory)/small.db")
     progress("scale: measuring at \(small.versions) versions")
-    let smallTable = try ScaleBenchmark(sizes: scaleSizes).run(on: small)
+    let smallTable = try await ScaleBenchmark(sizes: scaleSizes).run(on: small)
     ScaleBenchmark.removeDatabase(small.path)
 
     progress("scale: loading \(options.models) models x \(perModel) versions")
     let loaded = try BulkLoader(models: options.models, versionsPerModel: perModel).load(into: "\(directory)/scale.db")
     let bytes = ScaleBenchmark.databaseBytes(loaded.path)
     progress("scale: loaded in \(BenchReport.fixed(loaded.seconds, 1)) s, \(BenchReport.count(bytes)) bytes; measuring")
-    let fullTable = try ScaleBenchmark(sizes: scaleSizes).run(on: loaded)
+    let fullTable = try await ScaleBenchmark(sizes: scaleSizes).run(on: loaded)
 
     return BenchReport(
         quick: options.quick, sqliteVersion: String(cString: sqlite3_libversion()), loadAverageAtStart: loadAtStart,
@@ -96,7 +96,7 @@ let interruptions = [SIGINT, SIGTERM].map { number in
 
 var failed = false
 do {
-    let report = try runBenchmark(options, in: directory)
+    let report = try await runBenchmark(options, in: directory)
     print(report.text, terminator: "")
     if let path = options.jsonPath {
         let data = try JSONCoding.encoder(pretty: true).encode(report.json)

@@ -22,10 +22,10 @@ extension Registry {
     ///   - requestHash: SHA-256 hex of method, path and body, to tell a replay from a reuse.
     public func claimIdempotencyKey(
         _ key: String, actor: String, method: String, path: String, requestHash: String
-    ) throws(RegistryError) -> IdempotencyClaim {
+    ) async throws(RegistryError) -> IdempotencyClaim {
         guard (1...255).contains(key.utf8.count) else { throw RegistryError(.invalidArgument, "Idempotency-Key must be 1 to 255 characters") }
         let now = clock().millisecondsSinceEpoch
-        return try write { connection in
+        return try await write { connection in
             if let row = try connection.queryFirst(
                 "SELECT request_hash, status, content_type, body, created_at, headers FROM idempotency_keys WHERE actor = ? AND key = ?",
                 [.text(actor), .text(key)])
@@ -56,8 +56,8 @@ extension Registry {
     /// Stores the response of a claimed key's first request.
     public func completeIdempotencyKey(
         _ key: String, actor: String, status: Int, contentType: String, headers: [String: String], body: [UInt8]
-    ) throws(RegistryError) {
-        try write { connection in
+    ) async throws(RegistryError) {
+        try await write { connection in
             try connection.execute(
                 "UPDATE idempotency_keys SET status = ?, content_type = ?, headers = ?, body = ? WHERE actor = ? AND key = ?",
                 [.integer(Int64(status)), .text(contentType), .text(JSONCoding.text(headers)), .blob(body), .text(actor), .text(key)])
@@ -65,8 +65,8 @@ extension Registry {
     }
 
     /// Forgets a claim whose request failed in a way worth retrying (a server error).
-    public func releaseIdempotencyKey(_ key: String, actor: String) throws(RegistryError) {
-        try write { connection in
+    public func releaseIdempotencyKey(_ key: String, actor: String) async throws(RegistryError) {
+        try await write { connection in
             try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND status IS NULL", [.text(actor), .text(key)])
         }
     }

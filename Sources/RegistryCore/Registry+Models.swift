@@ -3,11 +3,11 @@ import SQLite
 extension Registry {
     /// Creates a model with its three empty branches.
     /// - Throws: `INVALID_ARGUMENT` for a bad name, `ALREADY_EXISTS` when the name is taken.
-    public func createModel(name: String, description: String = "", by caller: Caller) throws(RegistryError) -> Model {
+    public func createModel(name: String, description: String = "", by caller: Caller) async throws(RegistryError) -> Model {
         try caller.require(.engineer, to: "create models")
         try Model.validate(name: name)
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             if try connection.queryFirst("SELECT 1 FROM models WHERE name = ?", [.text(name)]) != nil {
                 throw RegistryError(.alreadyExists, "model \"\(name)\" already exists")
             }

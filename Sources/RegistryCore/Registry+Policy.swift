@@ -40,12 +40,12 @@ extension Registry {
     /// - Parameter document: YAML or JSON text (docs/POLICY.md).
     /// - Throws: `PERMISSION_DENIED` below admin, `INVALID_ARGUMENT` naming the line and key that
     ///   are wrong, `NOT_FOUND` for an unknown model.
-    public func setPolicy(model name: String, document: String, by caller: Caller) throws(RegistryError) -> PolicyRevision {
+    public func setPolicy(model name: String, document: String, by caller: Caller) async throws(RegistryError) -> PolicyRevision {
         try caller.require(.admin, to: "set policies")
         let policy = try PolicyDocument.parse(document)
         let sha256 = AuditChain.sha256(Array(document.utf8))
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let revision = (try connection.queryFirst(
                 "SELECT coalesce(max(revision), 0) + 1 FROM policies WHERE model_id = ?", [.integer(model.id)])?.int(0)) ?? 1
@@ -84,11 +84,11 @@ extension Registry {
     /// Records an approval of a version for a target branch.
     /// - Throws: `PERMISSION_DENIED` below release-manager, `NOT_FOUND`, `ALREADY_EXISTS` when
     ///   this actor already approved it (an approval counts once).
-    public func approve(model name: String, version number: Int, to: Branch, comment: String = "", by caller: Caller) throws(RegistryError) -> Approval {
+    public func approve(model name: String, version number: Int, to: Branch, comment: String = "", by caller: Caller) async throws(RegistryError) -> Approval {
         try caller.require(.releaseManager, to: "approve versions")
         guard to != .develop else { throw RegistryError(.invalidArgument, "approvals are for release or master") }
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let versionID = try connection.versionID(model, number)
             if try connection.approvers(model, number, target: to).contains(caller.name) {

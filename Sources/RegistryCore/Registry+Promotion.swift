@@ -13,7 +13,7 @@ extension Registry {
     /// - Parameter ifMatch: the `BranchState.etag` the caller read; a stale one is refused.
     public func promote(
         model name: String, _ request: PromoteRequest, ifMatch: String? = nil, by caller: Caller
-    ) throws(RegistryError) -> TransitionResult {
+    ) async throws(RegistryError) -> TransitionResult {
         guard let source = request.to.below else {
             throw RegistryError(.invalidArgument, "promote moves a version to release or master; develop moves when a version is registered")
         }
@@ -25,7 +25,7 @@ extension Registry {
             }
         }
         let now = clock()
-        let promotion = { (connection: Connection) throws -> TransitionResult in
+        let promotion = { @Sendable (connection: Connection) throws -> TransitionResult in
             let model = try connection.modelRow(named: name)
             let heads = try connection.branchHeads(model)
             guard let number = request.version ?? heads[source] else {
@@ -73,7 +73,7 @@ extension Registry {
                 transitionID: transitionID, gates: gates, dryRun: false, passed: passed)
         }
         // A dry run reads one consistent snapshot and never takes the write lock.
-        return request.dryRun ? try read(promotion) : try write(promotion)
+        return request.dryRun ? try read(promotion) : try await write(promotion)
     }
 
     /// Moves a branch back: to the version it held before its current version last arrived
@@ -84,12 +84,12 @@ extension Registry {
     /// - Parameter ifMatch: the `BranchState.etag` the caller read; a stale one is refused.
     public func rollback(
         model name: String, _ request: RollbackRequest, ifMatch: String? = nil, by caller: Caller
-    ) throws(RegistryError) -> TransitionResult {
+    ) async throws(RegistryError) -> TransitionResult {
         try caller.require(.releaseManager, to: "roll back")
         guard !request.reason.isBlank else { throw RegistryError(.invalidArgument, "a rollback needs a reason") }
         let branch = request.branch
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             guard let current = try connection.branchHeads(model)[branch] else {
                 throw RegistryError(.conflict, "branch \(branch.rawValue) of model \"\(name)\" holds no version; there is nothing to roll back")

@@ -8,8 +8,8 @@ extension Registry {
     ///   ``addReport(model:version:_:document:by:)`` throws.
     public func addReport(
         model name: String, version number: Int, _ upload: ReportUpload, what: String, by caller: Caller
-    ) throws(RegistryError) -> TestReport {
-        try addReport(model: name, version: number, try upload.submission(what: what), document: upload.document, by: caller)
+    ) async throws(RegistryError) -> TestReport {
+        try await addReport(model: name, version: number, try upload.submission(what: what), document: upload.document, by: caller)
     }
 
     /// Attaches a test report to a version. The newest report per suite is the one that counts.
@@ -19,12 +19,12 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` for a bad report, `NOT_FOUND` for an unknown model or version.
     public func addReport(
         model name: String, version number: Int, _ submission: ReportSubmission, document: [UInt8], by caller: Caller
-    ) throws(RegistryError) -> TestReport {
+    ) async throws(RegistryError) -> TestReport {
         try caller.require(.engineer, to: "attach test reports")
         try submission.validate()
         let now = clock()
         let sha256 = AuditChain.sha256(document)
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let versionID = try connection.versionID(model, number)
             try connection.execute(

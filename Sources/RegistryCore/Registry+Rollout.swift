@@ -9,11 +9,11 @@ extension Registry {
     /// - Throws: `PERMISSION_DENIED` below release-manager, `CONFLICT` (a rollout is active, the
     ///   version is deprecated, already on master, never on release, or master is empty),
     ///   `GATE_FAILED` with the gate report, `INVALID_ARGUMENT` for bad steps.
-    public func startRollout(model name: String, _ request: RolloutStartRequest, by caller: Caller) throws(RegistryError) -> Rollout {
+    public func startRollout(model name: String, _ request: RolloutStartRequest, by caller: Caller) async throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "start rollouts")
         if let steps = request.steps { try RolloutRule.validate(steps: steps) }
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             if let active = try connection.activeRolloutID(model) {
                 throw RegistryError(.conflict, "model \"\(name)\" already has an active rollout (#\(active)); finish or abort it first")
@@ -79,10 +79,10 @@ extension Registry {
     /// Moves an active rollout to its next step; past the last step it completes and moves
     /// `master` to the candidate (transition kind `rollout_complete`) in the same transaction.
     /// - Throws: `NOT_FOUND` without an active rollout, `CONFLICT` when paused.
-    public func advanceRollout(model name: String, by caller: Caller) throws(RegistryError) -> Rollout {
+    public func advanceRollout(model name: String, by caller: Caller) async throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "advance rollouts")
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model)
             guard rollout.state == .progressing else {
@@ -115,22 +115,22 @@ extension Registry {
     }
 
     /// Stops advancing (traffic stays at the current percentage).
-    public func pauseRollout(model name: String, by caller: Caller) throws(RegistryError) -> Rollout {
-        try changeRolloutState(model: name, from: .progressing, to: .paused, action: "rollout.pause", by: caller)
+    public func pauseRollout(model name: String, by caller: Caller) async throws(RegistryError) -> Rollout {
+        try await changeRolloutState(model: name, from: .progressing, to: .paused, action: "rollout.pause", by: caller)
     }
 
     /// Lets a paused rollout advance again.
-    public func resumeRollout(model name: String, by caller: Caller) throws(RegistryError) -> Rollout {
-        try changeRolloutState(model: name, from: .paused, to: .progressing, action: "rollout.resume", by: caller)
+    public func resumeRollout(model name: String, by caller: Caller) async throws(RegistryError) -> Rollout {
+        try await changeRolloutState(model: name, from: .paused, to: .progressing, action: "rollout.resume", by: caller)
     }
 
     /// Sends all traffic back to the baseline; `master` is unchanged.
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND` without an active rollout.
-    public func abortRollout(model name: String, reason: String, by caller: Caller) throws(RegistryError) -> Rollout {
+    public func abortRollout(model name: String, reason: String, by caller: Caller) async throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "abort rollouts")
         guard !reason.isBlank else { throw RegistryError(.invalidArgument, "aborting a rollout needs a reason") }
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model)
             try connection.abort(rollout, model: model, reason: reason, actor: caller.name, at: now)
@@ -143,14 +143,14 @@ extension Registry {
     /// aborts itself in the same transaction (actor `system`).
     public func observeRollout(
         model name: String, metrics: [String: Double], target: Rollout.Target = .candidate, by caller: Caller
-    ) throws(RegistryError) -> Rollout {
+    ) async throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "record rollout observations")
         guard !metrics.isEmpty else { throw RegistryError(.invalidArgument, "an observation needs at least one metric, e.g. error_rate=0.01") }
         for (metric, value) in metrics where !value.isFinite {
             throw RegistryError(.invalidArgument, "metric \"\(metric)\" is \(value); metrics must be finite numbers")
         }
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model)
             let checks: [GateResult] = target == .baseline ? [] : rollout.guards.sorted { $0.key < $1.key }.compactMap { metric, threshold in
@@ -223,10 +223,10 @@ extension Registry {
 
     private func changeRolloutState(
         model name: String, from: Rollout.State, to: Rollout.State, action: String, by caller: Caller
-    ) throws(RegistryError) -> Rollout {
+    ) async throws(RegistryError) -> Rollout {
         try caller.require(.releaseManager, to: "pause or resume rollouts")
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model)
             guard rollout.state == from else {

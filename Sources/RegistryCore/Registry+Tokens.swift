@@ -44,7 +44,7 @@ extension Registry {
 
     /// Creates a token; only its SHA-256 is stored.
     /// - Throws: `PERMISSION_DENIED` below admin, `INVALID_ARGUMENT` for an empty name.
-    public func createToken(name: String, role: Role, by caller: Caller) throws(RegistryError) -> IssuedToken {
+    public func createToken(name: String, role: Role, by caller: Caller) async throws(RegistryError) -> IssuedToken {
         try caller.require(.admin, to: "create tokens")
         guard (1...128).contains(name.utf8.count), !name.contains(where: \.isNewline) else {
             throw RegistryError(.invalidArgument, "a token name must be 1 to 128 characters on one line")
@@ -55,7 +55,7 @@ extension Registry {
         let idBytes = (0..<6).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         let secret = Self.tokenPrefix + AuditChain.hex(secretBytes)
         let id = "tok_" + AuditChain.hex(idBytes)
-        try write { connection in
+        try await write { connection in
             try connection.execute(
                 "INSERT INTO tokens (id, name, role, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [.text(id), .text(name), .text(role.rawValue), .blob(Self.tokenHash(secret)), .text(caller.name),
@@ -81,10 +81,10 @@ extension Registry {
 
     /// Revokes a token at once.
     /// - Throws: `NOT_FOUND`, `CONFLICT` when already revoked.
-    public func revokeToken(id: String, by caller: Caller) throws(RegistryError) -> APIToken {
+    public func revokeToken(id: String, by caller: Caller) async throws(RegistryError) -> APIToken {
         try caller.require(.admin, to: "revoke tokens")
         let now = clock()
-        try write { connection in
+        try await write { connection in
             guard let row = try connection.queryFirst("SELECT revoked_at FROM tokens WHERE id = ?", [.text(id)]) else {
                 throw RegistryError(.notFound, "there is no token \(id)")
             }
@@ -116,9 +116,9 @@ extension Registry {
     }
 
     /// Records a request refused for its role: a `denied` audit entry (contract section 3).
-    public func recordDenied(_ caller: Caller, operation: String, reason: String, model: String? = nil) throws(RegistryError) {
+    public func recordDenied(_ caller: Caller, operation: String, reason: String, model: String? = nil) async throws(RegistryError) {
         let now = clock()
-        try write { connection in
+        try await write { connection in
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "denied", model: model, version: nil, branch: nil,
                 details: ["operation": .string(operation), "role": .string(caller.role.rawValue), "reason": .string(reason)])

@@ -5,12 +5,12 @@ extension Registry {
     /// `develop` to it.
     /// - Throws: `INVALID_ARGUMENT` for a bad field, `ALREADY_EXISTS` when another version of the
     ///   model has the same digest, `NOT_FOUND` when `parent` is not a version of the model.
-    public func register(model name: String, _ request: RegisterRequest, by caller: Caller) throws(RegistryError) -> ModelVersion {
+    public func register(model name: String, _ request: RegisterRequest, by caller: Caller) async throws(RegistryError) -> ModelVersion {
         try caller.require(.engineer, to: "register versions")
         try Model.validate(name: name)
         try request.validate()
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model: ModelRow
             if let row = try connection.queryFirst("SELECT id FROM models WHERE name = ?", [.text(name)]) {
                 model = ModelRow(id: row[0].int64 ?? 0, name: name)
@@ -117,11 +117,11 @@ extension Registry {
     /// Marks a version deprecated: it stays readable and on the branches that hold it, but can
     /// no longer be promoted.
     /// - Throws: `INVALID_ARGUMENT` without a reason, `NOT_FOUND`, `CONFLICT` when already deprecated.
-    public func deprecate(model name: String, version number: Int, reason: String, by caller: Caller) throws(RegistryError) -> ModelVersion {
+    public func deprecate(model name: String, version number: Int, reason: String, by caller: Caller) async throws(RegistryError) -> ModelVersion {
         try caller.require(.engineer, to: "deprecate versions")
         guard !reason.isBlank else { throw RegistryError(.invalidArgument, "deprecating a version needs a reason") }
         let now = clock()
-        return try write { connection in
+        return try await write { connection in
             let model = try connection.modelRow(named: name)
             let version = try connection.version(model, number)
             guard version.status == .active else {

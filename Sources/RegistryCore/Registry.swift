@@ -4,13 +4,12 @@ import SQLite
 /// The model registry: every operation of the contract, each change one `BEGIN IMMEDIATE`
 /// transaction that writes the change, its transition and its audit entry together, or nothing.
 ///
-/// Operations are synchronous: SQLite work takes microseconds, and a caller on an async
-/// context (the server) calls them directly.
+/// Reads are synchronous: SQLite work takes microseconds, and a caller on an async context (the
+/// server) calls them directly. Changes are `async`: each returns once it is committed, which
+/// in a server means once the group of writes it joined is (`Database.Writes.groupCommit`).
 public final class Registry: Sendable {
     public let database: Database
     let clock: @Sendable () -> Timestamp
-    /// Where a server's changing requests run so that their writes share commits (`.server` only).
-    private let groupCommit: GroupCommitExecutor?
 
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameters:
@@ -31,12 +30,11 @@ public final class Registry: Sendable {
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw RegistryError(.unavailable, "cannot open database \(path): it is a directory")
             }
-            let database = try Database(
+            self.database = try Database(
                 path: path, options: Connection.Options(checkpointOnClose: workload != .oneShot),
-                backgroundCheckpointInterval: workload == .server ? .milliseconds(500) : nil)
-            _ = try database.withWriter { try Migrator(migrations: Self.migrations).migrate($0) }
-            self.database = database
-            self.groupCommit = workload == .server ? GroupCommitExecutor(database: database) : nil
+                writes: workload == .server ? .groupCommit() : .serial,
+                backgroundCheckpointInterval: workload == .server ? .milliseconds(500) : nil,
+                prepare: { _ = try Migrator(migrations: Self.migrations).migrate($0) })
         } catch let error as RegistryError {
             throw error
         } catch let error as MigrationError {
@@ -56,7 +54,7 @@ public final class Registry: Sendable {
         /// One CLI command: no checkpoint on exit (its fsyncs would cost more than the command).
         case oneShot
         /// `mreg serve`: checkpoints from a background thread, never inside a request, and lets
-        /// concurrent changing requests share commits (`withGroupCommit`).
+        /// the writes of concurrent requests share commits.
         case server
     }
 
@@ -65,44 +63,15 @@ public final class Registry: Sendable {
         (try? database.read { try Migrator(migrations: Self.migrations).isCurrent($0) }) ?? false
     }
 
-    /// Runs `body`, the work of one changing request, so that its writes share a commit with
-    /// the writes of requests running at the same time, and returns once they are committed.
-    ///
-    /// Each operation stays all or nothing (it runs in a savepoint of the shared transaction,
-    /// with its transition and audit entry), and nothing is answered before its commit; a
-    /// commit that fails fails every request in it. A lone request commits at once, in a group
-    /// of its own. (Running a lone request in place instead saved ~100 µs on one connection but
-    /// cost a fifth of the throughput at 32: such a request's write, on a thread of Swift's
-    /// two-thread pool, waited for every group opened meanwhile.) Without the `.server`
-    /// workload, `body` simply runs, each operation in a transaction of its own.
-    /// - Throws: what `body` throws, or `UNAVAILABLE`/`INTERNAL` when the commit fails.
-    public func withGroupCommit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        guard let groupCommit else { return try await body() }
-        let ticket = CommitTicket()
-        let result: Result<T, any Error> = await CommitTicket.$current.withValue(ticket) {
-            await withTaskExecutorPreference(groupCommit) {
-                let result: Result<T, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(error) }
-                // Even a request that failed waits: its refusal may rest on state the group has
-                // not committed yet, and if that state rolls back, the refusal was not true
-                // either. Waiting here, still on the group's executor, the request is resumed by
-                // the commit on that thread and leaves it once; waiting after the scope made it
-                // hop to Swift's pool to wait, then hop there again when woken.
-                do { try await ticket.waitUntilCommitted() } catch { return .failure(Self.translate(error)) }
-                return result
-            }
-        }
-        return try result.get()
-    }
-
-    /// Group commits so far and the writes they carried (see `withGroupCommit`).
-    public var groupCommitTotals: (commits: Int, writes: Int) { database.groupCommitTotals }
+    /// Commits so far and the writes they carried (with group commit, their ratio is the mean
+    /// group size).
+    public var writeTotals: WriteTotals { database.writeTotals }
 
     // MARK: Transactions with errors in the registry's terms
 
-    /// One write transaction; any error rolls everything back.
-    func write<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
-        do { return try database.write(body) } catch { throw Self.translate(error) }
+    /// One write, all or nothing, returned once committed; any error rolls it back.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws(RegistryError) -> T {
+        do { return try await database.write(body) } catch { throw Self.translate(error) }
     }
 
     /// One read transaction: every query sees the same snapshot.

@@ -20,7 +20,7 @@ struct AuditRoutes {
                 .json(try registry.verifyAudit())
             },
             // Verifying against a signed checkpoint: the checkpoint and its signer's key are the body.
-            Route(.post, "/v1/audit/verify", role: .auditor, sharesCommits: false) { request in
+            Route(.post, "/v1/audit/verify", role: .auditor) { request in
                 let body = try request.decode(CheckpointVerificationRequest.self, allowedKeys: ["checkpoint", "public_key"])
                 return .json(try registry.verifyAudit(checkpoint: body.checkpoint, publicKey: body.publicKey))
             },
@@ -33,8 +33,8 @@ struct AuditRoutes {
                 } ?? .jsonl
                 return .streaming(contentType: format.contentType) { write in try await registry.exportAudit(format, write: write) }
             },
-            // Signs what it reads and writes nothing: it never holds up the writes' commits.
-            Route(.post, "/v1/audit/checkpoint", role: .auditor, sharesCommits: false) { [checkpointKey, origin] _ in
+            // Signs what it reads and writes nothing.
+            Route(.post, "/v1/audit/checkpoint", role: .auditor) { [checkpointKey, origin] _ in
                 guard let checkpointKey else {
                     throw RegistryError(.unavailable, "this server has no checkpoint signing key; start it with --checkpoint-key FILE")
                 }

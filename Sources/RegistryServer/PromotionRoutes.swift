@@ -10,12 +10,12 @@ struct PromotionRoutes {
         [
             Route(.post, "/v1/models/{name}/promote", role: .engineer) { request in
                 let body = try request.decode(PromoteRequest.self, allowedKeys: ["to", "version", "expect", "reason", "dry_run", "force"])
-                return .json(try registry.promote(
+                return .json(try await registry.promote(
                     model: try request.parameter("name"), body, ifMatch: request.header(.ifMatch), by: try request.caller))
             },
             Route(.post, "/v1/models/{name}/rollback", role: .releaseManager) { request in
                 let body = try request.decode(RollbackRequest.self, allowedKeys: ["branch", "to", "reason", "expect"])
-                return .json(try registry.rollback(
+                return .json(try await registry.rollback(
                     model: try request.parameter("name"), body, ifMatch: request.header(.ifMatch), by: try request.caller))
             },
             Route(.get, "/v1/models/{name}/diff", role: .reader) { request in
@@ -40,14 +40,14 @@ struct PromotionRoutes {
                 return .json(try registry.policy(model: try request.parameter("name"), revision: revision))
             },
             Route(.put, "/v1/models/{name}/policy", role: .admin) { request in
-                .json(try registry.setPolicy(
+                .json(try await registry.setPolicy(
                     model: try request.parameter("name"), document: String(decoding: request.body, as: UTF8.self), by: try request.caller))
             },
             Route(.post, "/v1/models/{name}/versions/{ref}/approvals", role: .releaseManager, idempotent: true) { request in
                 struct Body: Decodable { let to: Branch?; let comment: String? }
                 let body = try request.decode(Body.self, allowedKeys: ["to", "comment"])
                 return .json(
-                    try registry.approve(
+                    try await registry.approve(
                         model: try request.parameter("name"), version: try request.intParameter("ref"), to: body.to ?? .master,
                         comment: body.comment ?? "", by: try request.caller),
                     status: .created)

@@ -13,26 +13,26 @@ struct RolloutRoutes {
             },
             Route(.post, "/v1/models/{name}/rollout", role: .releaseManager, idempotent: true) { request in
                 let body = try request.decode(RolloutStartRequest.self, allowedKeys: ["version", "steps"])
-                return .json(try registry.startRollout(model: try request.parameter("name"), body, by: try request.caller), status: .created)
+                return .json(try await registry.startRollout(model: try request.parameter("name"), body, by: try request.caller), status: .created)
             },
             Route(.post, "/v1/models/{name}/rollout/advance", role: .releaseManager) { request in
-                .json(try registry.advanceRollout(model: try request.parameter("name"), by: try request.caller))
+                .json(try await registry.advanceRollout(model: try request.parameter("name"), by: try request.caller))
             },
             Route(.post, "/v1/models/{name}/rollout/pause", role: .releaseManager) { request in
-                .json(try registry.pauseRollout(model: try request.parameter("name"), by: try request.caller))
+                .json(try await registry.pauseRollout(model: try request.parameter("name"), by: try request.caller))
             },
             Route(.post, "/v1/models/{name}/rollout/resume", role: .releaseManager) { request in
-                .json(try registry.resumeRollout(model: try request.parameter("name"), by: try request.caller))
+                .json(try await registry.resumeRollout(model: try request.parameter("name"), by: try request.caller))
             },
             Route(.post, "/v1/models/{name}/rollout/abort", role: .releaseManager) { request in
                 struct Body: Decodable { let reason: String }
                 let body = try request.decode(Body.self, allowedKeys: ["reason"])
-                return .json(try registry.abortRollout(model: try request.parameter("name"), reason: body.reason, by: try request.caller))
+                return .json(try await registry.abortRollout(model: try request.parameter("name"), reason: body.reason, by: try request.caller))
             },
             Route(.post, "/v1/models/{name}/rollout/observe", role: .releaseManager) { request in
                 struct Body: Decodable { let metrics: [String: Double]; let target: Rollout.Target? }
                 let body = try request.decode(Body.self, allowedKeys: ["metrics", "target"])
-                return .json(try registry.observeRollout(
+                return .json(try await registry.observeRollout(
                     model: try request.parameter("name"), metrics: body.metrics, target: body.target ?? .candidate, by: try request.caller))
             },
             Route(.get, "/v1/models/{name}/resolve", role: .reader) { request in

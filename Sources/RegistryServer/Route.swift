@@ -81,26 +81,19 @@ struct Route: Sendable {
     let role: Role?
     /// Creating POSTs honour `Idempotency-Key`.
     let idempotent: Bool
-    /// Whether the handler runs on the write thread and shares commits with the writes running
-    /// beside it (`Registry.withGroupCommit`): every method but GET, unless the route says
-    /// otherwise. A route that writes nothing, or works long on its input before it writes (a
-    /// 10 MiB JUnit upload), runs where it is instead, each write a transaction of its own, so
-    /// that it never holds the write thread up.
-    let sharesCommits: Bool
     let maxBodyBytes: Int
     let handler: Handler
 
     static let defaultMaxBody = 1 << 20
 
     init(
-        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, sharesCommits: Bool? = nil,
-        maxBodyBytes: Int = defaultMaxBody, handler: @escaping Handler
+        _ method: HTTPRequest.Method, _ path: String, role: Role?, idempotent: Bool = false, maxBodyBytes: Int = defaultMaxBody,
+        handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
         self.role = role
         self.idempotent = idempotent
-        self.sharesCommits = sharesCommits ?? (method != .get)
         self.maxBodyBytes = maxBodyBytes
         self.handler = handler
     }
@@ -118,19 +111,14 @@ extension Route {
             context.record.actor = caller.name
             guard caller.role >= role else {
                 let reason = "\(operation) needs the \(role.rawValue) role; \(caller.name) is \(caller.role.rawValue)"
-                try registry.recordDenied(caller, operation: operation, reason: reason, model: context.parameters.get("name"))
+                try await registry.recordDenied(caller, operation: operation, reason: reason, model: context.parameters.get("name"))
                 throw RegistryError(.permissionDenied, reason)
             }
         }
         let body = method == .get ? [] : try await Array(buffer: request.body.collect(upTo: maxBodyBytes))
         let apiRequest = APIRequest(request: request, context: context, body: body)
         if method == .get { return try await run(apiRequest, registry: registry, operation: operation).hummingbird }
-        guard sharesCommits else { return try await change(apiRequest, registry: registry, operation: operation).hummingbird }
-        // Changing requests share commits with those running at the same time; each is
-        // answered once its writes are committed.
-        return try await registry.withGroupCommit {
-            try await self.change(apiRequest, registry: registry, operation: operation)
-        }.hummingbird
+        return try await change(apiRequest, registry: registry, operation: operation).hummingbird
     }
 
     /// Runs a changing request, honouring `Idempotency-Key` on the routes that take one.
@@ -143,7 +131,7 @@ extension Route {
         // client error, not a replay.
         let target = "\(request.method.rawValue) \(request.uri.description)\n\(request.headers[.contentType] ?? "")\n"
         let requestHash = AuditChain.sha256(Array(target.utf8) + apiRequest.body)
-        switch try registry.claimIdempotencyKey(
+        switch try await registry.claimIdempotencyKey(
             key, actor: caller.name, method: request.method.rawValue, path: request.uri.path, requestHash: requestHash)
         {
         case .replay(let status, let contentType, let headers, let body):
@@ -163,10 +151,10 @@ extension Route {
         case .claimed:
             let response = try await run(apiRequest, registry: registry, operation: operation)
             if response.status.code >= 500 {
-                try? registry.releaseIdempotencyKey(key, actor: caller.name)
+                try? await registry.releaseIdempotencyKey(key, actor: caller.name)
             } else {
                 let replayed = Dictionary(response.headers.map { ($0.name.canonicalName, $0.value) }, uniquingKeysWith: { first, _ in first })
-                try registry.completeIdempotencyKey(
+                try await registry.completeIdempotencyKey(
                     key, actor: caller.name, status: response.status.code, contentType: response.contentType, headers: replayed,
                     body: response.body)
             }
@@ -179,7 +167,7 @@ extension Route {
             return try await handler(request)
         } catch let error as RegistryError {
             if error.code == .permissionDenied, let caller = request.context.caller {
-                try? registry.recordDenied(caller, operation: operation, reason: error.message, model: request.context.parameters.get("name"))
+                try? await registry.recordDenied(caller, operation: operation, reason: error.message, model: request.context.parameters.get("name"))
             }
             var problem = Problem(error)
             problem.requestID = request.context.requestID

@@ -51,7 +51,7 @@ final class ServerMetrics: Sendable {
             models.set(Double(counts.models))
             versions.set(Double(counts.versions))
         }
-        let totals = registry.groupCommitTotals
+        let totals = registry.writeTotals
         groupCommits.set(Double(totals.commits))
         groupedWrites.set(Double(totals.writes))
         var output: [UInt8] = []

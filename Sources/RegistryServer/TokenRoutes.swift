@@ -13,10 +13,10 @@ struct TokenRoutes {
             // Not idempotent: a replay would have to keep the secret, which is shown only once.
             Route(.post, "/v1/tokens", role: .admin) { request in
                 let body = try request.decode(TokenRequest.self, allowedKeys: ["name", "role"])
-                return .json(try registry.createToken(name: body.name, role: body.role, by: try request.caller), status: .created)
+                return .json(try await registry.createToken(name: body.name, role: body.role, by: try request.caller), status: .created)
             },
             Route(.post, "/v1/tokens/{id}/revoke", role: .admin) { request in
-                .json(try registry.revokeToken(id: try request.parameter("id"), by: try request.caller))
+                .json(try await registry.revokeToken(id: try request.parameter("id"), by: try request.caller))
             },
         ]
     }

@@ -1,6 +1,5 @@
 import CSQLite
 import Foundation
-import Synchronization
 
 /// Folds the WAL back into the database file from a thread of its own, so no request pays for
 /// a checkpoint's fsyncs (https://www.sqlite.org/wal.html#ckpt).
@@ -10,17 +9,17 @@ import Synchronization
 /// shows. A long-running process turns automatic checkpoints off on its writer and runs this
 /// instead: a PASSIVE checkpoint every interval, which never blocks readers or writers.
 ///
-/// `@unchecked Sendable` invariant: `connection` is used only by the checkpoint thread while it
-/// runs and by `stop()` after that thread has finished; `state` is behind a Mutex.
+/// `@unchecked Sendable` invariant: `connection` is used only by the checkpoint thread; `state`
+/// is only read or written while `condition` is locked.
 final class WALCheckpointer: @unchecked Sendable {
     private let connection: Connection
     private let interval: Duration
-    private let state = Mutex(State())
-    private let finished = DispatchSemaphore(value: 0)
+    /// Wakes the thread early when it is told to stop, and tells `stop()` when it has.
+    private let condition = NSCondition()
+    private var state = State.idle
 
-    private struct State {
-        var stopping = false
-        var started = false
+    private enum State {
+        case idle, running, stopping, stopped
     }
 
     init(path: String, options: Connection.Options, interval: Duration) throws(SQLiteError) {
@@ -37,18 +36,20 @@ final class WALCheckpointer: @unchecked Sendable {
     static let restartFrames = 4096
     static let restartPatienceMilliseconds: Int32 = 5
 
-    /// At most 15 bytes, set from the thread itself, as `GroupCommitExecutor.threadName` explains.
+    /// At most 15 bytes, set from the thread itself, as `GroupCommitWriter.threadName` explains.
     static let threadName = "mreg-checkpoint"
 
     func start() {
-        guard state.withLock({ state in
-            defer { state.started = true }
-            return !state.started
-        }) else { return }
+        let starts = condition.withLock {
+            guard state == .idle else { return false }
+            state = .running
+            return true
+        }
+        guard starts else { return }
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let thread = Thread { [self] in
             Thread.current.name = Self.threadName
-            while !state.withLock({ $0.stopping }) {
-                Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+            while sleep(seconds) {
                 // A failed checkpoint (e.g. the disk is full) is retried at the next interval; the
                 // WAL keeps every committed change meanwhile.
                 let frames = (try? connection.queryFirst("PRAGMA wal_checkpoint(PASSIVE)"))?.optionalInt(1) ?? 0
@@ -57,18 +58,31 @@ final class WALCheckpointer: @unchecked Sendable {
                 // waits for readers and briefly holds writers back so the log starts over.
                 if frames > Self.restartFrames { try? connection.execute("PRAGMA wal_checkpoint(RESTART)") }
             }
-            finished.signal()
+            condition.withLock {
+                state = .stopped
+                condition.broadcast()
+            }
         }
         thread.start()
     }
 
-    /// Stops the thread after its current checkpoint and waits for it.
-    func stop() {
-        let wasRunning = state.withLock { state in
-            defer { state.stopping = true }
-            return state.started && !state.stopping
+    /// Waits for the interval, or less if told to stop; whether to go on.
+    private func sleep(_ seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        return condition.withLock {
+            while state == .running && condition.wait(until: deadline) {}
+            return state == .running
         }
-        if wasRunning { finished.wait() }
+    }
+
+    /// Stops the thread, at once unless it is in a checkpoint, and waits for it.
+    func stop() {
+        condition.withLock {
+            guard state == .running else { return }
+            state = .stopping
+            condition.broadcast()
+            while state != .stopped { condition.wait() }
+        }
     }
 
     deinit { stop() }

@@ -5,15 +5,15 @@ struct LocalRegistry: RegistryService {
     let registry: Registry
     let caller: Caller
 
-    func createModel(name: String, description: String) throws(RegistryError) -> Model {
-        try registry.createModel(name: name, description: description, by: caller)
+    func createModel(name: String, description: String) async throws(RegistryError) -> Model {
+        try await registry.createModel(name: name, description: description, by: caller)
     }
 
     func models(limit: Int, cursor: String?) throws(RegistryError) -> Page<Model> { try registry.models(limit: limit, cursor: cursor) }
     func model(named name: String) throws(RegistryError) -> Model { try registry.model(named: name) }
 
-    func register(model name: String, _ request: RegisterRequest) throws(RegistryError) -> ModelVersion {
-        try registry.register(model: name, request, by: caller)
+    func register(model name: String, _ request: RegisterRequest) async throws(RegistryError) -> ModelVersion {
+        try await registry.register(model: name, request, by: caller)
     }
 
     func versions(model name: String, limit: Int, cursor: String?) throws(RegistryError) -> Page<ModelVersion> {
@@ -22,24 +22,24 @@ struct LocalRegistry: RegistryService {
 
     func version(model name: String, _ ref: VersionRef) throws(RegistryError) -> ModelVersion { try registry.version(model: name, ref) }
 
-    func deprecate(model name: String, version number: Int, reason: String) throws(RegistryError) -> ModelVersion {
-        try registry.deprecate(model: name, version: number, reason: reason, by: caller)
+    func deprecate(model name: String, version number: Int, reason: String) async throws(RegistryError) -> ModelVersion {
+        try await registry.deprecate(model: name, version: number, reason: reason, by: caller)
     }
 
-    func addReport(model name: String, version number: Int, _ upload: ReportUpload, what: String) throws(RegistryError) -> TestReport {
-        try registry.addReport(model: name, version: number, upload, what: what, by: caller)
+    func addReport(model name: String, version number: Int, _ upload: ReportUpload, what: String) async throws(RegistryError) -> TestReport {
+        try await registry.addReport(model: name, version: number, upload, what: what, by: caller)
     }
 
     func reports(model name: String, version number: Int) throws(RegistryError) -> [TestReport] {
         try registry.reports(model: name, version: number)
     }
 
-    func promote(model name: String, _ request: PromoteRequest) throws(RegistryError) -> TransitionResult {
-        try registry.promote(model: name, request, by: caller)
+    func promote(model name: String, _ request: PromoteRequest) async throws(RegistryError) -> TransitionResult {
+        try await registry.promote(model: name, request, by: caller)
     }
 
-    func rollback(model name: String, _ request: RollbackRequest) throws(RegistryError) -> TransitionResult {
-        try registry.rollback(model: name, request, by: caller)
+    func rollback(model name: String, _ request: RollbackRequest) async throws(RegistryError) -> TransitionResult {
+        try await registry.rollback(model: name, request, by: caller)
     }
 
     func diff(model name: String, from: VersionRef, to: VersionRef) throws(RegistryError) -> VersionDiff {
@@ -52,33 +52,33 @@ struct LocalRegistry: RegistryService {
 
     func branches(model name: String, at time: Timestamp) throws(RegistryError) -> BranchesAt { try registry.branches(model: name, at: time) }
 
-    func setPolicy(model name: String, document: String) throws(RegistryError) -> PolicyRevision {
-        try registry.setPolicy(model: name, document: document, by: caller)
+    func setPolicy(model name: String, document: String) async throws(RegistryError) -> PolicyRevision {
+        try await registry.setPolicy(model: name, document: document, by: caller)
     }
 
     func policy(model name: String, revision: Int?) throws(RegistryError) -> PolicyRevision {
         try registry.policy(model: name, revision: revision)
     }
 
-    func approve(model name: String, version number: Int, to: Branch, comment: String) throws(RegistryError) -> Approval {
-        try registry.approve(model: name, version: number, to: to, comment: comment, by: caller)
+    func approve(model name: String, version number: Int, to: Branch, comment: String) async throws(RegistryError) -> Approval {
+        try await registry.approve(model: name, version: number, to: to, comment: comment, by: caller)
     }
 
-    func startRollout(model name: String, _ request: RolloutStartRequest) throws(RegistryError) -> Rollout {
-        try registry.startRollout(model: name, request, by: caller)
+    func startRollout(model name: String, _ request: RolloutStartRequest) async throws(RegistryError) -> Rollout {
+        try await registry.startRollout(model: name, request, by: caller)
     }
 
     func rollout(model name: String) throws(RegistryError) -> Rollout { try registry.rollout(model: name) }
-    func advanceRollout(model name: String) throws(RegistryError) -> Rollout { try registry.advanceRollout(model: name, by: caller) }
-    func pauseRollout(model name: String) throws(RegistryError) -> Rollout { try registry.pauseRollout(model: name, by: caller) }
-    func resumeRollout(model name: String) throws(RegistryError) -> Rollout { try registry.resumeRollout(model: name, by: caller) }
+    func advanceRollout(model name: String) async throws(RegistryError) -> Rollout { try await registry.advanceRollout(model: name, by: caller) }
+    func pauseRollout(model name: String) async throws(RegistryError) -> Rollout { try await registry.pauseRollout(model: name, by: caller) }
+    func resumeRollout(model name: String) async throws(RegistryError) -> Rollout { try await registry.resumeRollout(model: name, by: caller) }
 
-    func abortRollout(model name: String, reason: String) throws(RegistryError) -> Rollout {
-        try registry.abortRollout(model: name, reason: reason, by: caller)
+    func abortRollout(model name: String, reason: String) async throws(RegistryError) -> Rollout {
+        try await registry.abortRollout(model: name, reason: reason, by: caller)
     }
 
-    func observeRollout(model name: String, metrics: [String: Double], target: Rollout.Target) throws(RegistryError) -> Rollout {
-        try registry.observeRollout(model: name, metrics: metrics, target: target, by: caller)
+    func observeRollout(model name: String, metrics: [String: Double], target: Rollout.Target) async throws(RegistryError) -> Rollout {
+        try await registry.observeRollout(model: name, metrics: metrics, target: target, by: caller)
     }
 
     func resolve(model name: String, key: String) throws(RegistryError) -> Resolution { try registry.resolve(model: name, key: key) }
@@ -108,7 +108,7 @@ struct LocalRegistry: RegistryService {
 
     func backup(to path: String) throws(RegistryError) { try registry.backup(to: path) }
 
-    func createToken(name: String, role: Role) throws(RegistryError) -> IssuedToken { try registry.createToken(name: name, role: role, by: caller) }
+    func createToken(name: String, role: Role) async throws(RegistryError) -> IssuedToken { try await registry.createToken(name: name, role: role, by: caller) }
     func tokens() throws(RegistryError) -> [APIToken] { try registry.tokens() }
-    func revokeToken(id: String) throws(RegistryError) -> APIToken { try registry.revokeToken(id: id, by: caller) }
+    func revokeToken(id: String) async throws(RegistryError) -> APIToken { try await registry.revokeToken(id: id, by: caller) }
 }

@@ -49,7 +49,7 @@ extension Mreg {
                 tls: tls)
             let registry = try Registry(path: global.databasePath, workload: .server)
             if try !registry.hasTokens() {
-                let issued = try registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
+                let issued = try await registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
                 Terminal.printError("""
                     No API token existed, so an admin token was created. It is shown only this once:
 

@@ -8,15 +8,15 @@ import Testing
 /// verifiable by mreg and by an independent verifier.
 @Suite struct AuditTests {
     /// Eight changes, one audit entry each: create, register ×2, report, promote, policy, approve, deprecate.
-    private static func populate(_ registry: Registry) throws {
-        _ = try registry.createModel(name: "fraud-scorer", description: "card fraud scorer", by: .alice)
-        try registry.registerVersion(metrics: ["accuracy": 0.93], digest: digest(1))
-        try registry.registerVersion(metrics: ["accuracy": 0.95], parent: 1, by: .eve)
-        try registry.addReport(version: 1, suite: "unit", status: .passed)
-        try registry.promoteVersion(to: .release, version: 1)
-        _ = try registry.setPolicy(model: "fraud-scorer", document: "master:\n  approvals: {count: 1}\n", by: .alice)
-        _ = try registry.approve(model: "fraud-scorer", version: 1, to: .master, comment: "zoë approves ✓", by: .bob)
-        _ = try registry.deprecate(model: "fraud-scorer", version: 2, reason: "superseded", by: .alice)
+    private static func populate(_ registry: Registry) async throws {
+        _ = try await registry.createModel(name: "fraud-scorer", description: "card fraud scorer", by: .alice)
+        try await registry.registerVersion(metrics: ["accuracy": 0.93], digest: digest(1))
+        try await registry.registerVersion(metrics: ["accuracy": 0.95], parent: 1, by: .eve)
+        try await registry.addReport(version: 1, suite: "unit", status: .passed)
+        try await registry.promoteVersion(to: .release, version: 1)
+        _ = try await registry.setPolicy(model: "fraud-scorer", document: "master:\n  approvals: {count: 1}\n", by: .alice)
+        _ = try await registry.approve(model: "fraud-scorer", version: 1, to: .master, comment: "zoë approves ✓", by: .bob)
+        _ = try await registry.deprecate(model: "fraud-scorer", version: 2, reason: "superseded", by: .alice)
     }
 
     private static let populatedActions = [
@@ -26,9 +26,9 @@ import Testing
 
     // MARK: The log as written
 
-    @Test func seqRunsOneTwoThreeWithoutGapsAndEachEntryChainsToTheLast() throws {
-        try withTemporaryRegistry { registry in
-            try Self.populate(registry)
+    @Test func seqRunsOneTwoThreeWithoutGapsAndEachEntryChainsToTheLast() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.populate(registry)
             let entries = try registry.allAuditEntries()
             #expect(entries.map(\.seq) == Array(1...8))
             #expect(entries.map(\.action) == Self.populatedActions)
@@ -57,25 +57,25 @@ import Testing
         }
     }
 
-    @Test func verifyAuditAcceptsARealLogWithOneEntryPerChange() throws {
-        try withTemporaryRegistry { registry in
+    @Test func verifyAuditAcceptsARealLogWithOneEntryPerChange() async throws {
+        try await withTemporaryRegistry { registry in
             #expect(try registry.verifyAudit() == AuditVerification(
                 ok: true, entries: 0, head: String(repeating: "0", count: 64), firstBadSeq: nil, problem: nil))
-            try Self.populate(registry)
+            try await Self.populate(registry)
             let verification = try registry.verifyAudit()
             #expect(verification.ok)
             #expect(verification.entries == 8)
             #expect(verification.head == (try registry.allAuditEntries().last?.hash))
             #expect(verification.firstBadSeq == nil)
             // Failed operations add nothing.
-            expectError(.alreadyExists) { try registry.registerVersion(digest: digest(1)) }
+            await expectError(.alreadyExists) { try await registry.registerVersion(digest: digest(1)) }
             #expect(try registry.verifyAudit().entries == 8)
         }
     }
 
-    @Test func theDatabaseRefusesToUpdateDeleteOrSkipEntries() throws {
-        try withTemporaryRegistry { registry in
-            try Self.populate(registry)
+    @Test func theDatabaseRefusesToUpdateDeleteOrSkipEntries() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.populate(registry)
             let connection = try Connection(path: registry.path)
             for sql in [
                 "UPDATE audit_log SET actor = 'mallory' WHERE seq = 2",
@@ -108,9 +108,9 @@ import Testing
         ("model", "'other-model'", 1),
         ("hash", "zeroblob(32)", 8),
     ])
-    func changingAnEntryIsFoundAtThatEntry(column: String, value: String, seq: Int) throws {
-        try withTemporaryRegistry { registry in
-            try Self.populate(registry)
+    func changingAnEntryIsFoundAtThatEntry(column: String, value: String, seq: Int) async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.populate(registry)
             let entries = try registry.allAuditEntries()
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_update")
@@ -127,9 +127,9 @@ import Testing
     }
 
     @Test(arguments: [1, 4, 7])
-    func deletingAnEntryIsFoundAtTheGap(seq: Int) throws {
-        try withTemporaryRegistry { registry in
-            try Self.populate(registry)
+    func deletingAnEntryIsFoundAtTheGap(seq: Int) async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.populate(registry)
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_delete")
             try connection.execute("DELETE FROM audit_log WHERE seq = ?", [.integer(Int64(seq))])
@@ -193,9 +193,9 @@ import Testing
         #expect(AuditChain.hex(previous) == "c3c2f5065951fdc7e2fce14b8bbcce28d8208c53c0084c82d7927433f1648c41")
     }
 
-    @Test func aLogHoldingTheTestVectorsVerifiesWithTheirHead() throws {
+    @Test func aLogHoldingTheTestVectorsVerifiesWithTheirHead() async throws {
         let vectors = try Self.vectors()
-        try withTemporaryRegistry { registry in
+        try await withTemporaryRegistry { registry in
             let connection = try Connection(path: registry.path)
             for vector in vectors {
                 try connection.execute(
@@ -251,9 +251,9 @@ import Testing
     }
 
     @Test(.enabled(if: AuditTests.python3 != nil, "python3 is not installed"))
-    func theStandAloneVerifierAgreesOnAnIntactLog() throws {
-        try withTemporaryRegistry { registry in
-            try Self.populate(registry)
+    func theStandAloneVerifierAgreesOnAnIntactLog() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.populate(registry)
             let ours = try registry.verifyAudit()
             let (theirs, status) = try Self.runVerifier(on: registry.path)
             #expect(status == 0)
@@ -265,9 +265,9 @@ import Testing
     }
 
     @Test(.enabled(if: AuditTests.python3 != nil, "python3 is not installed"))
-    func theStandAloneVerifierAgreesOnATamperedLog() throws {
-        try withTemporaryRegistry { registry in
-            try Self.populate(registry)
+    func theStandAloneVerifierAgreesOnATamperedLog() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.populate(registry)
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 6")
             let ours = try registry.verifyAudit()
@@ -284,15 +284,15 @@ import Testing
 
 /// Long logs are verified in parallel segments; the answer must not depend on how many.
 @Suite struct ParallelAuditVerifyTests {
-    private func populated(_ body: (Registry) throws -> Void) throws {
-        try withTemporaryRegistry { registry in
-            for index in 0..<60 { try registry.registerVersion("m\(index % 3)") }
-            try body(registry)
+    private func populated(_ body: (Registry) async throws -> Void) async throws {
+        try await withTemporaryRegistry { registry in
+            for index in 0..<60 { try await registry.registerVersion("m\(index % 3)") }
+            try await body(registry)
         }
     }
 
-    @Test func segmentsAgreeWithOneThread() throws {
-        try populated { registry in
+    @Test func segmentsAgreeWithOneThread() async throws {
+        try await populated { registry in
             let single = try registry.walkAuditChain(capturing: 17, segments: 1)
             for parts in [2, 3, 7] {
                 let parallel = try registry.walkAuditChain(capturing: 17, segments: parts)
@@ -304,8 +304,8 @@ import Testing
         }
     }
 
-    @Test func aChangedEntryInALaterSegmentIsNamed() throws {
-        try populated { registry in
+    @Test func aChangedEntryInALaterSegmentIsNamed() async throws {
+        try await populated { registry in
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 50;")
             for parts in [1, 2, 3, 5] {
@@ -317,8 +317,8 @@ import Testing
         }
     }
 
-    @Test func aMissingEntryAtASegmentBoundaryIsNamed() throws {
-        try populated { registry in
+    @Test func aMissingEntryAtASegmentBoundaryIsNamed() async throws {
+        try await populated { registry in
             let connection = try Connection(path: registry.path)
             // With 3 segments over 63 entries the second starts at 22.
             try connection.execute(script: "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 22;")

@@ -12,10 +12,10 @@ import Testing
 
     /// Another writer holds the write lock with a passing `unit` report inserted but not yet
     /// committed; a promotion started meanwhile waits, then decides on what was committed.
-    private func promoteWhileAnotherWriterHoldsAReport(commit: Bool) throws -> Result<TransitionResult, RegistryError> {
-        try withTemporaryRegistry { registry in
-            let version = try registry.registerVersion("fraud").version
-            _ = try registry.setPolicy(model: "fraud", document: Self.policy, by: .alice)
+    private func promoteWhileAnotherWriterHoldsAReport(commit: Bool) async throws -> Result<TransitionResult, RegistryError> {
+        try await withTemporaryRegistry { registry in
+            let version = try await registry.registerVersion("fraud").version
+            _ = try await registry.setPolicy(model: "fraud", document: Self.policy, by: .alice)
             let other = try Connection(path: registry.path)
             try other.execute("BEGIN IMMEDIATE")
             try other.execute(
@@ -24,38 +24,36 @@ import Testing
                 SELECT id, 'unit', 'passed', 1, 0, 0, 0, ?, 'ci', 0 FROM versions WHERE version = ?
                 """, [.text(String(repeating: "a", count: 64)), .integer(Int64(version))])
 
-            let outcome = Mutex<Result<TransitionResult, RegistryError>?>(nil)
-            let started = DispatchSemaphore(value: 0)
-            let thread = Thread {
-                started.signal()
-                let result: Result<TransitionResult, RegistryError>
-                do throws(RegistryError) {
-                    result = .success(try registry.promote(model: "fraud", PromoteRequest(to: .release), by: .alice))
-                } catch {
-                    result = .failure(error)
-                }
-                outcome.withLock { $0 = result }
+            // The other writer lets go after 300 ms, from a thread of its own (not one of Swift's
+            // pool, where the waiting promotion sits in SQLite's busy handler).
+            nonisolated(unsafe) let holder = other
+            let released = Mutex(false)
+            Thread {
+                Thread.sleep(forTimeInterval: 0.3)
+                released.withLock { $0 = true }
+                try? holder.execute(commit ? "COMMIT" : "ROLLBACK")
+            }.start()
+            let result: Result<TransitionResult, RegistryError>
+            do throws(RegistryError) {
+                result = .success(try await registry.promote(model: "fraud", PromoteRequest(to: .release), by: .alice))
+            } catch {
+                result = .failure(error)
             }
-            thread.start()
-            started.wait()
-            Thread.sleep(forTimeInterval: 0.3)
-            // The promotion cannot have decided while the other writer holds the lock.
-            #expect(outcome.withLock { $0 == nil })
-            try other.execute(commit ? "COMMIT" : "ROLLBACK")
-            for _ in 0..<200 where outcome.withLock({ $0 == nil }) { Thread.sleep(forTimeInterval: 0.05) }
-            return try #require(outcome.withLock { $0 })
+            // The promotion cannot have decided while the other writer held the lock.
+            #expect(released.withLock { $0 })
+            return result
         }
     }
 
-    @Test func aReportCommittedDuringThePromotionCounts() throws {
-        let result = try promoteWhileAnotherWriterHoldsAReport(commit: true)
+    @Test func aReportCommittedDuringThePromotionCounts() async throws {
+        let result = try await promoteWhileAnotherWriterHoldsAReport(commit: true)
         let promoted = try result.get()
         #expect(promoted.gates.map(\.name) == ["require_reports.unit"])
         #expect(promoted.passed)
     }
 
-    @Test func aReportRolledBackDuringThePromotionDoesNot() throws {
-        let result = try promoteWhileAnotherWriterHoldsAReport(commit: false)
+    @Test func aReportRolledBackDuringThePromotionDoesNot() async throws {
+        let result = try await promoteWhileAnotherWriterHoldsAReport(commit: false)
         guard case .failure(let error) = result else {
             Issue.record("the promotion passed on a report that was never committed")
             return

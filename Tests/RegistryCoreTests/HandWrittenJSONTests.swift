@@ -79,10 +79,10 @@ import Testing
 
     /// The listing the server answers, written straight from the rows, is the page of
     /// `versions(model:limit:cursor:)` written by hand, on every page and cursor.
-    @Test func versionPagesWrittenFromTheRowsAreTheDecodedPages() throws {
-        try withTemporaryRegistry { registry in
+    @Test func versionPagesWrittenFromTheRowsAreTheDecodedPages() async throws {
+        try await withTemporaryRegistry { registry in
             for (index, version) in Self.versions().enumerated() {
-                _ = try registry.register(
+                _ = try await registry.register(
                     model: "m",
                     RegisterRequest(
                         artifactURI: version.artifactURI, digest: index % 2 == 0 ? nil : "sha256:" + String(repeating: "\(index)", count: 64),
@@ -111,8 +111,8 @@ import Testing
     /// A map stored by something other than the registry: one that is not a bare `{…}` is read
     /// and written again; an object with other spacing or key order is answered as stored,
     /// which is the same JSON.
-    @Test func versionPagesWrittenFromTheRowsCopeWithMapsStoredByHand() throws {
-        try withOneVersionAndAConnection { registry, connection in
+    @Test func versionPagesWrittenFromTheRowsCopeWithMapsStoredByHand() async throws {
+        try await withOneVersionAndAConnection { registry, connection in
             try connection.execute("""
                 INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
                 SELECT id, 2, 's3://m/2', '  {"b":"1","a":"2"}', '{"x": 1.5, "w": 2}', '{}', 'sql', 0 FROM models WHERE name = 'm'
@@ -136,18 +136,18 @@ import Testing
 
     /// The history the server answers, written straight from the rows (gate reports copied as
     /// stored), is the decoded history written by hand, on every page, cursor and branch filter.
-    @Test func historyPagesWrittenFromTheRowsAreTheDecodedHistories() throws {
-        try withTemporaryRegistry { registry in
-            _ = try registry.createModel(name: "fraud-scorer", by: .alice)
-            _ = try registry.setPolicy(
+    @Test func historyPagesWrittenFromTheRowsAreTheDecodedHistories() async throws {
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", by: .alice)
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: "release:\n  score: {weights: {accuracy: 0.3, recall: 0.7}, min: 0.1}\n  thresholds: {accuracy: \">= 0.1\"}\n",
                 by: .alice)
             for (index, accuracy) in [0.93, 0.1 + 0.2, 1e-7 + 0.5, 0.7].enumerated() {
-                try registry.registerVersion(metrics: ["accuracy": accuracy, "recall": 0.1 * Double(index + 1)])
-                _ = try registry.promoteVersion(to: .release, version: index + 1)
+                try await registry.registerVersion(metrics: ["accuracy": accuracy, "recall": 0.1 * Double(index + 1)])
+                _ = try await registry.promoteVersion(to: .release, version: index + 1)
             }
-            _ = try registry.promoteVersion(to: .master)
+            _ = try await registry.promoteVersion(to: .master)
             for branch in [nil, Branch.release, .develop] {
                 for limit in [1, 3, 50] {
                     var cursor: String?
@@ -169,8 +169,8 @@ import Testing
 
     /// Gate reports stored by something other than the registry: a column that is not a bare
     /// `[…]` is read and written again, so the history still answers the decoded reports.
-    @Test func historyPagesWrittenFromTheRowsRewriteGateReportsStoredByHand() throws {
-        try withOneVersionAndAConnection { registry, connection in
+    @Test func historyPagesWrittenFromTheRowsRewriteGateReportsStoredByHand() async throws {
+        try await withOneVersionAndAConnection { registry, connection in
             try connection.execute("""
                 INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates)
                 SELECT id, 'promote', 'release', NULL, 1, 'sql', '', 0,
@@ -186,11 +186,11 @@ import Testing
 
     /// A registry on a real file with version 1 of model "m", and a connection of its own to
     /// the same file, to store rows the registry would not write.
-    private func withOneVersionAndAConnection(_ body: (Registry, Connection) throws -> Void) throws {
-        try withTemporaryDirectory { directory in
+    private func withOneVersionAndAConnection(_ body: (Registry, Connection) async throws -> Void) async throws {
+        try await withTemporaryDirectory { directory in
             let registry = try Registry(path: directory.file("mreg.db"))
-            _ = try registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
-            try body(registry, try Connection(path: directory.file("mreg.db")))
+            _ = try await registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/1"), by: .eve)
+            try await body(registry, try Connection(path: directory.file("mreg.db")))
         }
     }
 }

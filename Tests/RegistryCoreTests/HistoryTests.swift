@@ -7,11 +7,11 @@ import Testing
 @Suite struct HistoryTests {
     // MARK: history
 
-    @Test func historyIsNewestFirstAndFiltersByBranch() throws {
-        try withTemporaryRegistry { registry in
-            try registry.shipVersion()  // register 1, release 1, master 1
-            try registry.shipVersion()  // register 2, release 2, master 2
-            _ = try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x"), by: .bob)
+    @Test func historyIsNewestFirstAndFiltersByBranch() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.shipVersion()  // register 1, release 1, master 1
+            try await registry.shipVersion()  // register 2, release 2, master 2
+            _ = try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x"), by: .bob)
 
             let all = try registry.history(model: "fraud-scorer").transitions
             #expect(all.count == 7)
@@ -29,9 +29,9 @@ import Testing
         }
     }
 
-    @Test func historyPagesWithoutDuplicates() throws {
-        try withTemporaryRegistry { registry in
-            for _ in 1...3 { try registry.shipVersion() }  // 9 transitions
+    @Test func historyPagesWithoutDuplicates() async throws {
+        try await withTemporaryRegistry { registry in
+            for _ in 1...3 { try await registry.shipVersion() }  // 9 transitions
             var ids: [Int] = []
             var cursor: String?
             var pages = 0
@@ -52,17 +52,17 @@ import Testing
             #expect(restMaster.transitions.map(\.toVersion) == [1])
             #expect(restMaster.nextCursor == nil)
 
-            expectError(.invalidArgument) { try registry.history(model: "fraud-scorer", cursor: "%%%") }
-            expectError(.invalidArgument) { try registry.history(model: "fraud-scorer", limit: 0) }
+            await expectError(.invalidArgument) { try registry.history(model: "fraud-scorer", cursor: "%%%") }
+            await expectError(.invalidArgument) { try registry.history(model: "fraud-scorer", limit: 0) }
         }
     }
 
-    @Test func transitionsCarryTheClocksTimes() throws {
+    @Test func transitionsCarryTheClocksTimes() async throws {
         let clock = TestClock(TestClock.time("2026-11-22T10:00:00.250Z"))
-        try withTemporaryRegistry(clock: { clock() }) { registry in
-            try registry.registerVersion()
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
+            try await registry.registerVersion()
             clock.set(TestClock.time("2026-11-22T10:05:00.500Z"))
-            try registry.promoteVersion(to: .release)
+            try await registry.promoteVersion(to: .release)
             let transitions = try registry.history(model: "fraud-scorer").transitions
             #expect(transitions.map(\.at.description) == ["2026-11-22T10:05:00.500Z", "2026-11-22T10:00:00.250Z"])
         }
@@ -70,66 +70,66 @@ import Testing
 
     // MARK: branches at a time
 
-    @Test func branchesAtATimeShowWhatEachBranchHeldThen() throws {
+    @Test func branchesAtATimeShowWhatEachBranchHeldThen() async throws {
         let clock = TestClock()
         func at(_ text: String) -> Timestamp { TestClock.time(text) }
-        try withTemporaryRegistry(clock: { clock() }) { registry in
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
             clock.set(at("2026-11-01T09:00:00Z"))
-            try registry.registerVersion()  // develop 1
+            try await registry.registerVersion()  // develop 1
             clock.set(at("2026-11-02T09:00:00Z"))
-            try registry.promoteVersion(to: .release)  // release 1
+            try await registry.promoteVersion(to: .release)  // release 1
             clock.set(at("2026-11-03T09:00:00Z"))
-            try registry.registerVersion()  // develop 2
+            try await registry.registerVersion()  // develop 2
             clock.set(at("2026-11-04T09:00:00Z"))
-            try registry.promoteVersion(to: .master, by: .bob)  // master 1
+            try await registry.promoteVersion(to: .master, by: .bob)  // master 1
             clock.set(at("2026-11-05T09:00:00Z"))
-            try registry.promoteVersion(to: .release)  // release 2
-            try registry.promoteVersion(to: .master, by: .bob)  // master 2, same instant
+            try await registry.promoteVersion(to: .release)  // release 2
+            try await registry.promoteVersion(to: .master, by: .bob)  // master 2, same instant
             clock.set(at("2026-11-06T09:00:00Z"))
-            _ = try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "regression"), by: .bob)  // master 1
+            _ = try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "regression"), by: .bob)  // master 1
 
-            func heads(_ text: String) throws -> BranchHeads {
-                try registry.branches(model: "fraud-scorer", at: at(text)).branches
+            func heads(_ text: String) async throws -> BranchHeads {
+                try await registry.branches(model: "fraud-scorer", at: at(text)).branches
             }
-            #expect(try heads("2026-10-31T00:00:00Z") == BranchHeads(develop: nil, release: nil, master: nil))
-            #expect(try heads("2026-11-01T09:00:00Z") == BranchHeads(develop: 1, release: nil, master: nil))
-            #expect(try heads("2026-11-02T12:00:00Z") == BranchHeads(develop: 1, release: 1, master: nil))
-            #expect(try heads("2026-11-03T12:00:00Z") == BranchHeads(develop: 2, release: 1, master: nil))
-            #expect(try heads("2026-11-04T08:59:59.999Z") == BranchHeads(develop: 2, release: 1, master: nil))
-            #expect(try heads("2026-11-04T12:00:00Z") == BranchHeads(develop: 2, release: 1, master: 1))
-            #expect(try heads("2026-11-05T09:00:00Z") == BranchHeads(develop: 2, release: 2, master: 2))
-            #expect(try heads("2026-11-06T10:00:00+01:00") == BranchHeads(develop: 2, release: 2, master: 1))
-            #expect(try heads("2030-01-01T00:00:00Z") == BranchHeads(develop: 2, release: 2, master: 1))
+            await #expect(try heads("2026-10-31T00:00:00Z") == BranchHeads(develop: nil, release: nil, master: nil))
+            await #expect(try heads("2026-11-01T09:00:00Z") == BranchHeads(develop: 1, release: nil, master: nil))
+            await #expect(try heads("2026-11-02T12:00:00Z") == BranchHeads(develop: 1, release: 1, master: nil))
+            await #expect(try heads("2026-11-03T12:00:00Z") == BranchHeads(develop: 2, release: 1, master: nil))
+            await #expect(try heads("2026-11-04T08:59:59.999Z") == BranchHeads(develop: 2, release: 1, master: nil))
+            await #expect(try heads("2026-11-04T12:00:00Z") == BranchHeads(develop: 2, release: 1, master: 1))
+            await #expect(try heads("2026-11-05T09:00:00Z") == BranchHeads(develop: 2, release: 2, master: 2))
+            await #expect(try heads("2026-11-06T10:00:00+01:00") == BranchHeads(develop: 2, release: 2, master: 1))
+            await #expect(try heads("2030-01-01T00:00:00Z") == BranchHeads(develop: 2, release: 2, master: 1))
 
-            let answer = try registry.branches(model: "fraud-scorer", at: at("2026-11-04T12:00:00Z"))
+            let answer = try await registry.branches(model: "fraud-scorer", at: at("2026-11-04T12:00:00Z"))
             #expect(answer.model == "fraud-scorer")
             #expect(answer.at == at("2026-11-04T12:00:00Z"))
-            expectError(.notFound) { try registry.branches(model: "nope", at: at("2026-11-04T12:00:00Z")) }
+            await expectError(.notFound) { try await registry.branches(model: "nope", at: at("2026-11-04T12:00:00Z")) }
         }
     }
 
     // MARK: diff
 
-    @Test func diffShowsParamsMetricsTagsAndReports() throws {
-        try withTemporaryRegistry { registry in
-            _ = try registry.register(
+    @Test func diffShowsParamsMetricsTagsAndReports() async throws {
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.register(
                 model: "fraud-scorer",
                 RegisterRequest(
                     artifactURI: "s3://models/fraud-scorer/1", digest: digest(1), params: ["lr": "0.1", "layers": "3"],
                     metrics: ["accuracy": 0.8, "loss": 0.5, "zero": 0], tags: ["team": "risk", "stage": "exp"]),
                 by: .alice)
-            _ = try registry.register(
+            _ = try await registry.register(
                 model: "fraud-scorer",
                 RegisterRequest(
                     artifactURI: "s3://models/fraud-scorer/2", digest: digest(2), params: ["lr": "0.01", "batch": "64"],
                     metrics: ["accuracy": 0.9, "latency_ms": 20, "zero": 1], tags: ["team": "fraud", "stage": "exp", "owner": "bob"],
                     parent: 1),
                 by: .alice)
-            try registry.addReport(version: 1, suite: "unit", status: .passed, metrics: ["auc": 0.8])
-            try registry.addReport(version: 2, suite: "unit", status: .passed, metrics: ["auc": 0.7])
-            try registry.addReport(version: 2, suite: "unit", status: .failed, metrics: ["auc": 0.6])  // newest counts
-            try registry.addReport(version: 2, suite: "integration", status: .passed)
-            try registry.addReport(version: 1, suite: "load", status: .passed)
+            try await registry.addReport(version: 1, suite: "unit", status: .passed, metrics: ["auc": 0.8])
+            try await registry.addReport(version: 2, suite: "unit", status: .passed, metrics: ["auc": 0.7])
+            try await registry.addReport(version: 2, suite: "unit", status: .failed, metrics: ["auc": 0.6])  // newest counts
+            try await registry.addReport(version: 2, suite: "integration", status: .passed)
+            try await registry.addReport(version: 1, suite: "load", status: .passed)
 
             let diff = try registry.diff(model: "fraud-scorer", from: .number(1), to: .number(2))
             #expect(diff.from.version == 1)
@@ -172,12 +172,12 @@ import Testing
         }
     }
 
-    @Test func diffOfEqualReportsShowsNoStatusChange() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(params: ["lr": "0.1"], tags: ["team": "risk"])
-            try registry.registerVersion(params: ["lr": "0.1"], tags: ["team": "risk"])
-            try registry.addReport(version: 1, suite: "unit", status: .passed)
-            try registry.addReport(version: 2, suite: "unit", status: .passed)
+    @Test func diffOfEqualReportsShowsNoStatusChange() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(params: ["lr": "0.1"], tags: ["team": "risk"])
+            try await registry.registerVersion(params: ["lr": "0.1"], tags: ["team": "risk"])
+            try await registry.addReport(version: 1, suite: "unit", status: .passed)
+            try await registry.addReport(version: 2, suite: "unit", status: .passed)
             let diff = try registry.diff(model: "fraud-scorer", from: .number(1), to: .number(2))
             #expect(diff.params.isEmpty)
             #expect(diff.tags.isEmpty)
@@ -185,12 +185,12 @@ import Testing
         }
     }
 
-    @Test func descendsFollowsParentLinksTransitively() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()  // 1
-            try registry.registerVersion(parent: 1)  // 2
-            try registry.registerVersion()  // 3, no parent
-            try registry.registerVersion(parent: 2)  // 4
+    @Test func descendsFollowsParentLinksTransitively() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()  // 1
+            try await registry.registerVersion(parent: 1)  // 2
+            try await registry.registerVersion()  // 3, no parent
+            try await registry.registerVersion(parent: 2)  // 4
             func descends(_ a: Int, _ b: Int) throws -> Bool {
                 try registry.diff(model: "fraud-scorer", from: .number(a), to: .number(b)).descends
             }
@@ -204,16 +204,16 @@ import Testing
         }
     }
 
-    @Test func diffResolvesBranchesAndTimesAndScoresBothSides() throws {
+    @Test func diffResolvesBranchesAndTimesAndScoresBothSides() async throws {
         let clock = TestClock(TestClock.time("2026-11-22T10:00:00Z"))
-        try withTemporaryRegistry(clock: { clock() }) { registry in
-            _ = try registry.createModel(name: "fraud-scorer", by: .alice)
-            _ = try registry.setPolicy(
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", by: .alice)
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer", document: "release:\n  score: {weights: {accuracy: 0.5, recall: 0.5}}\n", by: .alice)
-            try registry.registerVersion(metrics: ["accuracy": 0.8, "recall": 0.6])
-            try registry.promoteVersion(to: .release)
+            try await registry.registerVersion(metrics: ["accuracy": 0.8, "recall": 0.6])
+            try await registry.promoteVersion(to: .release)
             clock.set(TestClock.time("2026-11-22T11:00:00Z"))
-            try registry.registerVersion(metrics: ["accuracy": 0.9, "recall": 0.8])
+            try await registry.registerVersion(metrics: ["accuracy": 0.9, "recall": 0.8])
 
             let diff = try registry.diff(
                 model: "fraud-scorer", from: try VersionRef(parsing: "develop@2026-11-22T10:30:00Z"), to: .branch(.develop))
@@ -223,8 +223,8 @@ import Testing
             #expect(isClose(diff.score.to, 0.85))
             #expect(isClose(diff.score.delta, 0.15))
             #expect(try registry.diff(model: "fraud-scorer", from: .branch(.release), to: .number(2)).from.version == 1)
-            expectError(.notFound) { try registry.diff(model: "fraud-scorer", from: .branch(.master), to: .number(2)) }
-            expectError(.notFound) { try registry.diff(model: "fraud-scorer", from: .number(1), to: .number(3)) }
+            await expectError(.notFound) { try registry.diff(model: "fraud-scorer", from: .branch(.master), to: .number(2)) }
+            await expectError(.notFound) { try registry.diff(model: "fraud-scorer", from: .number(1), to: .number(3)) }
         }
     }
 }

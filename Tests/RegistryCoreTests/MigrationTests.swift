@@ -24,8 +24,8 @@ import Testing
         #expect(Registry.migrations.map(\.identifier) == Array(1...Registry.migrations.count))
     }
 
-    @Test func aNewFileIsMigratedAndRecordsEveryMigration() throws {
-        try withTemporaryRegistry { registry in
+    @Test func aNewFileIsMigratedAndRecordsEveryMigration() async throws {
+        try await withTemporaryRegistry { registry in
             #expect(registry.isReady())
             let connection = try Connection(path: registry.path)
             let recorded = try connection.query("SELECT identifier, name, checksum FROM schema_migrations ORDER BY identifier")
@@ -35,12 +35,12 @@ import Testing
         }
     }
 
-    @Test func reopeningAMigratedFileKeepsItsContents() throws {
-        try withTemporaryDirectory { directory in
+    @Test func reopeningAMigratedFileKeepsItsContents() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("mreg.db")
             do {
                 let registry = try Registry(path: path)
-                try registry.registerVersion()
+                try await registry.registerVersion()
             }
             let reopened = try Registry(path: path)
             #expect(try reopened.model(named: "fraud-scorer").versionCount == 1)
@@ -51,8 +51,8 @@ import Testing
     /// 0004 rebuilds `transitions` (its CHECK constraints without IN lists): a file written at
     /// schema version 3 keeps every transition, id for id, and the rebuilt table still refuses
     /// what the old one refused.
-    @Test func migration4KeepsEveryTransitionOfAVersion3File() throws {
-        try withTemporaryDirectory { directory in
+    @Test func migration4KeepsEveryTransitionOfAVersion3File() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("mreg.db")
             let before: [Row]
             do {
@@ -100,7 +100,7 @@ import Testing
             #expect(try connection.query("SELECT * FROM transitions ORDER BY id") == before)
 
             // New transitions follow the copied ones.
-            _ = try registry.registerVersion()
+            _ = try await registry.registerVersion()
             #expect(try registry.history(model: "fraud-scorer", limit: 1).transitions.map(\.id) == [7])
         }
     }
@@ -108,8 +108,8 @@ import Testing
     /// SQLite codes `x IN (a, b, c)` over more than two constants as an ephemeral B-tree that
     /// every execution builds; none of the writes every registration and promotion makes may
     /// carry such a constraint (0004 took them out of `transitions`).
-    @Test func theWritesOfEveryChangeBuildNoEphemeralTable() throws {
-        try withTemporaryRegistry { registry in
+    @Test func theWritesOfEveryChangeBuildNoEphemeralTable() async throws {
+        try await withTemporaryRegistry { registry in
             let connection = try Connection(path: registry.path)
             func columns(_ table: String) throws -> [String] {
                 try connection.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table)]).map { try $0.string(0) }
@@ -134,12 +134,12 @@ import Testing
     /// then expects opening it to fail with `UNAVAILABLE` and leave the file's bytes alone.
     private static func expectRefusedUntouched(
         sourceLocation: SourceLocation = #_sourceLocation, _ tamper: (Connection) throws -> Void
-    ) throws -> RegistryError? {
-        try withTemporaryDirectory { directory in
+    ) async throws -> RegistryError? {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("mreg.db")
             do {
                 let registry = try Registry(path: path)
-                try registry.registerVersion()
+                try await registry.registerVersion()
             }
             do {
                 let connection = try Connection(path: path)
@@ -147,23 +147,23 @@ import Testing
             }
             // Every connection is closed: the WAL has been folded into the file.
             let before = try Data(contentsOf: URL(fileURLWithPath: path))
-            let error = expectError(.unavailable, sourceLocation: sourceLocation) { try Registry(path: path) }
+            let error = await expectError(.unavailable, sourceLocation: sourceLocation) { try Registry(path: path) }
             let after = try Data(contentsOf: URL(fileURLWithPath: path))
             #expect(after == before, "the refused file was changed", sourceLocation: sourceLocation)
             return error
         }
     }
 
-    @Test func aChangedChecksumIsRefusedAndTheFileLeftAsItWas() throws {
-        let error = try Self.expectRefusedUntouched { connection in
+    @Test func aChangedChecksumIsRefusedAndTheFileLeftAsItWas() async throws {
+        let error = try await Self.expectRefusedUntouched { connection in
             try connection.execute("UPDATE schema_migrations SET checksum = ? WHERE identifier = 1", [.text(String(repeating: "0", count: 64))])
         }
         #expect(error?.message.contains("0001") == true)
         #expect(error?.message.contains("checksum") == true)
     }
 
-    @Test func anUnknownMigrationIsRefusedAndTheFileLeftAsItWas() throws {
-        let error = try Self.expectRefusedUntouched { connection in
+    @Test func anUnknownMigrationIsRefusedAndTheFileLeftAsItWas() async throws {
+        let error = try await Self.expectRefusedUntouched { connection in
             try connection.execute(
                 "INSERT INTO schema_migrations (identifier, name, checksum) VALUES (9999, '9999_from_the_future.sql', ?)",
                 [.text(String(repeating: "a", count: 64))])
@@ -171,14 +171,14 @@ import Testing
         #expect(error?.message.contains("9999") == true)
     }
 
-    @Test func aFileThatIsNoDatabaseOrADirectoryIsUnavailable() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aFileThatIsNoDatabaseOrADirectoryIsUnavailable() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("notes.txt")
             let text = Data(String(repeating: "not a database, just some notes\n", count: 100).utf8)
             try text.write(to: URL(fileURLWithPath: path))
-            expectError(.unavailable) { try Registry(path: path) }
+            await expectError(.unavailable) { try Registry(path: path) }
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == text)
-            expectError(.unavailable) { try Registry(path: directory.path) }
+            await expectError(.unavailable) { try Registry(path: directory.path) }
         }
     }
 }

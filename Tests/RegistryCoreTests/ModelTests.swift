@@ -5,10 +5,10 @@ import Testing
 
 /// `createModel` and `model(named:)`: names per the contract's `^[a-z0-9][a-z0-9._-]{0,127}$`.
 @Suite struct ModelTests {
-    @Test func createModelStoresTheModelWithThreeEmptyBranches() throws {
+    @Test func createModelStoresTheModelWithThreeEmptyBranches() async throws {
         let clock = TestClock()
-        try withTemporaryRegistry(clock: { clock() }) { registry in
-            let model = try registry.createModel(name: "fraud-scorer", description: "card fraud scorer", by: .alice)
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
+            let model = try await registry.createModel(name: "fraud-scorer", description: "card fraud scorer", by: .alice)
             #expect(model.name == "fraud-scorer")
             #expect(model.description == "card fraud scorer")
             #expect(model.createdBy == "alice")
@@ -25,9 +25,9 @@ import Testing
     @Test(arguments: [
         "a", "0", "fraud-scorer", "fraud.scorer_v2", "9lives", String(repeating: "a", count: 128),
     ])
-    func createModelAcceptsValidNames(name: String) throws {
-        try withTemporaryRegistry { registry throws in
-            #expect(try registry.createModel(name: name, by: .alice).name == name)
+    func createModelAcceptsValidNames(name: String) async throws {
+        try await withTemporaryRegistry { registry throws in
+            await #expect(try registry.createModel(name: name, by: .alice).name == name)
         }
     }
 
@@ -35,38 +35,38 @@ import Testing
         "Fraud", "fraudScorer", "-fraud", ".fraud", "_fraud", "", "fraud scorer", "fraud/scorer", "fraud:1", "zoë",
         String(repeating: "a", count: 129),
     ])
-    func createModelRefusesBadNames(name: String) throws {
-        try withTemporaryRegistry { registry throws in
-            let error = expectError(.invalidArgument) { try registry.createModel(name: name, by: .alice) }
+    func createModelRefusesBadNames(name: String) async throws {
+        try await withTemporaryRegistry { registry throws in
+            let error = await expectError(.invalidArgument) { try await registry.createModel(name: name, by: .alice) }
             #expect(error?.message.contains("not a valid model name") == true)
             #expect(try registry.models().items.isEmpty)
             #expect(try registry.verifyAudit().entries == 0)
         }
     }
 
-    @Test func aDuplicateNameIsAlreadyExists() throws {
-        try withTemporaryRegistry { registry in
-            _ = try registry.createModel(name: "fraud-scorer", description: "first", by: .alice)
-            let error = expectError(.alreadyExists) {
-                try registry.createModel(name: "fraud-scorer", description: "second", by: .alice)
+    @Test func aDuplicateNameIsAlreadyExists() async throws {
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", description: "first", by: .alice)
+            let error = await expectError(.alreadyExists) {
+                try await registry.createModel(name: "fraud-scorer", description: "second", by: .alice)
             }
             #expect(error?.message.contains("fraud-scorer") == true)
             #expect(try registry.model(named: "fraud-scorer").description == "first")
         }
     }
 
-    @Test func anUnknownModelIsNotFound() throws {
-        try withTemporaryRegistry { registry throws in
-            expectError(.notFound) { try registry.model(named: "nope") }
-            expectError(.notFound) { try registry.versions(model: "nope") }
-            expectError(.notFound) { try registry.history(model: "nope") }
+    @Test func anUnknownModelIsNotFound() async throws {
+        try await withTemporaryRegistry { registry throws in
+            await expectError(.notFound) { try registry.model(named: "nope") }
+            await expectError(.notFound) { try registry.versions(model: "nope") }
+            await expectError(.notFound) { try registry.history(model: "nope") }
         }
     }
 
-    @Test func modelsAreListedInNameOrderAcrossPages() throws {
-        try withTemporaryRegistry { registry in
+    @Test func modelsAreListedInNameOrderAcrossPages() async throws {
+        try await withTemporaryRegistry { registry in
             for name in ["delta", "alpha", "echo", "charlie", "bravo"] {
-                _ = try registry.createModel(name: name, by: .alice)
+                _ = try await registry.createModel(name: name, by: .alice)
             }
             let first = try registry.models(limit: 2)
             #expect(first.items.map(\.name) == ["alpha", "bravo"])

@@ -7,26 +7,26 @@ import Testing
 @Suite struct PolicyTests {
     // MARK: require_reports
 
-    @Test func requireReportsNeedsAPassingNewestReportPerSuite() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            _ = try registry.setPolicy(model: "fraud-scorer", document: "release:\n  require_reports: [unit, integration]\n", by: .alice)
+    @Test func requireReportsNeedsAPassingNewestReportPerSuite() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            _ = try await registry.setPolicy(model: "fraud-scorer", document: "release:\n  require_reports: [unit, integration]\n", by: .alice)
 
-            var gates = try registry.dryRunGates(to: .release)
+            var gates = try await registry.dryRunGates(to: .release)
             #expect(gates["require_reports.unit"]?.passed == false)
             #expect(gates["require_reports.unit"]?.observed == .null)
             #expect(gates["require_reports.unit"]?.message.contains("no unit report") == true)
 
-            try registry.addReport(version: 1, suite: "unit", status: .passed)
-            try registry.addReport(version: 1, suite: "integration", status: .failed)
-            gates = try registry.dryRunGates(to: .release)
+            try await registry.addReport(version: 1, suite: "unit", status: .passed)
+            try await registry.addReport(version: 1, suite: "integration", status: .failed)
+            gates = try await registry.dryRunGates(to: .release)
             #expect(gates["require_reports.unit"]?.passed == true)
             #expect(gates["require_reports.integration"]?.passed == false)
             #expect(gates["require_reports.integration"]?.required == .string("passed"))
-            expectError(.gateFailed) { try registry.promoteVersion(to: .release) }
+            await expectError(.gateFailed) { try await registry.promoteVersion(to: .release) }
 
-            try registry.addReport(version: 1, suite: "integration", status: .passed)
-            #expect(try registry.promoteVersion(to: .release).gates.allSatisfy(\.passed))
+            try await registry.addReport(version: 1, suite: "integration", status: .passed)
+            #expect(try await registry.promoteVersion(to: .release).gates.allSatisfy(\.passed))
         }
     }
 
@@ -52,44 +52,44 @@ import Testing
         ThresholdCase(threshold: "==3", value: 3.5, passes: false),
         ThresholdCase(threshold: ">=-1", value: -1, passes: true),
     ])
-    func aThresholdGatePassesOrFailsByItsOperator(_ check: ThresholdCase) throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["m": check.value])
-            _ = try registry.setPolicy(model: "fraud-scorer", document: "release:\n  thresholds: {m: \"\(check.threshold)\"}\n", by: .alice)
-            let gate = try #require(try registry.dryRunGates(to: .release)["thresholds.m"])
+    func aThresholdGatePassesOrFailsByItsOperator(_ check: ThresholdCase) async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["m": check.value])
+            _ = try await registry.setPolicy(model: "fraud-scorer", document: "release:\n  thresholds: {m: \"\(check.threshold)\"}\n", by: .alice)
+            let gate = try #require(try await registry.dryRunGates(to: .release)["thresholds.m"])
             #expect(gate.passed == check.passes)
             #expect(gate.observed == .number(check.value))
             #expect(Threshold(parsing: check.threshold)?.holds(for: check.value) == check.passes)
         }
     }
 
-    @Test func aThresholdReadsSuiteDotMetricFromThatSuitesNewestReport() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            _ = try registry.setPolicy(
+    @Test func aThresholdReadsSuiteDotMetricFromThatSuitesNewestReport() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer", document: "release:\n  thresholds: {load.latency_p99_ms: \"<= 50\"}\n", by: .alice)
-            try registry.addReport(version: 1, suite: "load", status: .passed, metrics: ["latency_p99_ms": 61])
-            var gate = try #require(try registry.dryRunGates(to: .release)["thresholds.load.latency_p99_ms"])
+            try await registry.addReport(version: 1, suite: "load", status: .passed, metrics: ["latency_p99_ms": 61])
+            var gate = try #require(try await registry.dryRunGates(to: .release)["thresholds.load.latency_p99_ms"])
             #expect(!gate.passed)
             #expect(gate.observed == .number(61))
 
-            try registry.addReport(version: 1, suite: "load", status: .passed, metrics: ["latency_p99_ms": 42])
-            gate = try #require(try registry.dryRunGates(to: .release)["thresholds.load.latency_p99_ms"])
+            try await registry.addReport(version: 1, suite: "load", status: .passed, metrics: ["latency_p99_ms": 42])
+            gate = try #require(try await registry.dryRunGates(to: .release)["thresholds.load.latency_p99_ms"])
             #expect(gate.passed)
             #expect(gate.observed == .number(42))
             // Another suite's metric of the same name does not count.
-            try registry.registerVersion()
-            try registry.addReport(version: 2, suite: "unit", status: .passed, metrics: ["latency_p99_ms": 1])
-            gate = try #require(try registry.dryRunGates(to: .release, version: 2)["thresholds.load.latency_p99_ms"])
+            try await registry.registerVersion()
+            try await registry.addReport(version: 2, suite: "unit", status: .passed, metrics: ["latency_p99_ms": 1])
+            gate = try #require(try await registry.dryRunGates(to: .release, version: 2)["thresholds.load.latency_p99_ms"])
             #expect(!gate.passed)
             #expect(gate.message.contains("missing"))
         }
     }
 
-    @Test func aGateOnAMissingMetricFailsAndSaysSo() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["accuracy": 0.95, "f1": 0.9])
-            _ = try registry.setPolicy(
+    @Test func aGateOnAMissingMetricFailsAndSaysSo() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["accuracy": 0.95, "f1": 0.9])
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: """
                     release:
@@ -97,7 +97,7 @@ import Testing
                       score: {weights: {accuracy: 0.5, recall: 0.5}}
                     """,
                 by: .alice)
-            let gates = try registry.dryRunGates(to: .release)
+            let gates = try await registry.dryRunGates(to: .release)
             let threshold = try #require(gates["thresholds.latency_p99_ms"])
             #expect(!threshold.passed)
             #expect(threshold.observed == .null)
@@ -115,7 +115,7 @@ import Testing
     /// The source documents' example: weights 0.4/0.3/0.3 on accuracy 0.90, recall 0.80, f1 0.85.
     private static let exampleMetrics: [String: Double] = ["accuracy": 0.90, "recall": 0.80, "f1": 0.85]
 
-    @Test func theWeightedMeanOfTheSourceExampleIs0855() throws {
+    @Test func theWeightedMeanOfTheSourceExampleIs0855() async throws {
         let rule = ScoreRule(weights: ["accuracy": 0.4, "recall": 0.3, "f1": 0.3])
         guard case .success(let score) = rule.evaluate({ Self.exampleMetrics[$0] }) else {
             Issue.record("the score could not be computed")
@@ -123,19 +123,19 @@ import Testing
         }
         #expect(isClose(score, 0.855))
 
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: Self.exampleMetrics)
-            _ = try registry.setPolicy(
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: Self.exampleMetrics)
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer", document: "release:\n  score: {weights: {accuracy: 0.4, recall: 0.3, f1: 0.3}, min: 0.85}\n",
                 by: .alice)
-            let gate = try #require(try registry.dryRunGates(to: .release)["score"])
+            let gate = try #require(try await registry.dryRunGates(to: .release)["score"])
             #expect(isClose(gate.observed.number, 0.855))
             #expect(gate.passed)
             #expect(gate.required == .string(">= 0.85"))
         }
     }
 
-    @Test func thePerMetricMeanModeGives0285() throws {
+    @Test func thePerMetricMeanModeGives0285() async throws {
         let rule = ScoreRule(weights: ["accuracy": 0.4, "recall": 0.3, "f1": 0.3], mode: .perMetricMean)
         guard case .success(let score) = rule.evaluate({ Self.exampleMetrics[$0] }) else {
             Issue.record("the score could not be computed")
@@ -143,25 +143,25 @@ import Testing
         }
         #expect(isClose(score, 0.285))
 
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: Self.exampleMetrics)
-            _ = try registry.setPolicy(
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: Self.exampleMetrics)
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: "release:\n  score: {weights: {accuracy: 0.4, recall: 0.3, f1: 0.3}, min: 0.85, mode: per_metric_mean}\n",
                 by: .alice)
-            let gate = try #require(try registry.dryRunGates(to: .release)["score"])
+            let gate = try #require(try await registry.dryRunGates(to: .release)["score"])
             #expect(isClose(gate.observed.number, 0.285))
             #expect(!gate.passed)
         }
     }
 
-    @Test func aScoreBelowItsMinimumFails() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["accuracy": 0.8, "recall": 0.8, "f1": 0.8])
-            _ = try registry.setPolicy(
+    @Test func aScoreBelowItsMinimumFails() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["accuracy": 0.8, "recall": 0.8, "f1": 0.8])
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer", document: "release:\n  score: {weights: {accuracy: 0.4, recall: 0.3, f1: 0.3}, min: 0.85}\n",
                 by: .alice)
-            let gate = try #require(try registry.dryRunGates(to: .release)["score"])
+            let gate = try #require(try await registry.dryRunGates(to: .release)["score"])
             #expect(isClose(gate.observed.number, 0.8))
             #expect(!gate.passed)
         }
@@ -169,10 +169,10 @@ import Testing
 
     // MARK: no_regression
 
-    @Test func noRegressionComparesWithTheCurrentMasterWithinTolerance() throws {
-        try withTemporaryRegistry { registry in
-            _ = try registry.createModel(name: "fraud-scorer", by: .alice)
-            _ = try registry.setPolicy(
+    @Test func noRegressionComparesWithTheCurrentMasterWithinTolerance() async throws {
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", by: .alice)
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: """
                     release:
@@ -182,67 +182,67 @@ import Testing
                     """,
                 by: .alice)
             // Nothing on master yet: nothing to regress from.
-            try registry.registerVersion(metrics: Self.exampleMetrics)  // score 0.855
-            try registry.promoteVersion(to: .release)
-            let first = try #require(try registry.dryRunGates(to: .master)["no_regression"])
+            try await registry.registerVersion(metrics: Self.exampleMetrics)  // score 0.855
+            try await registry.promoteVersion(to: .release)
+            let first = try #require(try await registry.dryRunGates(to: .master)["no_regression"])
             #expect(first.passed)
-            try registry.promoteVersion(to: .master, by: .bob)
+            try await registry.promoteVersion(to: .master, by: .bob)
 
             // 0.851 >= 0.855 - 0.01
-            try registry.registerVersion(metrics: ["accuracy": 0.89, "recall": 0.80, "f1": 0.85])
-            try registry.promoteVersion(to: .release)
-            let within = try #require(try registry.dryRunGates(to: .master)["no_regression"])
+            try await registry.registerVersion(metrics: ["accuracy": 0.89, "recall": 0.80, "f1": 0.85])
+            try await registry.promoteVersion(to: .release)
+            let within = try #require(try await registry.dryRunGates(to: .master)["no_regression"])
             #expect(within.passed)
             #expect(isClose(within.observed.number, 0.851))
 
             // 0.82 < 0.845
-            try registry.registerVersion(metrics: ["accuracy": 0.85, "recall": 0.78, "f1": 0.82])
-            try registry.promoteVersion(to: .release)
-            let regressed = try #require(try registry.dryRunGates(to: .master)["no_regression"])
+            try await registry.registerVersion(metrics: ["accuracy": 0.85, "recall": 0.78, "f1": 0.82])
+            try await registry.promoteVersion(to: .release)
+            let regressed = try #require(try await registry.dryRunGates(to: .master)["no_regression"])
             #expect(!regressed.passed)
             #expect(isClose(regressed.observed.number, 0.82))
             #expect(regressed.message.contains("version 1"))
-            let error = expectError(.gateFailed) { try registry.promoteVersion(to: .master, by: .bob) }
+            let error = await expectError(.gateFailed) { try await registry.promoteVersion(to: .master, by: .bob) }
             #expect(error?.message.contains("no_regression") == true)
             #expect(try registry.model(named: "fraud-scorer").branches.master == 1)
         }
     }
 
-    @Test func noRegressionWithoutToleranceNeedsAnEqualOrBetterScore() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["accuracy": 0.9])
-            _ = try registry.setPolicy(
+    @Test func noRegressionWithoutToleranceNeedsAnEqualOrBetterScore() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["accuracy": 0.9])
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: "master:\n  score: {weights: {accuracy: 1}}\n  no_regression: {}\n", by: .alice)
-            try registry.shipVersion(metrics: ["accuracy": 0.9])
-            try registry.registerVersion(metrics: ["accuracy": 0.8999])
-            try registry.promoteVersion(to: .release)
-            #expect(try registry.dryRunGates(to: .master)["no_regression"]?.passed == false)
+            try await registry.shipVersion(metrics: ["accuracy": 0.9])
+            try await registry.registerVersion(metrics: ["accuracy": 0.8999])
+            try await registry.promoteVersion(to: .release)
+            #expect(try await registry.dryRunGates(to: .master)["no_regression"]?.passed == false)
         }
     }
 
     // MARK: approvals
 
-    @Test func anApprovalsGatePassesAtItsCount() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(by: .eve)
-            try registry.promoteVersion(to: .release)
-            _ = try registry.setPolicy(model: "fraud-scorer", document: "master:\n  approvals: {count: 2}\n", by: .alice)
-            var gate = try #require(try registry.dryRunGates(to: .master)["approvals"])
+    @Test func anApprovalsGatePassesAtItsCount() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(by: .eve)
+            try await registry.promoteVersion(to: .release)
+            _ = try await registry.setPolicy(model: "fraud-scorer", document: "master:\n  approvals: {count: 2}\n", by: .alice)
+            var gate = try #require(try await registry.dryRunGates(to: .master)["approvals"])
             #expect(!gate.passed)
             #expect(gate.observed == .number(0))
             #expect(gate.required == .string(">= 2"))
 
-            _ = try registry.approve(model: "fraud-scorer", version: 1, to: .master, by: .bob)
-            gate = try #require(try registry.dryRunGates(to: .master)["approvals"])
+            _ = try await registry.approve(model: "fraud-scorer", version: 1, to: .master, by: .bob)
+            gate = try #require(try await registry.dryRunGates(to: .master)["approvals"])
             #expect(!gate.passed)
             #expect(gate.observed == .number(1))
 
-            _ = try registry.approve(model: "fraud-scorer", version: 1, to: .master, comment: "looks good", by: .carol)
-            gate = try #require(try registry.dryRunGates(to: .master)["approvals"])
+            _ = try await registry.approve(model: "fraud-scorer", version: 1, to: .master, comment: "looks good", by: .carol)
+            gate = try #require(try await registry.dryRunGates(to: .master)["approvals"])
             #expect(gate.passed)
             #expect(gate.observed == .number(2))
-            #expect(try registry.promoteVersion(to: .master, by: .bob).toVersion == 1)
+            #expect(try await registry.promoteVersion(to: .master, by: .bob).toVersion == 1)
         }
     }
 
@@ -312,29 +312,29 @@ import Testing
             what: "unknown score mode", document: "release:\n  score:\n    weights: {a: 1}\n    mode: geometric\n",
             mentions: ["line 4", "release.score.mode", "geometric"]),
     ])
-    func aBadPolicyDocumentNamesTheLineAndKey(_ bad: DocumentError) {
-        let error = expectError(.invalidArgument) { try PolicyDocument.parse(bad.document) }
+    func aBadPolicyDocumentNamesTheLineAndKey(_ bad: DocumentError) async {
+        let error = await expectError(.invalidArgument) { try PolicyDocument.parse(bad.document) }
         for fragment in bad.mentions {
             #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "no error") lacks \(fragment)")
         }
     }
 
     @Test(arguments: ["", "release: [1, 2]\n", "release:\n  thresholds: {a: \">= 1\"\n", "- just\n- a list\n"])
-    func aDocumentThatIsNoPolicyIsInvalidArgument(document: String) {
-        expectError(.invalidArgument) { try PolicyDocument.parse(document) }
+    func aDocumentThatIsNoPolicyIsInvalidArgument(document: String) async {
+        await expectError(.invalidArgument) { try PolicyDocument.parse(document) }
     }
 
     // MARK: Revisions
 
-    @Test func setPolicyKeepsEarlierRevisionsReadable() throws {
-        try withTemporaryRegistry { registry in
-            _ = try registry.createModel(name: "fraud-scorer", by: .alice)
-            expectError(.notFound) { try registry.policy(model: "fraud-scorer") }
+    @Test func setPolicyKeepsEarlierRevisionsReadable() async throws {
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", by: .alice)
+            await expectError(.notFound) { try registry.policy(model: "fraud-scorer") }
             let document1 = "release:\n  thresholds: {accuracy: \">= 0.9\"}\n"
-            let first = try registry.setPolicy(model: "fraud-scorer", document: document1, by: .alice)
+            let first = try await registry.setPolicy(model: "fraud-scorer", document: document1, by: .alice)
             #expect(first.revision == 1)
             #expect(first.sha256 == AuditChain.sha256(Array(document1.utf8)))
-            let second = try registry.setPolicy(model: "fraud-scorer", document: "release:\n  thresholds: {accuracy: \">= 0.8\"}\n", by: .alice)
+            let second = try await registry.setPolicy(model: "fraud-scorer", document: "release:\n  thresholds: {accuracy: \">= 0.8\"}\n", by: .alice)
             #expect(second.revision == 2)
 
             #expect(try registry.policy(model: "fraud-scorer").revision == 2)
@@ -344,20 +344,20 @@ import Testing
             #expect(old.sha256 == first.sha256)
             #expect(old.createdBy == "alice")
             #expect(old.policy.release?.thresholds?["accuracy"] == Threshold(.greaterOrEqual, 0.9))
-            expectError(.notFound) { try registry.policy(model: "fraud-scorer", revision: 3) }
+            await expectError(.notFound) { try registry.policy(model: "fraud-scorer", revision: 3) }
 
             let entries = try registry.allAuditEntries().filter { $0.action == "policy.set" }
             #expect(entries.count == 2)
         }
     }
 
-    @Test func setPolicyNeedsAdminAValidDocumentAndAModel() throws {
-        try withTemporaryRegistry { registry in
-            _ = try registry.createModel(name: "fraud-scorer", by: .alice)
-            expectError(.permissionDenied) { try registry.setPolicy(model: "fraud-scorer", document: "release: {}\n", by: .bob) }
-            expectError(.invalidArgument) { try registry.setPolicy(model: "fraud-scorer", document: "release:\n  nope: 1\n", by: .alice) }
-            expectError(.notFound) { try registry.setPolicy(model: "other", document: "release: {}\n", by: .alice) }
-            expectError(.notFound) { try registry.policy(model: "fraud-scorer") }
+    @Test func setPolicyNeedsAdminAValidDocumentAndAModel() async throws {
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", by: .alice)
+            await expectError(.permissionDenied) { try await registry.setPolicy(model: "fraud-scorer", document: "release: {}\n", by: .bob) }
+            await expectError(.invalidArgument) { try await registry.setPolicy(model: "fraud-scorer", document: "release:\n  nope: 1\n", by: .alice) }
+            await expectError(.notFound) { try await registry.setPolicy(model: "other", document: "release: {}\n", by: .alice) }
+            await expectError(.notFound) { try registry.policy(model: "fraud-scorer") }
         }
     }
 }

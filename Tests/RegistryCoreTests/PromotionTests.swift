@@ -5,11 +5,11 @@ import Testing
 
 /// `promote`: the ladder develop → release → master, optimistic concurrency, and `force`.
 @Suite struct PromotionTests {
-    @Test func promotingToReleaseTakesTheDevelopHead() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.registerVersion()
-            let result = try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, reason: "nightly"), by: .eve)
+    @Test func promotingToReleaseTakesTheDevelopHead() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.registerVersion()
+            let result = try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, reason: "nightly"), by: .eve)
             #expect(result.toVersion == 2)
             #expect(result.fromVersion == nil)
             #expect(result.branch == .release)
@@ -26,113 +26,113 @@ import Testing
         }
     }
 
-    @Test func promotingToMasterTakesTheReleaseHead() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.registerVersion()
-            try registry.promoteVersion(to: .release, version: 1)
-            try registry.registerVersion()  // develop = 3, release = 1
-            let result = try registry.promoteVersion(to: .master, by: .bob)
+    @Test func promotingToMasterTakesTheReleaseHead() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.registerVersion()
+            try await registry.promoteVersion(to: .release, version: 1)
+            try await registry.registerVersion()  // develop = 3, release = 1
+            let result = try await registry.promoteVersion(to: .master, by: .bob)
             #expect(result.toVersion == 1)
             #expect(try registry.model(named: "fraud-scorer").branches == BranchHeads(develop: 3, release: 1, master: 1))
             // Then release moves on and master follows it.
-            try registry.promoteVersion(to: .release)
-            let second = try registry.promoteVersion(to: .master, by: .bob)
+            try await registry.promoteVersion(to: .release)
+            let second = try await registry.promoteVersion(to: .master, by: .bob)
             #expect(second.fromVersion == 1)
             #expect(second.toVersion == 3)
         }
     }
 
-    @Test func aVersionMustHaveBeenOnTheBranchBelow() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.registerVersion()
-            try registry.promoteVersion(to: .release, version: 1)
+    @Test func aVersionMustHaveBeenOnTheBranchBelow() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.registerVersion()
+            try await registry.promoteVersion(to: .release, version: 1)
             // Version 2 skips release.
-            let error = expectError(.conflict) { try registry.promoteVersion(to: .master, version: 2) }
+            let error = await expectError(.conflict) { try await registry.promoteVersion(to: .master, version: 2) }
             #expect(error?.message.contains("release") == true)
             #expect(try registry.model(named: "fraud-scorer").branches.master == nil)
             // Having been on release once is enough, even after release moved on.
-            try registry.promoteVersion(to: .release, version: 2)
-            #expect(try registry.promoteVersion(to: .master, version: 1).toVersion == 1)
+            try await registry.promoteVersion(to: .release, version: 2)
+            #expect(try await registry.promoteVersion(to: .master, version: 1).toVersion == 1)
         }
     }
 
-    @Test func promotingFromAnEmptyBranchIsAConflict() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.conflict) { try registry.promoteVersion(to: .master) }
-            expectError(.notFound) { try registry.promoteVersion(to: .release, version: 5) }
-            expectError(.notFound) { try registry.promoteVersion("nope", to: .release) }
+    @Test func promotingFromAnEmptyBranchIsAConflict() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.conflict) { try await registry.promoteVersion(to: .master) }
+            await expectError(.notFound) { try await registry.promoteVersion(to: .release, version: 5) }
+            await expectError(.notFound) { try await registry.promoteVersion("nope", to: .release) }
         }
     }
 
-    @Test func promotingWhatTheBranchAlreadyHoldsIsAConflict() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.promoteVersion(to: .release)
-            let error = expectError(.conflict) { try registry.promoteVersion(to: .release) }
+    @Test func promotingWhatTheBranchAlreadyHoldsIsAConflict() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.promoteVersion(to: .release)
+            let error = await expectError(.conflict) { try await registry.promoteVersion(to: .release) }
             #expect(error?.message.contains("already holds version 1") == true)
             #expect(try registry.history(model: "fraud-scorer", branch: .release).transitions.count == 1)
         }
     }
 
-    @Test func aStaleExpectIsPreconditionFailed() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.registerVersion()
+    @Test func aStaleExpectIsPreconditionFailed() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.registerVersion()
             // Release holds nothing: 0 is right, anything else stale.
-            expectError(.preconditionFailed) {
-                try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 1, expect: 2), by: .alice)
+            await expectError(.preconditionFailed) {
+                try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 1, expect: 2), by: .alice)
             }
-            _ = try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 1, expect: 0), by: .alice)
-            let error = expectError(.preconditionFailed) {
-                try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 2, expect: 0), by: .alice)
+            _ = try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 1, expect: 0), by: .alice)
+            let error = await expectError(.preconditionFailed) {
+                try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 2, expect: 0), by: .alice)
             }
             #expect(error?.message.contains("version 1") == true)
             #expect(try registry.model(named: "fraud-scorer").branches.release == 1)
-            let moved = try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 2, expect: 1), by: .alice)
+            let moved = try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, version: 2, expect: 1), by: .alice)
             #expect(moved.toVersion == 2)
         }
     }
 
-    @Test func promotingToDevelopIsInvalidArgument() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.invalidArgument) { try registry.promoteVersion(to: .develop, version: 1) }
+    @Test func promotingToDevelopIsInvalidArgument() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.invalidArgument) { try await registry.promoteVersion(to: .develop, version: 1) }
         }
     }
 
-    @Test func promotionRightsFollowTheRoles() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.permissionDenied) { try registry.promoteVersion(to: .release, by: .ruth) }
-            try registry.promoteVersion(to: .release, by: .eve)
-            expectError(.permissionDenied) { try registry.promoteVersion(to: .master, by: .eve) }
-            #expect(try registry.promoteVersion(to: .master, by: .bob).toVersion == 1)
+    @Test func promotionRightsFollowTheRoles() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.permissionDenied) { try await registry.promoteVersion(to: .release, by: .ruth) }
+            try await registry.promoteVersion(to: .release, by: .eve)
+            await expectError(.permissionDenied) { try await registry.promoteVersion(to: .master, by: .eve) }
+            #expect(try await registry.promoteVersion(to: .master, by: .bob).toVersion == 1)
         }
     }
 
-    @Test func forceNeedsTheAdminRoleAndAReason() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.permissionDenied) {
-                try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, reason: "urgent", force: true), by: .bob)
+    @Test func forceNeedsTheAdminRoleAndAReason() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.permissionDenied) {
+                try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, reason: "urgent", force: true), by: .bob)
             }
             for reason in ["", "   "] {
-                expectError(.invalidArgument) {
-                    try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, reason: reason, force: true), by: .alice)
+                await expectError(.invalidArgument) {
+                    try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, reason: reason, force: true), by: .alice)
                 }
             }
             #expect(try registry.model(named: "fraud-scorer").branches.release == nil)
         }
     }
 
-    @Test func aFailingGateRefusesThePromotionWithTheGateReport() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["accuracy": 0.5])
-            _ = try registry.setPolicy(model: "fraud-scorer", document: "release:\n  thresholds: {accuracy: \">= 0.9\"}\n", by: .alice)
-            let error = expectError(.gateFailed) { try registry.promoteVersion(to: .release) }
+    @Test func aFailingGateRefusesThePromotionWithTheGateReport() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["accuracy": 0.5])
+            _ = try await registry.setPolicy(model: "fraud-scorer", document: "release:\n  thresholds: {accuracy: \">= 0.9\"}\n", by: .alice)
+            let error = await expectError(.gateFailed) { try await registry.promoteVersion(to: .release) }
             #expect(error?.message.contains("thresholds.accuracy") == true)
             let gate = try #require(error?.gates?.first)
             #expect(gate.name == "thresholds.accuracy")
@@ -143,10 +143,10 @@ import Testing
         }
     }
 
-    @Test func forceMovesPastFailingGatesAndRecordsWhichItOverrode() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["accuracy": 0.5, "latency_ms": 20])
-            _ = try registry.setPolicy(
+    @Test func forceMovesPastFailingGatesAndRecordsWhichItOverrode() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["accuracy": 0.5, "latency_ms": 20])
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: """
                     release:
@@ -154,7 +154,7 @@ import Testing
                       thresholds: {accuracy: ">= 0.9", latency_ms: "<= 50"}
                     """,
                 by: .alice)
-            let result = try registry.promote(
+            let result = try await registry.promote(
                 model: "fraud-scorer", PromoteRequest(to: .release, reason: "hotfix for incident 42", force: true), by: .alice)
             #expect(result.kind == .force)
             #expect(result.passed == false)
@@ -177,17 +177,17 @@ import Testing
         }
     }
 
-    @Test func aDryRunReportsEveryGateAndMovesNothing() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(metrics: ["accuracy": 0.95])
-            _ = try registry.setPolicy(
+    @Test func aDryRunReportsEveryGateAndMovesNothing() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(metrics: ["accuracy": 0.95])
+            _ = try await registry.setPolicy(
                 model: "fraud-scorer",
                 document: "release:\n  require_reports: [unit]\n  thresholds: {accuracy: \">= 0.9\"}\n",
                 by: .alice)
             let before = try registry.verifyAudit()
             let branchBefore = try registry.branch(model: "fraud-scorer", .release)
 
-            let result = try registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, dryRun: true), by: .alice)
+            let result = try await registry.promote(model: "fraud-scorer", PromoteRequest(to: .release, dryRun: true), by: .alice)
             #expect(result.dryRun)
             #expect(result.transitionID == nil)
             #expect(result.passed == false)

@@ -32,8 +32,8 @@ import Testing
         #expect(overridden.suite == "load")
     }
 
-    @Test func aJSONReportWithoutSuiteNamesTheMissingField() {
-        let error = expectError(.invalidArgument) {
+    @Test func aJSONReportWithoutSuiteNamesTheMissingField() async {
+        let error = await expectError(.invalidArgument) {
             try ReportSubmission.parseJSON(Data(#"{"status": "passed", "tests": 1}"#.utf8), suite: nil)
         }
         #expect(error?.message.contains("\"suite\"") == true)
@@ -49,13 +49,13 @@ import Testing
         (#"{"suite": "unit", "metrics": [1, 2]}"#, "\"metrics\""),
         (#"{"suite": "unit", "duration_s": "slow"}"#, "\"duration_s\""),
     ])
-    func aJSONReportWithAWrongTypeNamesTheField(document: String, field: String) {
-        let error = expectError(.invalidArgument) { try ReportSubmission.parseJSON(Data(document.utf8), suite: nil) }
+    func aJSONReportWithAWrongTypeNamesTheField(document: String, field: String) async {
+        let error = await expectError(.invalidArgument) { try ReportSubmission.parseJSON(Data(document.utf8), suite: nil) }
         #expect(error?.message.contains(field) == true, "\(error?.message ?? "no error")")
     }
 
-    @Test func aJSONReportWithAnUnknownFieldNamesIt() {
-        let error = expectError(.invalidArgument) {
+    @Test func aJSONReportWithAnUnknownFieldNamesIt() async {
+        let error = await expectError(.invalidArgument) {
             try ReportSubmission.parseJSON(Data(#"{"suite": "unit", "status": "passed", "pass_rate": 1}"#.utf8), suite: nil)
         }
         #expect(error?.message.contains("unknown field \"pass_rate\"") == true)
@@ -65,8 +65,8 @@ import Testing
         "not json", "[1, 2]", #"{"suite": "unit", "tests": -1}"#, #"{"suite": "unit.tests"}"#, #"{"suite": ""}"#,
         #"{"suite": "unit", "duration_s": -2}"#,
     ])
-    func aMalformedJSONReportIsInvalidArgument(document: String) {
-        expectError(.invalidArgument) { try ReportSubmission.parseJSON(Data(document.utf8), suite: nil) }
+    func aMalformedJSONReportIsInvalidArgument(document: String) async {
+        await expectError(.invalidArgument) { try ReportSubmission.parseJSON(Data(document.utf8), suite: nil) }
     }
 
     // MARK: JUnit
@@ -162,26 +162,26 @@ import Testing
         "<testsuite name=\"unit\" tests=\"1\">&bogus;</testsuite>",
         "<testsuite name=\"unit\" tests=\"1\" tests=\"2\"/>",
     ])
-    func malformedXMLIsInvalidArgumentNotACrash(xml: String) {
-        let error = expectError(.invalidArgument) { try JUnitReport.parse(Data(xml.utf8), suite: "unit") }
+    func malformedXMLIsInvalidArgumentNotACrash(xml: String) async {
+        let error = await expectError(.invalidArgument) { try JUnitReport.parse(Data(xml.utf8), suite: "unit") }
         #expect(error?.message.contains("JUnit") == true)
     }
 
-    @Test func aWrongRootElementIsRefused() {
-        let error = expectError(.invalidArgument) {
+    @Test func aWrongRootElementIsRefused() async {
+        let error = await expectError(.invalidArgument) {
             try JUnitReport.parse(Data("<html><body><testsuite name=\"unit\"/></body></html>".utf8), suite: "unit")
         }
         #expect(error?.message.contains("<html>") == true)
     }
 
-    @Test func badCountsAndUnnamedSuitesAreRefused() {
-        expectError(.invalidArgument) {
+    @Test func badCountsAndUnnamedSuitesAreRefused() async {
+        await expectError(.invalidArgument) {
             try JUnitReport.parse(Data("<testsuite name=\"unit\" tests=\"-1\"/>".utf8), suite: nil)
         }
-        expectError(.invalidArgument) {
+        await expectError(.invalidArgument) {
             try JUnitReport.parse(Data("<testsuite name=\"unit\" failures=\"many\"/>".utf8), suite: nil)
         }
-        let unnamed = expectError(.invalidArgument) {
+        let unnamed = await expectError(.invalidArgument) {
             try JUnitReport.parse(Data("<testsuites><testsuite tests=\"1\"/></testsuites>".utf8), suite: nil)
         }
         #expect(unnamed.map { $0.message.contains("suite") } == true)
@@ -189,48 +189,48 @@ import Testing
 
     // MARK: Attaching
 
-    @Test func addReportKeepsTheDocumentHashAndListsNewestFirst() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
+    @Test func addReportKeepsTheDocumentHashAndListsNewestFirst() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
             let document = Array(#"{"suite": "unit", "status": "passed", "tests": 4}"#.utf8)
             let submission = try ReportSubmission.parseJSON(Data(document), suite: nil)
-            let report = try registry.addReport(model: "fraud-scorer", version: 1, submission, document: document, by: .eve)
+            let report = try await registry.addReport(model: "fraud-scorer", version: 1, submission, document: document, by: .eve)
             #expect(report.sha256 == AuditChain.sha256(document))
             #expect(report.sha256.count == 64)
             #expect(report.tests == 4)
             #expect(report.createdBy == "eve")
-            try registry.addReport(version: 1, suite: "load", status: .failed)
+            try await registry.addReport(version: 1, suite: "load", status: .failed)
             let reports = try registry.reports(model: "fraud-scorer", version: 1)
             #expect(reports.map(\.suite) == ["load", "unit"])
             #expect(reports.last == report)
         }
     }
 
-    @Test func addReportToAnUnknownVersionOrModelIsNotFound() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.notFound) { try registry.addReport(version: 2, suite: "unit", status: .passed) }
-            expectError(.notFound) { try registry.addReport("nope", version: 1, suite: "unit", status: .passed) }
-            expectError(.permissionDenied) { try registry.addReport(version: 1, suite: "unit", status: .passed, by: .ruth) }
+    @Test func addReportToAnUnknownVersionOrModelIsNotFound() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.notFound) { try await registry.addReport(version: 2, suite: "unit", status: .passed) }
+            await expectError(.notFound) { try await registry.addReport("nope", version: 1, suite: "unit", status: .passed) }
+            await expectError(.permissionDenied) { try await registry.addReport(version: 1, suite: "unit", status: .passed, by: .ruth) }
             #expect(try registry.reports(model: "fraud-scorer", version: 1).isEmpty)
         }
     }
 
-    @Test func theNewestReportPerSuiteIsTheOneGatesSee() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            _ = try registry.setPolicy(model: "fraud-scorer", document: "release:\n  require_reports: [unit]\n", by: .alice)
+    @Test func theNewestReportPerSuiteIsTheOneGatesSee() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            _ = try await registry.setPolicy(model: "fraud-scorer", document: "release:\n  require_reports: [unit]\n", by: .alice)
 
-            try registry.addReport(version: 1, suite: "unit", status: .failed)
-            #expect(try registry.dryRunGates(to: .release)["require_reports.unit"]?.passed == false)
+            try await registry.addReport(version: 1, suite: "unit", status: .failed)
+            #expect(try await registry.dryRunGates(to: .release)["require_reports.unit"]?.passed == false)
 
-            try registry.addReport(version: 1, suite: "unit", status: .passed)
-            let passing = try #require(try registry.dryRunGates(to: .release)["require_reports.unit"])
+            try await registry.addReport(version: 1, suite: "unit", status: .passed)
+            let passing = try #require(try await registry.dryRunGates(to: .release)["require_reports.unit"])
             #expect(passing.passed)
             #expect(passing.observed == .string("passed"))
 
-            try registry.addReport(version: 1, suite: "unit", status: .failed)
-            let failing = try #require(try registry.dryRunGates(to: .release)["require_reports.unit"])
+            try await registry.addReport(version: 1, suite: "unit", status: .failed)
+            let failing = try #require(try await registry.dryRunGates(to: .release)["require_reports.unit"])
             #expect(!failing.passed)
             #expect(failing.observed == .string("failed"))
             // Every report is kept.

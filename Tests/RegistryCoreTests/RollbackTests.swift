@@ -6,15 +6,15 @@ import Testing
 /// `rollback`: back through promotion history, or to a version the branch held before.
 @Suite struct RollbackTests {
     /// v1 → v2 → v3 on master (and on develop and release on the way).
-    private static func threeOnMaster(_ registry: Registry) throws {
-        for _ in 1...3 { try registry.shipVersion() }
+    private static func threeOnMaster(_ registry: Registry) async throws {
+        for _ in 1...3 { try await registry.shipVersion() }
         #expect(try registry.model(named: "fraud-scorer").branches == BranchHeads(develop: 3, release: 3, master: 3))
     }
 
-    @Test func repeatedRollbacksWalkBackThroughPromotionHistory() throws {
-        try withTemporaryRegistry { registry in
-            try Self.threeOnMaster(registry)
-            let first = try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "error rate up"), by: .bob)
+    @Test func repeatedRollbacksWalkBackThroughPromotionHistory() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.threeOnMaster(registry)
+            let first = try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "error rate up"), by: .bob)
             #expect(first.fromVersion == 3)
             #expect(first.toVersion == 2)
             #expect(first.kind == .rollback)
@@ -22,12 +22,12 @@ import Testing
             #expect(first.gates.isEmpty)
             #expect(try registry.model(named: "fraud-scorer").branches.master == 2)
 
-            let second = try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "still bad"), by: .bob)
+            let second = try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "still bad"), by: .bob)
             #expect(second.fromVersion == 2)
             #expect(second.toVersion == 1)
 
-            let error = expectError(.conflict) {
-                try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "and again"), by: .bob)
+            let error = await expectError(.conflict) {
+                try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "and again"), by: .bob)
             }
             #expect(error?.message.contains("nothing before it") == true)
             #expect(try registry.model(named: "fraud-scorer").branches.master == 1)
@@ -45,70 +45,70 @@ import Testing
     }
 
     @Test(arguments: ["", "  "])
-    func aRollbackNeedsAReason(reason: String) throws {
-        try withTemporaryRegistry { registry in
-            try Self.threeOnMaster(registry)
-            expectError(.invalidArgument) { try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: reason), by: .alice) }
+    func aRollbackNeedsAReason(reason: String) async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.threeOnMaster(registry)
+            await expectError(.invalidArgument) { try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: reason), by: .alice) }
             #expect(try registry.model(named: "fraud-scorer").branches.master == 3)
         }
     }
 
-    @Test func rollingBackToANamedVersionNeedsItToHaveBeenOnTheBranch() throws {
-        try withTemporaryRegistry { registry in
-            try registry.shipVersion()
-            try registry.shipVersion()
-            try registry.registerVersion()
-            try registry.promoteVersion(to: .release, version: 3)  // 3 on release, never on master
+    @Test func rollingBackToANamedVersionNeedsItToHaveBeenOnTheBranch() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.shipVersion()
+            try await registry.shipVersion()
+            try await registry.registerVersion()
+            try await registry.promoteVersion(to: .release, version: 3)  // 3 on release, never on master
 
-            let never = expectError(.conflict) {
-                try registry.rollback(model: "fraud-scorer", RollbackRequest(to: 3, reason: "try 3"), by: .bob)
+            let never = await expectError(.conflict) {
+                try await registry.rollback(model: "fraud-scorer", RollbackRequest(to: 3, reason: "try 3"), by: .bob)
             }
             #expect(never?.message.contains("never been on master") == true)
-            let current = expectError(.conflict) {
-                try registry.rollback(model: "fraud-scorer", RollbackRequest(to: 2, reason: "stay"), by: .bob)
+            let current = await expectError(.conflict) {
+                try await registry.rollback(model: "fraud-scorer", RollbackRequest(to: 2, reason: "stay"), by: .bob)
             }
             #expect(current?.message.contains("already holds version 2") == true)
-            expectError(.notFound) { try registry.rollback(model: "fraud-scorer", RollbackRequest(to: 9, reason: "x"), by: .bob) }
+            await expectError(.notFound) { try await registry.rollback(model: "fraud-scorer", RollbackRequest(to: 9, reason: "x"), by: .bob) }
 
-            let result = try registry.rollback(model: "fraud-scorer", RollbackRequest(to: 1, reason: "back to 1"), by: .bob)
+            let result = try await registry.rollback(model: "fraud-scorer", RollbackRequest(to: 1, reason: "back to 1"), by: .bob)
             #expect(result.fromVersion == 2)
             #expect(result.toVersion == 1)
             #expect(try registry.model(named: "fraud-scorer").branches.master == 1)
             // Rolling "back" to a newer version the branch held is allowed too.
-            #expect(try registry.rollback(model: "fraud-scorer", RollbackRequest(to: 2, reason: "2 was fine"), by: .bob).toVersion == 2)
+            await #expect(try registry.rollback(model: "fraud-scorer", RollbackRequest(to: 2, reason: "2 was fine"), by: .bob).toVersion == 2)
         }
     }
 
-    @Test func otherBranchesRollBackToo() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.registerVersion()
-            let result = try registry.rollback(model: "fraud-scorer", RollbackRequest(branch: .develop, reason: "bad build"), by: .bob)
+    @Test func otherBranchesRollBackToo() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.registerVersion()
+            let result = try await registry.rollback(model: "fraud-scorer", RollbackRequest(branch: .develop, reason: "bad build"), by: .bob)
             #expect(result.fromVersion == 2)
             #expect(result.toVersion == 1)
             #expect(try registry.model(named: "fraud-scorer").branches.develop == 1)
         }
     }
 
-    @Test func nothingToRollBackIsAConflict() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.conflict) { try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "empty master"), by: .bob) }
-            try registry.shipVersion()
-            expectError(.conflict) { try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "only one"), by: .bob) }
-            expectError(.notFound) { try registry.rollback(model: "nope", RollbackRequest(reason: "x"), by: .bob) }
+    @Test func nothingToRollBackIsAConflict() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.conflict) { try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "empty master"), by: .bob) }
+            try await registry.shipVersion()
+            await expectError(.conflict) { try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "only one"), by: .bob) }
+            await expectError(.notFound) { try await registry.rollback(model: "nope", RollbackRequest(reason: "x"), by: .bob) }
         }
     }
 
-    @Test func aStaleExpectIsPreconditionFailedAndRolesAreChecked() throws {
-        try withTemporaryRegistry { registry in
-            try Self.threeOnMaster(registry)
-            expectError(.preconditionFailed) {
-                try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x", expect: 2), by: .bob)
+    @Test func aStaleExpectIsPreconditionFailedAndRolesAreChecked() async throws {
+        try await withTemporaryRegistry { registry in
+            try await Self.threeOnMaster(registry)
+            await expectError(.preconditionFailed) {
+                try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x", expect: 2), by: .bob)
             }
-            expectError(.permissionDenied) { try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x"), by: .eve) }
+            await expectError(.permissionDenied) { try await registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x"), by: .eve) }
             #expect(try registry.model(named: "fraud-scorer").branches.master == 3)
-            #expect(try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x", expect: 3), by: .bob).toVersion == 2)
+            await #expect(try registry.rollback(model: "fraud-scorer", RollbackRequest(reason: "x", expect: 3), by: .bob).toVersion == 2)
         }
     }
 }

@@ -57,11 +57,11 @@ import Testing
 
 @Suite struct RolloutTests {
     /// v1 on master, v2 on release: ready to roll v2 out.
-    private func prepare(_ registry: Registry, policy: String? = nil) throws {
-        try registry.shipVersion("fraud")
-        let candidate = try registry.registerVersion("fraud").version
-        try registry.promoteVersion("fraud", to: .release, version: candidate)
-        if let policy { _ = try registry.setPolicy(model: "fraud", document: policy, by: .alice) }
+    private func prepare(_ registry: Registry, policy: String? = nil) async throws {
+        try await registry.shipVersion("fraud")
+        let candidate = try await registry.registerVersion("fraud").version
+        try await registry.promoteVersion("fraud", to: .release, version: candidate)
+        if let policy { _ = try await registry.setPolicy(model: "fraud", document: policy, by: .alice) }
     }
 
     private let guardedPolicy = """
@@ -69,10 +69,10 @@ import Testing
           rollout: {steps: [10, 50, 100], guards: {error_rate: "<= 0.02"}, failure_limit: 2}
         """
 
-    @Test func startUsesPolicyStepsAndKeepsMasterOnTheBaseline() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry, policy: guardedPolicy)
-            let rollout = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+    @Test func startUsesPolicyStepsAndKeepsMasterOnTheBaseline() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry, policy: guardedPolicy)
+            let rollout = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
             #expect(rollout.state == .progressing)
             #expect(rollout.steps == [10, 50, 100])
             #expect(rollout.step == 1)
@@ -83,52 +83,52 @@ import Testing
         }
     }
 
-    @Test func defaultStepsWithoutPolicy() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry)
-            let rollout = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+    @Test func defaultStepsWithoutPolicy() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry)
+            let rollout = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
             #expect(rollout.steps == [5, 25, 50, 100])
         }
     }
 
-    @Test func startIsRefusedWhenItCannotMeanAnything() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry)
-            expectError(.permissionDenied) { try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .eve) }
-            expectError(.conflict) { try registry.startRollout(model: "fraud", RolloutStartRequest(version: 1), by: .bob) }  // on master
-            let unreleased = try registry.registerVersion("fraud").version
-            expectError(.conflict) { try registry.startRollout(model: "fraud", RolloutStartRequest(version: unreleased), by: .bob) }
-            expectError(.invalidArgument) {
-                try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [50, 25, 100]), by: .bob)
+    @Test func startIsRefusedWhenItCannotMeanAnything() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry)
+            await expectError(.permissionDenied) { try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .eve) }
+            await expectError(.conflict) { try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 1), by: .bob) }  // on master
+            let unreleased = try await registry.registerVersion("fraud").version
+            await expectError(.conflict) { try await registry.startRollout(model: "fraud", RolloutStartRequest(version: unreleased), by: .bob) }
+            await expectError(.invalidArgument) {
+                try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [50, 25, 100]), by: .bob)
             }
-            expectError(.invalidArgument) {
-                try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [5, 50]), by: .bob)
+            await expectError(.invalidArgument) {
+                try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [5, 50]), by: .bob)
             }
-            _ = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
-            expectError(.conflict) { try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob) }
-            expectError(.conflict) { try registry.promoteVersion("fraud", to: .master, version: 2) }
+            _ = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+            await expectError(.conflict) { try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob) }
+            await expectError(.conflict) { try await registry.promoteVersion("fraud", to: .master, version: 2) }
         }
     }
 
-    @Test func startRunsTheMasterGates() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry, policy: "master:\n  approvals: {count: 1}\n")
-            let error = expectError(.gateFailed) { try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob) }
+    @Test func startRunsTheMasterGates() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry, policy: "master:\n  approvals: {count: 1}\n")
+            let error = await expectError(.gateFailed) { try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob) }
             #expect(error?.gates?.map(\.name) == ["approvals"])
-            _ = try registry.approve(model: "fraud", version: 2, to: .master, by: .carol)
-            #expect(try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob).state == .progressing)
+            _ = try await registry.approve(model: "fraud", version: 2, to: .master, by: .carol)
+            await #expect(try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob).state == .progressing)
         }
     }
 
-    @Test func advancingPastTheLastStepCompletesAndMovesMaster() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry)
-            _ = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [20, 100]), by: .bob)
-            let second = try registry.advanceRollout(model: "fraud", by: .bob)
+    @Test func advancingPastTheLastStepCompletesAndMovesMaster() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry)
+            _ = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [20, 100]), by: .bob)
+            let second = try await registry.advanceRollout(model: "fraud", by: .bob)
             #expect(second.percent == 100)
             #expect(second.state == .progressing)
             #expect(try registry.model(named: "fraud").branches.master == 1)
-            let done = try registry.advanceRollout(model: "fraud", by: .bob)
+            let done = try await registry.advanceRollout(model: "fraud", by: .bob)
             #expect(done.state == .completed)
             #expect(try registry.model(named: "fraud").branches.master == 2)
             let last = try #require(try registry.history(model: "fraud", branch: .master).transitions.first)
@@ -136,30 +136,30 @@ import Testing
             #expect(last.fromVersion == 1)
             #expect(last.toVersion == 2)
             #expect(try registry.resolve(model: "fraud", key: "anyone") == Resolution(model: "fraud", version: 2, bucket: nil, rolloutID: nil))
-            expectError(.conflict) { try registry.advanceRollout(model: "fraud", by: .bob) }
+            await expectError(.conflict) { try await registry.advanceRollout(model: "fraud", by: .bob) }
             #expect(try registry.verifyAudit().ok)
         }
     }
 
-    @Test func pauseStopsAdvancingUntilResumed() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry)
-            _ = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
-            #expect(try registry.pauseRollout(model: "fraud", by: .bob).state == .paused)
-            expectError(.conflict) { try registry.advanceRollout(model: "fraud", by: .bob) }
-            expectError(.conflict) { try registry.pauseRollout(model: "fraud", by: .bob) }
-            #expect(try registry.resumeRollout(model: "fraud", by: .bob).state == .progressing)
-            #expect(try registry.advanceRollout(model: "fraud", by: .bob).percent == 25)
+    @Test func pauseStopsAdvancingUntilResumed() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry)
+            _ = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+            await #expect(try registry.pauseRollout(model: "fraud", by: .bob).state == .paused)
+            await expectError(.conflict) { try await registry.advanceRollout(model: "fraud", by: .bob) }
+            await expectError(.conflict) { try await registry.pauseRollout(model: "fraud", by: .bob) }
+            await #expect(try registry.resumeRollout(model: "fraud", by: .bob).state == .progressing)
+            await #expect(try registry.advanceRollout(model: "fraud", by: .bob).percent == 25)
         }
     }
 
-    @Test func abortSendsTrafficBackAndLeavesMasterAlone() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry)
-            let started = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [100]), by: .bob)
+    @Test func abortSendsTrafficBackAndLeavesMasterAlone() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry)
+            let started = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2, steps: [100]), by: .bob)
             #expect(try registry.resolve(model: "fraud", key: "k").version == 2)
-            expectError(.invalidArgument) { try registry.abortRollout(model: "fraud", reason: " ", by: .bob) }
-            let aborted = try registry.abortRollout(model: "fraud", reason: "latency doubled", by: .bob)
+            await expectError(.invalidArgument) { try await registry.abortRollout(model: "fraud", reason: " ", by: .bob) }
+            let aborted = try await registry.abortRollout(model: "fraud", reason: "latency doubled", by: .bob)
             #expect(aborted.state == .aborted)
             #expect(aborted.percent == 0)
             #expect(aborted.reason == "latency doubled")
@@ -172,21 +172,21 @@ import Testing
         }
     }
 
-    @Test func guardFailuresBeyondTheLimitAbortByThemselves() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry, policy: guardedPolicy)
-            _ = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
-            var rollout = try registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob)
+    @Test func guardFailuresBeyondTheLimitAbortByThemselves() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry, policy: guardedPolicy)
+            _ = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+            var rollout = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob)
             #expect(rollout.failures == 0)
             // Baseline observations are recorded but not checked against the guards.
-            rollout = try registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.5], target: .baseline, by: .bob)
+            rollout = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.5], target: .baseline, by: .bob)
             #expect(rollout.failures == 0)
             for value in [0.03, 0.04] {
-                rollout = try registry.observeRollout(model: "fraud", metrics: ["error_rate": value], by: .bob)
+                rollout = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": value], by: .bob)
                 #expect(rollout.state == .progressing)
             }
             #expect(rollout.failures == 2)
-            rollout = try registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.05], by: .bob)
+            rollout = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.05], by: .bob)
             #expect(rollout.state == .aborted)
             #expect(rollout.failures == 3)
             #expect(rollout.reason.contains("error_rate is 0.05, required <= 0.02"))
@@ -196,19 +196,19 @@ import Testing
             #expect(entries.last?.action == "rollout.abort")
             #expect(entries.last?.actor == "system")
             #expect(entries.dropLast().last?.action == "rollout.observe")
-            expectError(.conflict) { try registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob) }
+            await expectError(.conflict) { try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob) }
             #expect(try registry.verifyAudit().ok)
         }
     }
 
-    @Test func rollbackOfMasterAbortsTheRollout() throws {
-        try withTemporaryRegistry { registry in
-            try registry.shipVersion("fraud")
-            try registry.shipVersion("fraud")
-            let candidate = try registry.registerVersion("fraud").version
-            try registry.promoteVersion("fraud", to: .release, version: candidate)
-            _ = try registry.startRollout(model: "fraud", RolloutStartRequest(version: candidate), by: .bob)
-            _ = try registry.rollback(model: "fraud", RollbackRequest(reason: "bad night"), by: .bob)
+    @Test func rollbackOfMasterAbortsTheRollout() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.shipVersion("fraud")
+            try await registry.shipVersion("fraud")
+            let candidate = try await registry.registerVersion("fraud").version
+            try await registry.promoteVersion("fraud", to: .release, version: candidate)
+            _ = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: candidate), by: .bob)
+            _ = try await registry.rollback(model: "fraud", RollbackRequest(reason: "bad night"), by: .bob)
             let rollout = try registry.rollout(model: "fraud")
             #expect(rollout.state == .aborted)
             #expect(rollout.reason.contains("bad night"))
@@ -216,10 +216,10 @@ import Testing
         }
     }
 
-    @Test func resolveIsStickyAndMatchesTheBucketFormula() throws {
-        try withTemporaryRegistry { registry in
-            try prepare(registry)
-            let rollout = try registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+    @Test func resolveIsStickyAndMatchesTheBucketFormula() async throws {
+        try await withTemporaryRegistry { registry in
+            try await prepare(registry)
+            let rollout = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
             var servedAtFive: Set<String> = []
             for index in 0..<400 {
                 let key = "user-\(index)"
@@ -230,16 +230,16 @@ import Testing
                 #expect(resolution.version == (bucket < 500 ? 2 : 1))
                 if resolution.version == 2 { servedAtFive.insert(key) }
             }
-            _ = try registry.advanceRollout(model: "fraud", by: .bob)
+            _ = try await registry.advanceRollout(model: "fraud", by: .bob)
             for key in servedAtFive { #expect(try registry.resolve(model: "fraud", key: key).version == 2) }
         }
     }
 
-    @Test func resolveWithoutMasterOrModelIsNotFound() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion("fraud")
-            expectError(.notFound) { try registry.resolve(model: "fraud", key: "k") }
-            expectError(.notFound) { try registry.resolve(model: "nope", key: "k") }
+    @Test func resolveWithoutMasterOrModelIsNotFound() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion("fraud")
+            await expectError(.notFound) { try registry.resolve(model: "fraud", key: "k") }
+            await expectError(.notFound) { try registry.resolve(model: "nope", key: "k") }
         }
     }
 }

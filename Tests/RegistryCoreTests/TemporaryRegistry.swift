@@ -10,11 +10,11 @@ import Testing
 /// directory and everything in it are removed afterwards, whether `body` returns or throws.
 /// - Parameter clock: the registry's source of times; pin it with a `TestClock`.
 func withTemporaryRegistry<T>(
-    clock: @escaping @Sendable () -> Timestamp = Timestamp.now, _ body: (Registry) throws -> T
-) throws -> T {
-    try withTemporaryDirectory { directory in
+    clock: @escaping @Sendable () -> Timestamp = Timestamp.now, _ body: (Registry) async throws -> T
+) async throws -> T {
+    try await withTemporaryDirectory { directory in
         let registry = try Registry(path: directory.file("mreg.db"), clock: clock)
-        return try body(registry)
+        return try await body(registry)
     }
 }
 
@@ -58,9 +58,9 @@ extension Caller {
 /// Expects `body` to throw a `RegistryError` with `code`, and returns the error for further checks.
 @discardableResult
 func expectError<R>(
-    _ code: RegistryError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> R
-) -> RegistryError? {
-    let error = #expect(throws: RegistryError.self, sourceLocation: sourceLocation) { _ = try body() }
+    _ code: RegistryError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> R
+) async -> RegistryError? {
+    let error = await #expect(throws: RegistryError.self, sourceLocation: sourceLocation) { _ = try await body() }
     if let error {
         #expect(error.code == code, "got \(error.code.rawValue): \(error.message)", sourceLocation: sourceLocation)
     }
@@ -91,8 +91,8 @@ extension Registry {
     func registerVersion(
         _ model: String = "fraud-scorer", metrics: [String: Double] = [:], params: [String: String] = [:],
         tags: [String: String] = [:], parent: Int? = nil, digest: String? = nil, by caller: Caller = .alice
-    ) throws -> ModelVersion {
-        try register(
+    ) async throws -> ModelVersion {
+        try await register(
             model: model,
             RegisterRequest(
                 artifactURI: "s3://models/\(model)/\(UUID().uuidString)", digest: digest, params: params, metrics: metrics,
@@ -104,16 +104,16 @@ extension Registry {
     @discardableResult
     func promoteVersion(
         _ model: String = "fraud-scorer", to branch: Branch, version: Int? = nil, by caller: Caller = .alice
-    ) throws -> TransitionResult {
-        try promote(model: model, PromoteRequest(to: branch, version: version), by: caller)
+    ) async throws -> TransitionResult {
+        try await promote(model: model, PromoteRequest(to: branch, version: version), by: caller)
     }
 
     /// Registers a version and walks it up to `master`.
     @discardableResult
-    func shipVersion(_ model: String = "fraud-scorer", metrics: [String: Double] = [:]) throws -> Int {
-        let version = try registerVersion(model, metrics: metrics).version
-        try promoteVersion(model, to: .release, version: version)
-        try promoteVersion(model, to: .master, version: version)
+    func shipVersion(_ model: String = "fraud-scorer", metrics: [String: Double] = [:]) async throws -> Int {
+        let version = try await registerVersion(model, metrics: metrics).version
+        try await promoteVersion(model, to: .release, version: version)
+        try await promoteVersion(model, to: .master, version: version)
         return version
     }
 
@@ -122,15 +122,15 @@ extension Registry {
     func addReport(
         _ model: String = "fraud-scorer", version: Int, suite: String, status: TestReport.Status,
         metrics: [String: Double] = [:], by caller: Caller = .alice
-    ) throws -> TestReport {
+    ) async throws -> TestReport {
         let submission = ReportSubmission(suite: suite, status: status, tests: 1, failures: status == .failed ? 1 : 0, metrics: metrics)
-        return try addReport(
+        return try await addReport(
             model: model, version: version, submission, document: Array("\(suite) \(status) \(UUID())".utf8), by: caller)
     }
 
     /// The gates a dry-run promotion reports, by name.
-    func dryRunGates(_ model: String = "fraud-scorer", to branch: Branch, version: Int? = nil) throws -> [String: GateResult] {
-        let result = try promote(model: model, PromoteRequest(to: branch, version: version, dryRun: true), by: .alice)
+    func dryRunGates(_ model: String = "fraud-scorer", to branch: Branch, version: Int? = nil) async throws -> [String: GateResult] {
+        let result = try await promote(model: model, PromoteRequest(to: branch, version: version, dryRun: true), by: .alice)
         return Dictionary(result.gates.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 

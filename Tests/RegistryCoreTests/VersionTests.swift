@@ -7,9 +7,9 @@ import Testing
 @Suite struct VersionTests {
     // MARK: register
 
-    @Test func registerCreatesTheModelNumbersVersionsAndMovesDevelop() throws {
-        try withTemporaryRegistry { registry in
-            let first = try registry.register(
+    @Test func registerCreatesTheModelNumbersVersionsAndMovesDevelop() async throws {
+        try await withTemporaryRegistry { registry in
+            let first = try await registry.register(
                 model: "fraud-scorer",
                 RegisterRequest(
                     artifactURI: "s3://models/fraud-scorer/1", digest: digest(1), params: ["lr": "0.1"],
@@ -21,9 +21,9 @@ import Testing
             #expect(first.createdBy == "alice")
             #expect(try registry.model(named: "fraud-scorer").branches == BranchHeads(develop: 1))
 
-            #expect(try registry.registerVersion().version == 2)
+            #expect(try await registry.registerVersion().version == 2)
             #expect(try registry.model(named: "fraud-scorer").branches.develop == 2)
-            #expect(try registry.registerVersion().version == 3)
+            #expect(try await registry.registerVersion().version == 3)
             let model = try registry.model(named: "fraud-scorer")
             #expect(model.branches == BranchHeads(develop: 3, release: nil, master: nil))
             #expect(model.versionCount == 3)
@@ -46,24 +46,24 @@ import Testing
     }
 
     @Test(arguments: ["", "   "])
-    func registerRefusesAnEmptyArtifact(artifact: String) throws {
-        try withTemporaryRegistry { registry throws in
-            let error = expectError(.invalidArgument) {
-                try registry.register(model: "fraud-scorer", RegisterRequest(artifactURI: artifact), by: .alice)
+    func registerRefusesAnEmptyArtifact(artifact: String) async throws {
+        try await withTemporaryRegistry { registry throws in
+            let error = await expectError(.invalidArgument) {
+                try await registry.register(model: "fraud-scorer", RegisterRequest(artifactURI: artifact), by: .alice)
             }
             #expect(error?.message.contains("artifact_uri") == true)
-            expectError(.notFound) { try registry.model(named: "fraud-scorer") }
+            await expectError(.notFound) { try registry.model(named: "fraud-scorer") }
         }
     }
 
-    @Test func aRegisterBodyWithoutArtifactIsRefusedByName() {
-        let error = expectError(.invalidArgument) {
+    @Test func aRegisterBodyWithoutArtifactIsRefusedByName() async {
+        let error = await expectError(.invalidArgument) {
             try RequestDecoding.decode(
                 RegisterRequest.self, from: Data(#"{"digest": null, "params": {"lr": "0.1"}}"#.utf8),
                 allowedKeys: RegisterRequest.allowedKeys)
         }
         #expect(error?.message.contains("\"artifact_uri\" is required") == true)
-        let typo = expectError(.invalidArgument) {
+        let typo = await expectError(.invalidArgument) {
             try RequestDecoding.decode(
                 RegisterRequest.self, from: Data(#"{"artifact": "s3://x"}"#.utf8), allowedKeys: RegisterRequest.allowedKeys)
         }
@@ -79,70 +79,70 @@ import Testing
         "sha256:" + String(repeating: "g", count: 64),
         String(repeating: "a", count: 64),
     ])
-    func registerRefusesABadDigest(bad: String) throws {
-        try withTemporaryRegistry { registry throws in
-            let error = expectError(.invalidArgument) { try registry.registerVersion(digest: bad) }
+    func registerRefusesABadDigest(bad: String) async throws {
+        try await withTemporaryRegistry { registry throws in
+            let error = await expectError(.invalidArgument) { try await registry.registerVersion(digest: bad) }
             #expect(error?.message.contains("digest") == true)
         }
     }
 
-    @Test func aDuplicateDigestIsAlreadyExistsAndNamesTheVersionThatHasIt() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion(digest: digest(1))
-            try registry.registerVersion(digest: digest(2))
-            let error = expectError(.alreadyExists) { try registry.registerVersion(digest: digest(2)) }
+    @Test func aDuplicateDigestIsAlreadyExistsAndNamesTheVersionThatHasIt() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion(digest: digest(1))
+            try await registry.registerVersion(digest: digest(2))
+            let error = await expectError(.alreadyExists) { try await registry.registerVersion(digest: digest(2)) }
             #expect(error?.message.contains("version 2") == true)
             #expect(try registry.model(named: "fraud-scorer").versionCount == 2)
             // Unique per model only: another model may hold the same artifact.
-            #expect(try registry.registerVersion("other-model", digest: digest(2)).version == 1)
+            #expect(try await registry.registerVersion("other-model", digest: digest(2)).version == 1)
             // Versions without a digest never clash.
-            try registry.registerVersion()
-            try registry.registerVersion()
+            try await registry.registerVersion()
+            try await registry.registerVersion()
         }
     }
 
-    @Test func aParentMustBeAnEarlierVersionOfTheModel() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            let error = expectError(.notFound) { try registry.registerVersion(parent: 2) }
+    @Test func aParentMustBeAnEarlierVersionOfTheModel() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            let error = await expectError(.notFound) { try await registry.registerVersion(parent: 2) }
             #expect(error?.message.contains("2") == true)
-            expectError(.notFound) { try registry.registerVersion(parent: 7) }
-            expectError(.invalidArgument) { try registry.registerVersion(parent: 0) }
+            await expectError(.notFound) { try await registry.registerVersion(parent: 7) }
+            await expectError(.invalidArgument) { try await registry.registerVersion(parent: 0) }
             // A parent on a model being created by this very call cannot exist either.
-            expectError(.notFound) { try registry.registerVersion("new-model", parent: 1) }
-            expectError(.notFound) { try registry.model(named: "new-model") }
+            await expectError(.notFound) { try await registry.registerVersion("new-model", parent: 1) }
+            await expectError(.notFound) { try registry.model(named: "new-model") }
 
-            let child = try registry.registerVersion(parent: 1)
+            let child = try await registry.registerVersion(parent: 1)
             #expect(child.version == 2)
             #expect(try registry.version(model: "fraud-scorer", .number(2)).parent == 1)
         }
     }
 
     @Test(arguments: [Double.nan, .infinity, -.infinity])
-    func aNonFiniteMetricIsRefused(value: Double) throws {
-        try withTemporaryRegistry { registry throws in
-            let error = expectError(.invalidArgument) { try registry.registerVersion(metrics: ["accuracy": value]) }
+    func aNonFiniteMetricIsRefused(value: Double) async throws {
+        try await withTemporaryRegistry { registry throws in
+            let error = await expectError(.invalidArgument) { try await registry.registerVersion(metrics: ["accuracy": value]) }
             #expect(error?.message.contains("accuracy") == true)
         }
     }
 
-    @Test func registeringNeedsTheEngineerRole() throws {
-        try withTemporaryRegistry { registry throws in
-            expectError(.permissionDenied) { try registry.registerVersion(by: .ruth) }
-            #expect(try registry.registerVersion(by: .eve).createdBy == "eve")
+    @Test func registeringNeedsTheEngineerRole() async throws {
+        try await withTemporaryRegistry { registry throws in
+            await expectError(.permissionDenied) { try await registry.registerVersion(by: .ruth) }
+            #expect(try await registry.registerVersion(by: .eve).createdBy == "eve")
         }
     }
 
     // MARK: version(model:_:)
 
-    @Test func aVersionIsFoundByNumberBranchAndBranchAtTime() throws {
+    @Test func aVersionIsFoundByNumberBranchAndBranchAtTime() async throws {
         let clock = TestClock(TestClock.time("2026-11-22T10:00:00Z"))
-        try withTemporaryRegistry(clock: { clock() }) { registry in
-            try registry.registerVersion()  // develop = 1 at 10:00
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
+            try await registry.registerVersion()  // develop = 1 at 10:00
             clock.set(TestClock.time("2026-11-22T11:00:00Z"))
-            try registry.registerVersion()  // develop = 2 at 11:00
+            try await registry.registerVersion()  // develop = 2 at 11:00
             clock.set(TestClock.time("2026-11-22T12:00:00Z"))
-            try registry.promoteVersion(to: .release, version: 1)  // release = 1 at 12:00
+            try await registry.promoteVersion(to: .release, version: 1)  // release = 1 at 12:00
 
             #expect(try registry.version(model: "fraud-scorer", .number(2)).version == 2)
             #expect(try registry.version(model: "fraud-scorer", .branch(.develop)).version == 2)
@@ -153,32 +153,32 @@ import Testing
             #expect(try registry.version(model: "fraud-scorer", .branchAt(.develop, TestClock.time("2026-11-22T10:59:59.999Z"))).version == 1)
             #expect(try registry.version(model: "fraud-scorer", .branchAt(.release, TestClock.time("2026-11-23T00:00:00Z"))).version == 1)
 
-            expectError(.notFound) { try registry.version(model: "fraud-scorer", .number(3)) }
-            expectError(.notFound) { try registry.version(model: "fraud-scorer", .branch(.master)) }
-            expectError(.notFound) { try registry.version(model: "fraud-scorer", .branchAt(.develop, TestClock.time("2026-11-22T09:59:59Z"))) }
-            expectError(.notFound) { try registry.version(model: "fraud-scorer", .branchAt(.release, TestClock.time("2026-11-22T11:59:59Z"))) }
-            expectError(.notFound) { try registry.version(model: "no-such-model", .number(1)) }
+            await expectError(.notFound) { try registry.version(model: "fraud-scorer", .number(3)) }
+            await expectError(.notFound) { try registry.version(model: "fraud-scorer", .branch(.master)) }
+            await expectError(.notFound) { try registry.version(model: "fraud-scorer", .branchAt(.develop, TestClock.time("2026-11-22T09:59:59Z"))) }
+            await expectError(.notFound) { try registry.version(model: "fraud-scorer", .branchAt(.release, TestClock.time("2026-11-22T11:59:59Z"))) }
+            await expectError(.notFound) { try registry.version(model: "no-such-model", .number(1)) }
         }
     }
 
-    @Test func versionReferencesParseTheThreeForms() throws {
+    @Test func versionReferencesParseTheThreeForms() async throws {
         #expect(try VersionRef(parsing: "3") == .number(3))
         #expect(try VersionRef(parsing: "master") == .branch(.master))
         #expect(try VersionRef(parsing: "release@2026-11-22T12:00:00+02:00") == .branchAt(.release, TestClock.time("2026-11-22T10:00:00Z")))
         for bad in ["0", "-1", "prod", "master@yesterday", "master@", "@2026-11-22T10:00:00Z", ""] {
-            expectError(.invalidArgument) { try VersionRef(parsing: bad) }
+            await expectError(.invalidArgument) { try VersionRef(parsing: bad) }
         }
     }
 
     // MARK: versions
 
-    @Test func versionsArePagedNewestFirstWithAStableCursor() throws {
-        try withTemporaryRegistry { registry in
-            for _ in 1...7 { try registry.registerVersion() }
+    @Test func versionsArePagedNewestFirstWithAStableCursor() async throws {
+        try await withTemporaryRegistry { registry in
+            for _ in 1...7 { try await registry.registerVersion() }
             let first = try registry.versions(model: "fraud-scorer", limit: 3)
             #expect(first.items.map(\.version) == [7, 6, 5])
             // A version registered between pages neither shifts nor repeats what follows.
-            try registry.registerVersion()
+            try await registry.registerVersion()
             #expect(first.nextCursor != nil)
             let second = try registry.versions(model: "fraud-scorer", limit: 3, cursor: first.nextCursor)
             #expect(second.items.map(\.version) == [4, 3, 2])
@@ -195,9 +195,9 @@ import Testing
         }
     }
 
-    @Test func anExactlyFullLastPageHasNoCursor() throws {
-        try withTemporaryRegistry { registry in
-            for _ in 1...4 { try registry.registerVersion() }
+    @Test func anExactlyFullLastPageHasNoCursor() async throws {
+        try await withTemporaryRegistry { registry in
+            for _ in 1...4 { try await registry.registerVersion() }
             let first = try registry.versions(model: "fraud-scorer", limit: 2)
             #expect(first.nextCursor != nil)
             let second = try registry.versions(model: "fraud-scorer", limit: 2, cursor: first.nextCursor)
@@ -206,26 +206,26 @@ import Testing
         }
     }
 
-    @Test func aBadCursorOrLimitIsInvalidArgument() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            _ = try registry.createModel(name: "a", by: .alice)
-            _ = try registry.createModel(name: "b", by: .alice)
+    @Test func aBadCursorOrLimitIsInvalidArgument() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            _ = try await registry.createModel(name: "a", by: .alice)
+            _ = try await registry.createModel(name: "b", by: .alice)
             let modelCursor = try #require(try registry.models(limit: 1).nextCursor)
             for cursor in ["not a cursor!", "", "AAAA", modelCursor] {
-                expectError(.invalidArgument) { try registry.versions(model: "fraud-scorer", cursor: cursor) }
+                await expectError(.invalidArgument) { try registry.versions(model: "fraud-scorer", cursor: cursor) }
             }
-            expectError(.invalidArgument) { try registry.versions(model: "fraud-scorer", limit: 0) }
-            expectError(.invalidArgument) { try registry.versions(model: "fraud-scorer", limit: 1001) }
+            await expectError(.invalidArgument) { try registry.versions(model: "fraud-scorer", limit: 0) }
+            await expectError(.invalidArgument) { try registry.versions(model: "fraud-scorer", limit: 1001) }
         }
     }
 
     // MARK: deprecate
 
-    @Test func deprecateMarksTheVersionAndIsAudited() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            let deprecated = try registry.deprecate(model: "fraud-scorer", version: 1, reason: "leaks PII", by: .alice)
+    @Test func deprecateMarksTheVersionAndIsAudited() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            let deprecated = try await registry.deprecate(model: "fraud-scorer", version: 1, reason: "leaks PII", by: .alice)
             #expect(deprecated.status == .deprecated)
             #expect(try registry.version(model: "fraud-scorer", .number(1)).status == .deprecated)
             // It stays where it is.
@@ -238,34 +238,34 @@ import Testing
     }
 
     @Test(arguments: ["", "  "])
-    func deprecateNeedsAReason(reason: String) throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            expectError(.invalidArgument) { try registry.deprecate(model: "fraud-scorer", version: 1, reason: reason, by: .alice) }
+    func deprecateNeedsAReason(reason: String) async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            await expectError(.invalidArgument) { try await registry.deprecate(model: "fraud-scorer", version: 1, reason: reason, by: .alice) }
             #expect(try registry.version(model: "fraud-scorer", .number(1)).status == .active)
         }
     }
 
-    @Test func deprecatingTwiceIsAConflictAndUnknownVersionsAreNotFound() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            _ = try registry.deprecate(model: "fraud-scorer", version: 1, reason: "bad", by: .alice)
-            expectError(.conflict) { try registry.deprecate(model: "fraud-scorer", version: 1, reason: "again", by: .alice) }
-            expectError(.notFound) { try registry.deprecate(model: "fraud-scorer", version: 2, reason: "x", by: .alice) }
-            expectError(.notFound) { try registry.deprecate(model: "nope", version: 1, reason: "x", by: .alice) }
+    @Test func deprecatingTwiceIsAConflictAndUnknownVersionsAreNotFound() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            _ = try await registry.deprecate(model: "fraud-scorer", version: 1, reason: "bad", by: .alice)
+            await expectError(.conflict) { try await registry.deprecate(model: "fraud-scorer", version: 1, reason: "again", by: .alice) }
+            await expectError(.notFound) { try await registry.deprecate(model: "fraud-scorer", version: 2, reason: "x", by: .alice) }
+            await expectError(.notFound) { try await registry.deprecate(model: "nope", version: 1, reason: "x", by: .alice) }
         }
     }
 
-    @Test func aDeprecatedVersionCannotBePromoted() throws {
-        try withTemporaryRegistry { registry in
-            try registry.registerVersion()
-            try registry.registerVersion()
-            try registry.promoteVersion(to: .release, version: 2)
-            _ = try registry.deprecate(model: "fraud-scorer", version: 1, reason: "bad data", by: .alice)
-            _ = try registry.deprecate(model: "fraud-scorer", version: 2, reason: "bad data", by: .alice)
-            let error = expectError(.conflict) { try registry.promoteVersion(to: .release, version: 1) }
+    @Test func aDeprecatedVersionCannotBePromoted() async throws {
+        try await withTemporaryRegistry { registry in
+            try await registry.registerVersion()
+            try await registry.registerVersion()
+            try await registry.promoteVersion(to: .release, version: 2)
+            _ = try await registry.deprecate(model: "fraud-scorer", version: 1, reason: "bad data", by: .alice)
+            _ = try await registry.deprecate(model: "fraud-scorer", version: 2, reason: "bad data", by: .alice)
+            let error = await expectError(.conflict) { try await registry.promoteVersion(to: .release, version: 1) }
             #expect(error?.message.contains("deprecated") == true)
-            expectError(.conflict) { try registry.promoteVersion(to: .master) }
+            await expectError(.conflict) { try await registry.promoteVersion(to: .master) }
             #expect(try registry.model(named: "fraud-scorer").branches == BranchHeads(develop: 2, release: 2, master: nil))
         }
     }

@@ -10,7 +10,7 @@ import Testing
 @Suite struct AuditRouteTests {
     @Test func anAuditorReadsTheLogNewestFirst() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let log = try await server.send(.get, "/v1/audit", as: .auditor)
             log.expect(.ok)
             let seqs = log.items.compactMap { $0["seq"] as? Int }
@@ -23,8 +23,8 @@ import Testing
 
     @Test func theLogFiltersByModelActorActionAndTime() async throws {
         try await withTestServer { server in
-            try server.registerVersion("a")
-            try server.registerVersion("b")
+            try await server.registerVersion("a")
+            try await server.registerVersion("b")
             try await server.send(.post, "/v1/models/a/versions", as: .engineer, json: #"{"artifact_uri":"s3://a/2"}"#).expect(.created)
 
             let byModel = try await server.send(.get, "/v1/audit?model=a", as: .auditor)
@@ -45,7 +45,7 @@ import Testing
 
     @Test func theLogPagesThroughACursor() async throws {
         try await withTestServer { server in
-            for _ in 1...4 { try server.registerVersion() }
+            for _ in 1...4 { try await server.registerVersion() }
             let total = try server.auditCount()
             let pages = try await collectPages(server, "/v1/audit?limit=3", role: .auditor)
             #expect(pages.dropLast().allSatisfy { $0.count == 3 })
@@ -57,7 +57,7 @@ import Testing
 
     @Test func verifyTheChain() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let verified = try await server.send(.get, "/v1/audit/verify", as: .auditor)
             verified.expect(.ok)
             #expect(verified["ok"] as? Bool == true)
@@ -69,7 +69,7 @@ import Testing
     @Test func anAuditorSignsACheckpointOfTheLog() async throws {
         let keys = CheckpointKeys.generate()
         try await withTestServer(checkpointKey: keys.privateKey) { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let entries = try server.auditCount()
             let checkpoint = try await server.send(.post, "/v1/audit/checkpoint", as: .auditor)
             checkpoint.expect(.created)

@@ -30,7 +30,7 @@ import Testing
     @Test func aMissingUnknownOrRevokedTokenIsUnauthenticatedAndWritesNothing() async throws {
         let routes = try Self.protectedRoutes()
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let audit = try server.auditCount()
             let counts = try server.registry.counts()
             let credentials: [(String, String?)] = [
@@ -58,7 +58,7 @@ import Testing
     @Test func aRoleBelowTheRoutesIsDeniedWithOneAuditEntryAndNothingElse() async throws {
         let routes = try Self.protectedRoutes()
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             for route in routes {
                 for role in Role.allCases where role < route.role {
                     let before = try server.auditCount()
@@ -82,7 +82,7 @@ import Testing
 
     @Test func aReaderMayReadButNotWrite() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             for uri in ["/v1/models", "/v1/models/m", "/v1/models/m/versions", "/v1/models/m/versions/1", "/v1/models/m/branches"] {
                 try await server.send(.get, uri, as: .reader).expect(.ok)
             }
@@ -96,7 +96,7 @@ import Testing
 
     @Test func anEngineerMayPromoteToReleaseButNotToMaster() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release"}"#).expect(.ok)
             let before = try server.auditCount()
             try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"master"}"#)
@@ -112,8 +112,8 @@ import Testing
 
     @Test func anEngineerMayNotRollBackApproveOrSetPolicy() async throws {
         try await withTestServer { server in
-            try server.ship()
-            try server.ship()
+            try await server.ship()
+            try await server.ship()
             let attempts: [(HTTPRequest.Method, String, String)] = [
                 (.post, "/v1/models/m/rollback", #"{"reason":"r"}"#),
                 (.post, "/v1/models/m/versions/2/approvals", #"{"to":"master"}"#),
@@ -133,7 +133,7 @@ import Testing
 
     @Test func aReleaseManagerMayNotForceOrSetPolicy() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let before = try server.auditCount()
             try await server.send(.post, "/v1/models/m/promote", as: .releaseManager, json: #"{"to":"release","force":true,"reason":"r"}"#)
                 .expect(.forbidden, code: "PERMISSION_DENIED", detailMentions: "admin")

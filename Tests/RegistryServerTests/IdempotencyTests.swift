@@ -16,7 +16,7 @@ import Testing
         let body: String
         let otherBody: String
         /// What must exist before the POST can create (version 1 of `m` always does).
-        var prepare: @Sendable (TestServer) throws -> Void = { _ in }
+        var prepare: @Sendable (TestServer) async throws -> Void = { _ in }
         var testDescription: String { "POST \(uri)" }
     }
 
@@ -30,19 +30,19 @@ import Testing
         Creation(
             uri: "/v1/models/m/rollout", role: .releaseManager, body: #"{"version":3,"steps":[50,100]}"#, otherBody: #"{"version":3}"#,
             prepare: { server in
-                try server.promote(to: .release)
-                try server.promote(to: .master)
-                try server.registerVersion()
-                try server.registerVersion()
-                try server.promote(to: .release, version: 3)
+                try await server.promote(to: .release)
+                try await server.promote(to: .master)
+                try await server.registerVersion()
+                try await server.registerVersion()
+                try await server.promote(to: .release, version: 3)
             }),
     ]
 
     @Test(arguments: creations)
     func aReplayAnswersTheFirstResponseAndWritesNothing(_ creation: Creation) async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            try creation.prepare(server)
+            try await server.registerVersion()
+            try await creation.prepare(server)
             let key: HTTPFields = [.idempotencyKey: "key-\(UUID().uuidString)"]
             let first = try await server.send(.post, creation.uri, as: creation.role, json: creation.body, headers: key)
             first.expect(.created)
@@ -73,11 +73,11 @@ import Testing
     /// still runs: it is told to retry shortly (Retry-After), and nothing is written.
     @Test func aRepeatWhileTheFirstStillRunsIsToldWhenToRetry() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let body = #"{"artifact_uri":"s3://a"}"#
             // The claim the first request made when it began, as the route makes it.
             let target = "POST /v1/models/m/versions\napplication/json\n"
-            let claim = try server.registry.claimIdempotencyKey(
+            let claim = try await server.registry.claimIdempotencyKey(
                 "in-flight", actor: Tokens.names[.engineer] ?? "", method: "POST", path: "/v1/models/m/versions",
                 requestHash: AuditChain.sha256(Array(target.utf8) + Array(body.utf8)))
             #expect(claim == .claimed)
@@ -113,8 +113,8 @@ import Testing
 
     @Test func theSameKeyOnAnotherTargetIsAConflict() async throws {
         try await withTestServer { server in
-            try server.registerVersion("a")
-            try server.registerVersion("b")
+            try await server.registerVersion("a")
+            try await server.registerVersion("b")
             let key: HTTPFields = [.idempotencyKey: "k"]
             try await server.send(.post, "/v1/models/a/versions", as: .engineer, json: #"{"artifact_uri":"s3://x"}"#, headers: key).expect(.created)
             try await server.send(.post, "/v1/models/b/versions", as: .engineer, json: #"{"artifact_uri":"s3://x"}"#, headers: key)
@@ -125,7 +125,7 @@ import Testing
 
     @Test func aRefusedFirstRequestIsReplayedAsRefused() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let key: HTTPFields = [.idempotencyKey: "dup"]
             try await server.send(.post, "/v1/models", as: .engineer, json: #"{"name":"m"}"#, headers: key).expect(.conflict, code: "ALREADY_EXISTS")
             let again = try await server.send(.post, "/v1/models", as: .engineer, json: #"{"name":"m"}"#, headers: key)

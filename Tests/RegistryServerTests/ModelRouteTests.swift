@@ -52,7 +52,7 @@ import Testing
     @Test func modelsPageThroughACursor() async throws {
         try await withTestServer { server in
             let names = (1...5).map { "model-\($0)" }
-            for name in names { _ = try server.registry.createModel(name: name, by: TestServer.setup) }
+            for name in names { _ = try await server.registry.createModel(name: name, by: TestServer.setup) }
             let pages = try await collectPages(server, "/v1/models?limit=2")
             #expect(pages.map(\.count) == [2, 2, 1])
             #expect(Set(pages.joined().compactMap { $0["name"] as? String }) == Set(names))
@@ -87,7 +87,7 @@ import Testing
 
     @Test func unknownVersionsAndModelsAreNotFound() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             try await server.send(.get, "/v1/models/m/versions/9", as: .reader).expect(.notFound, code: "NOT_FOUND")
             try await server.send(.get, "/v1/models/x/versions/1", as: .reader).expect(.notFound, code: "NOT_FOUND")
             try await server.send(.get, "/v1/models/x/versions", as: .reader).expect(.notFound, code: "NOT_FOUND")
@@ -99,7 +99,7 @@ import Testing
 
     @Test func aDuplicateDigestIsAConflict() async throws {
         try await withTestServer { server in
-            try server.registerVersion(digest: digest(7))
+            try await server.registerVersion(digest: digest(7))
             let versions = try server.versionCount()
             try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://x","digest":"\#(digest(7))"}"#)
                 .expect(.conflict, code: "ALREADY_EXISTS", detailMentions: digest(7))
@@ -109,13 +109,13 @@ import Testing
 
     @Test func versionsPageThroughACursorStableWhileVersionsAreAdded() async throws {
         try await withTestServer { server in
-            for _ in 1...5 { try server.registerVersion() }
+            for _ in 1...5 { try await server.registerVersion() }
             let first = try await server.send(.get, "/v1/models/m/versions?limit=2", as: .reader)
             first.expect(.ok)
             #expect(first.items.map { $0["version"] as? Int } == [5, 4])
             let cursor = try #require(first.nextCursor)
             // A version registered between two pages does not shift the next page.
-            try server.registerVersion()
+            try await server.registerVersion()
             let second = try await server.send(.get, "/v1/models/m/versions?limit=2&cursor=\(cursor)", as: .reader)
             second.expect(.ok)
             #expect(second.items.map { $0["version"] as? Int } == [3, 2])
@@ -133,7 +133,7 @@ import Testing
 
     @Test func deprecateAVersion() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let deprecated = try await server.send(.post, "/v1/models/m/versions/1/deprecate", as: .engineer, json: #"{"reason":"leaks"}"#)
             deprecated.expect(.ok)
             #expect(deprecated["status"] as? String == "deprecated")
@@ -155,7 +155,7 @@ import Testing
 
     @Test func attachAJSONReportAndAJUnitReportAndListThem() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let json = try await server.send(
                 .post, "/v1/models/m/versions/1/reports", as: .engineer,
                 json: #"{"suite":"unit","status":"passed","tests":12,"failures":0,"metrics":{"auc":0.93},"duration_s":1.5}"#)
@@ -186,7 +186,7 @@ import Testing
 
     @Test func reportsOfUnknownVersionsAreNotFoundAndBadDocumentsAreRefused() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let report = #"{"suite":"unit","status":"passed","tests":1}"#
             try await server.send(.post, "/v1/models/m/versions/4/reports", as: .engineer, json: report).expect(.notFound, code: "NOT_FOUND")
             try await server.send(.post, "/v1/models/x/versions/1/reports", as: .engineer, json: report).expect(.notFound, code: "NOT_FOUND")
@@ -207,8 +207,8 @@ import Testing
 
     @Test func branchesAndABranchWithItsETag() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            try server.promote(to: .release)
+            try await server.registerVersion()
+            try await server.promote(to: .release)
             let all = try await server.send(.get, "/v1/models/m/branches", as: .reader)
             all.expect(.ok)
             #expect(all.items.map { $0["branch"] as? String } == ["develop", "release", "master"])
@@ -220,8 +220,8 @@ import Testing
             let etag = try #require(release.headers[.eTag])
             #expect(etag.hasPrefix("\"") && etag.hasSuffix("\""), "an entity tag is quoted: \(etag)")
             // Another move, even back to the same version, makes a new tag.
-            try server.registerVersion()
-            try server.promote(to: .release, version: 2)
+            try await server.registerVersion()
+            try await server.promote(to: .release, version: 2)
             let moved = try await server.send(.get, "/v1/models/m/branches/release", as: .reader)
             #expect(moved.headers[.eTag] != etag)
 

@@ -21,8 +21,8 @@ import Testing
 
     @Test func metricsCountRequestsByRouteAndTheRegistrysContents() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            try server.registerVersion()
+            try await server.registerVersion()
+            try await server.registerVersion()
             try await server.send(.get, "/v1/models", as: .reader).expect(.ok)
             try await server.send(.get, "/v1/models/nope", as: .reader).expect(.notFound)
             try await server.send(.get, "/v1/models", as: nil).expect(.unauthorized)
@@ -106,7 +106,7 @@ import Testing
 
     @Test func pathsMatchSegmentBySegment() async throws {
         try await withTestServer { server in
-            let version = try server.registerVersion("m")
+            let version = try await server.registerVersion("m")
             // A trailing or doubled slash names the same route, as it did under Hummingbird's router.
             try await server.send(.get, "/v1/models/m/", as: .reader).expect(.ok)
             try await server.send(.get, "/v1//models/m/versions/\(version)", as: .reader).expect(.ok)

@@ -12,7 +12,7 @@ import Testing
 
     @Test func promoteUpTheLadder() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let release = try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release","reason":"tests pass"}"#)
             release.expect(.ok)
             #expect(release["to_version"] as? Int == 1)
@@ -26,8 +26,8 @@ import Testing
 
     @Test func promotingWhatTheBranchHoldsIsAConflict() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            try server.promote(to: .release)
+            try await server.registerVersion()
+            try await server.promote(to: .release)
             let transitions = try server.auditCount()
             try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release"}"#)
                 .expect(.conflict, code: "CONFLICT", detailMentions: "already holds")
@@ -37,7 +37,7 @@ import Testing
 
     @Test func promotingUnknownModelsOrVersionsIsNotFound() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             try await server.send(.post, "/v1/models/x/promote", as: .engineer, json: #"{"to":"release"}"#).expect(.notFound, code: "NOT_FOUND")
             try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release","version":9}"#)
                 .expect(.notFound, code: "NOT_FOUND")
@@ -46,12 +46,12 @@ import Testing
 
     @Test func aStaleETagOrExpectationOnPromoteIsAPreconditionFailure() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            try server.registerVersion()
+            try await server.registerVersion()
+            try await server.registerVersion()
             let read = try await server.send(.get, "/v1/models/m/branches/release", as: .reader)
             let etag = try #require(read.headers[.eTag])
             // Someone else moves release after we read it.
-            try server.promote(to: .release, version: 1)
+            try await server.promote(to: .release, version: 1)
             try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release","version":2}"#, headers: [.ifMatch: etag])
                 .expect(.preconditionFailed, code: "PRECONDITION_FAILED")
             try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release","version":2,"expect":0}"#)
@@ -67,8 +67,8 @@ import Testing
 
     @Test func aFailingGateIsRefusedWithTheGateReport() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            _ = try server.registry.setPolicy(model: "m", document: "release:\n  require_reports: [unit]\n", by: TestServer.setup)
+            try await server.registerVersion()
+            _ = try await server.registry.setPolicy(model: "m", document: "release:\n  require_reports: [unit]\n", by: TestServer.setup)
             let audit = try server.auditCount()
             let refused = try await server.send(.post, "/v1/models/m/promote", as: .engineer, json: #"{"to":"release"}"#)
             refused.expect(.unprocessableContent, code: "GATE_FAILED", detailMentions: "require_reports.unit")
@@ -99,8 +99,8 @@ import Testing
 
     @Test func rollbackMovesMasterBack() async throws {
         try await withTestServer { server in
-            try server.ship()
-            try server.ship()
+            try await server.ship()
+            try await server.ship()
             let rolled = try await server.send(.post, "/v1/models/m/rollback", as: .releaseManager, json: #"{"reason":"latency"}"#)
             rolled.expect(.ok)
             #expect(rolled["from_version"] as? Int == 2)
@@ -121,10 +121,10 @@ import Testing
 
     @Test func aStaleETagOnRollbackIsAPreconditionFailure() async throws {
         try await withTestServer { server in
-            try server.ship()
-            try server.ship()
+            try await server.ship()
+            try await server.ship()
             let etag = try #require(try await server.send(.get, "/v1/models/m/branches/master", as: .reader).headers[.eTag])
-            try server.ship()
+            try await server.ship()
             let audit = try server.auditCount()
             try await server.send(.post, "/v1/models/m/rollback", as: .releaseManager, json: #"{"reason":"r"}"#, headers: [.ifMatch: etag])
                 .expect(.preconditionFailed, code: "PRECONDITION_FAILED")
@@ -143,8 +143,8 @@ import Testing
 
     @Test func diffTwoVersions() async throws {
         try await withTestServer { server in
-            try server.registerVersion(metrics: ["auc": 0.9])
-            try server.registerVersion(metrics: ["auc": 0.95])
+            try await server.registerVersion(metrics: ["auc": 0.9])
+            try await server.registerVersion(metrics: ["auc": 0.95])
             let diff = try await server.send(.get, "/v1/models/m/diff?from=1&to=develop", as: .reader)
             diff.expect(.ok)
             #expect(diff.text.contains("auc"), "\(diff)")
@@ -157,7 +157,7 @@ import Testing
 
     @Test func historyPagesThroughTransitionsAndAnswersAsOfATime() async throws {
         try await withTestServer { server in
-            for _ in 1...3 { try server.ship() }  // 9 transitions
+            for _ in 1...3 { try await server.ship() }  // 9 transitions
             let pages = try await collectPages(server, "/v1/models/m/history?limit=4", itemsKey: "transitions", role: .reader)
             #expect(pages.map(\.count) == [4, 4, 1])
             let ids = pages.joined().compactMap { $0["id"] as? Int }
@@ -180,7 +180,7 @@ import Testing
 
     @Test func historyAtATimeStillRefusesAnUnknownBranch() async throws {
         try await withTestServer { server in
-            try server.ship()
+            try await server.ship()
             // Found by schemathesis: with at= the branch= parameter was not looked at.
             try await server.send(.get, "/v1/models/m/history?at=2999-01-01T00:00:00Z&branch=prod", as: .reader)
                 .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "prod")
@@ -191,7 +191,7 @@ import Testing
 
     @Test func setAndReadAPolicy() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             try await server.send(.get, "/v1/models/m/policy", as: .reader).expect(.notFound, code: "NOT_FOUND")
             let document = "release:\n  require_reports: [unit]\n  thresholds:\n    auc: \">= 0.9\"\n"
             let set = try await server.send(.put, "/v1/models/m/policy", as: .admin, body: Array(document.utf8), headers: [.contentType: "application/yaml"])
@@ -218,7 +218,7 @@ import Testing
 
     @Test func approveAVersion() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let first = try await server.send(.post, "/v1/models/m/versions/1/approvals", as: .releaseManager, json: #"{"to":"master","comment":"lgtm"}"#)
             first.expect(.created)
             #expect(first["actor"] as? String == "rita")
@@ -240,9 +240,9 @@ import Testing
 
     @Test func approvalsCountTowardsTheMasterGate() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
-            try server.promote(to: .release)
-            _ = try server.registry.setPolicy(model: "m", document: "master:\n  approvals:\n    count: 2\n", by: TestServer.setup)
+            try await server.registerVersion()
+            try await server.promote(to: .release)
+            _ = try await server.registry.setPolicy(model: "m", document: "master:\n  approvals:\n    count: 2\n", by: TestServer.setup)
             try await server.send(.post, "/v1/models/m/promote", as: .releaseManager, json: #"{"to":"master"}"#)
                 .expect(.unprocessableContent, code: "GATE_FAILED")
             try await server.send(.post, "/v1/models/m/versions/1/approvals", as: .releaseManager, json: #"{"to":"master"}"#).expect(.created)

@@ -33,7 +33,7 @@ import Testing
 
     @Test func aTwoMebibyteJUnitReportIsAccepted() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             var xml = #"<?xml version="1.0"?>"# + "\n" + #"<testsuite name="big" tests="1" failures="0">"# + "\n"
             xml += #"<testcase name="only"><system-out>"#
             xml += String(repeating: "log line of a chatty test\n", count: (2 << 20) / 26)
@@ -49,7 +49,7 @@ import Testing
 
     @Test func aReportOverTenMebibytesIsTooLarge() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let body = [UInt8](repeating: UInt8(ascii: " "), count: (10 << 20) + 1)
             try await server.send(
                 .post, "/v1/models/m/versions/1/reports?suite=unit", as: .engineer, body: body, headers: [.contentType: "application/xml"]
@@ -120,8 +120,8 @@ import Testing
     @Test(arguments: malformedBodies)
     func aMalformedBodyIsAnInvalidArgumentNamingTheField(_ malformed: MalformedBody) async throws {
         try await withTestServer { server in
-            try server.ship()
-            try server.ship()
+            try await server.ship()
+            try await server.ship()
             let audit = try server.auditCount()
             let reply = try await server.send(.post, malformed.uri, as: malformed.role, json: malformed.body)
             reply.expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: malformed.mentions)
@@ -131,7 +131,7 @@ import Testing
 
     @Test func aMalformedPolicyNamesTheKey() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let cases = [
                 ("release:\n  thresholds:\n    auc: \"about 0.9\"\n", "auc"),
                 ("staging:\n  require_reports: [unit]\n", "staging"),

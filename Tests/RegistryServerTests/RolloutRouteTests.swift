@@ -9,15 +9,15 @@ import Testing
 /// Gray releases onto master and resolving which version serves a key, over HTTP.
 @Suite struct RolloutRouteTests {
     /// Version 1 on master, version 2 on release: ready to roll out.
-    static func prepare(_ server: TestServer) throws {
-        try server.ship()
-        try server.registerVersion()
-        try server.promote(to: .release, version: 2)
+    static func prepare(_ server: TestServer) async throws {
+        try await server.ship()
+        try await server.registerVersion()
+        try await server.promote(to: .release, version: 2)
     }
 
     @Test func aRolloutGoesThroughItsStepsAndMovesMaster() async throws {
         try await withTestServer { server in
-            try Self.prepare(server)
+            try await Self.prepare(server)
             let started = try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2,"steps":[10,50,100]}"#)
             started.expect(.created)
             #expect(started["state"] as? String == "progressing")
@@ -59,7 +59,7 @@ import Testing
 
     @Test func resolveIsStickyAndNeedsAKey() async throws {
         try await withTestServer { server in
-            try Self.prepare(server)
+            try await Self.prepare(server)
             let before = try await server.send(.get, "/v1/models/m/resolve?key=user-1", as: .reader)
             before.expect(.ok)
             #expect(before["version"] as? Int == 1)
@@ -86,7 +86,7 @@ import Testing
 
     @Test func abortSendsTrafficBackAndLeavesMaster() async throws {
         try await withTestServer { server in
-            try Self.prepare(server)
+            try await Self.prepare(server)
             try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2}"#).expect(.created)
             try await server.send(.post, "/v1/models/m/rollout/abort", as: .releaseManager, json: #"{}"#)
                 .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "reason")
@@ -102,8 +102,8 @@ import Testing
 
     @Test func startingIsRefusedWhenTheVersionIsNotReady() async throws {
         try await withTestServer { server in
-            try Self.prepare(server)
-            try server.registerVersion()  // 3: only on develop
+            try await Self.prepare(server)
+            try await server.registerVersion()  // 3: only on develop
             let audit = try server.auditCount()
             try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":3}"#)
                 .expect(.conflict, code: "CONFLICT", detailMentions: "release")
@@ -117,7 +117,7 @@ import Testing
                 .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "version")
             #expect(try server.auditCount() == audit)
 
-            _ = try server.registry.setPolicy(model: "m", document: "master:\n  approvals:\n    count: 1\n", by: TestServer.setup)
+            _ = try await server.registry.setPolicy(model: "m", document: "master:\n  approvals:\n    count: 1\n", by: TestServer.setup)
             let refused = try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2}"#)
             refused.expect(.unprocessableContent, code: "GATE_FAILED")
             #expect((refused["gates"] as? [[String: Any]])?.contains { $0["name"] as? String == "approvals" } == true, "\(refused)")
@@ -126,7 +126,7 @@ import Testing
 
     @Test func oneActiveRolloutPerModelAndNoPromotionToMasterMeanwhile() async throws {
         try await withTestServer { server in
-            try Self.prepare(server)
+            try await Self.prepare(server)
             try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2}"#).expect(.created)
             try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2}"#)
                 .expect(.conflict, code: "CONFLICT", detailMentions: "active rollout")
@@ -138,7 +138,7 @@ import Testing
 
     @Test func aModelWithoutARolloutAnswersNotFoundAndActionsConflict() async throws {
         try await withTestServer { server in
-            try server.ship()
+            try await server.ship()
             try await server.send(.get, "/v1/models/m/rollout", as: .reader).expect(.notFound, code: "NOT_FOUND")
             try await server.send(.get, "/v1/models/x/rollout", as: .reader).expect(.notFound, code: "NOT_FOUND")
             // The model exists; without an active rollout its state refuses the action.
@@ -153,8 +153,8 @@ import Testing
 
     @Test func observationsBeyondTheFailureLimitAbortTheRollout() async throws {
         try await withTestServer { server in
-            try Self.prepare(server)
-            _ = try server.registry.setPolicy(
+            try await Self.prepare(server)
+            _ = try await server.registry.setPolicy(
                 model: "m", document: "master:\n  rollout:\n    steps: [20, 100]\n    guards: {error_rate: \"<= 0.02\"}\n    failure_limit: 1\n",
                 by: TestServer.setup)
             try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2}"#).expect(.created)

@@ -21,16 +21,16 @@ struct Tokens: Sendable {
     ]
     static let secondReleaseManagerName = "remy"
 
-    init(_ registry: Registry) throws {
+    init(_ registry: Registry) async throws {
         let operatorCaller = Caller(name: "operator", role: .admin)
         var secrets: [Role: String] = [:]
         for role in Role.allCases {
-            secrets[role] = try registry.createToken(name: Self.names[role] ?? role.rawValue, role: role, by: operatorCaller).token
+            secrets[role] = try await registry.createToken(name: Self.names[role] ?? role.rawValue, role: role, by: operatorCaller).token
         }
         self.secrets = secrets
-        secondReleaseManager = try registry.createToken(name: Self.secondReleaseManagerName, role: .releaseManager, by: operatorCaller).token
-        let revoked = try registry.createToken(name: "gone", role: .engineer, by: operatorCaller)
-        _ = try registry.revokeToken(id: revoked.id, by: operatorCaller)
+        secondReleaseManager = try await registry.createToken(name: Self.secondReleaseManagerName, role: .releaseManager, by: operatorCaller).token
+        let revoked = try await registry.createToken(name: "gone", role: .engineer, by: operatorCaller)
+        _ = try await registry.revokeToken(id: revoked.id, by: operatorCaller)
         self.revoked = revoked.token
     }
 
@@ -140,23 +140,23 @@ struct TestServer: Sendable {
 
     /// Registers a version of `model` (creating the model) and returns its number.
     @discardableResult
-    func registerVersion(_ model: String = "m", metrics: [String: Double] = [:], digest: String? = nil) throws -> Int {
-        try registry.register(
+    func registerVersion(_ model: String = "m", metrics: [String: Double] = [:], digest: String? = nil) async throws -> Int {
+        try await registry.register(
             model: model, RegisterRequest(artifactURI: "s3://models/\(model)/\(UUID().uuidString)", digest: digest, metrics: metrics),
             by: Self.setup
         ).version
     }
 
-    func promote(_ model: String = "m", to branch: Branch, version: Int? = nil) throws {
-        _ = try registry.promote(model: model, PromoteRequest(to: branch, version: version), by: Self.setup)
+    func promote(_ model: String = "m", to branch: Branch, version: Int? = nil) async throws {
+        _ = try await registry.promote(model: model, PromoteRequest(to: branch, version: version), by: Self.setup)
     }
 
     /// Registers a version and walks it up to master.
     @discardableResult
-    func ship(_ model: String = "m") throws -> Int {
-        let version = try registerVersion(model)
-        try promote(model, to: .release, version: version)
-        try promote(model, to: .master, version: version)
+    func ship(_ model: String = "m") async throws -> Int {
+        let version = try await registerVersion(model)
+        try await promote(model, to: .release, version: version)
+        try await promote(model, to: .master, version: version)
         return version
     }
 
@@ -178,7 +178,7 @@ struct TestServer: Sendable {
 func withTestServer(checkpointKey: String? = nil, _ body: @escaping @Sendable (TestServer) async throws -> Void) async throws {
     try await withTemporaryDirectory { directory in
         let registry = try Registry(path: directory.file("mreg.db"), workload: .server)
-        let tokens = try Tokens(registry)
+        let tokens = try await Tokens(registry)
         // Warnings only: the access log of hundreds of requests would bury the test output.
         let app = try buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)
         try await app.test(.router) { client in

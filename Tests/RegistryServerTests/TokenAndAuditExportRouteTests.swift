@@ -78,7 +78,7 @@ import Testing
 
     @Test func aRevokedTokenIsUnauthenticatedFromThenOn() async throws {
         try await withTestServer { server in
-            let issued = try server.registry.createToken(name: "short-lived", role: .reader, by: TestServer.setup)
+            let issued = try await server.registry.createToken(name: "short-lived", role: .reader, by: TestServer.setup)
             let bearer: HTTPFields = [.authorization: "Bearer \(issued.token)"]
             try await server.send(.get, "/v1/models", as: nil, headers: bearer).expect(.ok)
 
@@ -125,8 +125,8 @@ import Testing
 
     @Test func theJSONLinesExportIsEveryEntryOfTheLogOldestFirst() async throws {
         try await withTestServer { server in
-            try server.ship()
-            try server.registerVersion("other")
+            try await server.ship()
+            try await server.registerVersion("other")
             let log = try await server.send(.get, "/v1/audit?limit=1000", as: .auditor)
             #expect(log.nextCursor == nil)
 
@@ -148,7 +148,7 @@ import Testing
 
     @Test func theCSVExportHasAHeaderAndOneRowPerEntry() async throws {
         try await withTestServer { server in
-            try server.ship()
+            try await server.ship()
             let entries = try server.registry.auditLog(AuditQuery(limit: 1000)).items.reversed()
 
             let export = try await server.send(.get, "/v1/audit/export?format=csv", as: .auditor)
@@ -194,10 +194,10 @@ import Testing
     @Test func theLogVerifiesAgainstACheckpointItStillHolds() async throws {
         let keys = CheckpointKeys.generate()
         try await withTestServer(checkpointKey: keys.privateKey) { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let checkpoint = try await server.send(.post, "/v1/audit/checkpoint", as: .auditor)
             checkpoint.expect(.created)
-            try server.registerVersion()
+            try await server.registerVersion()
 
             let verified = try await server.send(
                 .post, "/v1/audit/verify", as: .auditor, json: try verificationBody(checkpoint.object, publicKey: keys.publicKey))
@@ -212,7 +212,7 @@ import Testing
     @Test func aTamperedCheckpointOrAnotherKeyIsAnIntegrityProblem() async throws {
         let keys = CheckpointKeys.generate()
         try await withTestServer(checkpointKey: keys.privateKey) { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let signed = try await server.send(.post, "/v1/audit/checkpoint", as: .auditor).object
             let size = try #require(signed["size"] as? Int)
             var shrunk = signed
@@ -243,7 +243,7 @@ import Testing
 
     @Test func metricQueryParametersAreAddedToTheReportOverridingTheDocument() async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let report = try await server.send(
                 .post, "/v1/models/m/versions/1/reports?suite=unit&metric=p99_ms=41&metric=auc=0.9", as: .engineer,
                 json: #"{"status":"passed","tests":3,"metrics":{"auc":0.5,"f1":0.7}}"#)
@@ -258,7 +258,7 @@ import Testing
     @Test(arguments: ["metric=p99_ms", "metric==41", "metric=auc=high", "metric=auc=inf", "metric=auc=1&metric=auc=2"])
     func aMalformedMetricQueryParameterIsRefusedAndNothingIsWritten(_ query: String) async throws {
         try await withTestServer { server in
-            try server.registerVersion()
+            try await server.registerVersion()
             let audit = try server.auditCount()
             try await server.send(
                 .post, "/v1/models/m/versions/1/reports?suite=unit&\(query)", as: .engineer, json: #"{"status":"passed","tests":3}"#

@@ -6,8 +6,8 @@ import Testing
 
 /// `Database.backup(to:)`: a consistent copy that opens as a database of its own.
 @Suite struct BackupTests {
-    private static func fill(_ database: Database) throws {
-        try database.write { connection in
+    private static func fill(_ database: Database) async throws {
+        try await database.write { connection in
             try connection.execute(script: """
                 CREATE TABLE models (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, weights BLOB, score REAL);
                 CREATE INDEX models_score ON models (score);
@@ -21,10 +21,10 @@ import Testing
         }
     }
 
-    @Test func backupOpensWithTheSameSchemaAndRows() throws {
-        try withTemporaryDirectory { directory in
+    @Test func backupOpensWithTheSameSchemaAndRows() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try Self.fill(database)
+            try await Self.fill(database)
             let copyPath = directory.file("copy.sqlite")
 
             try database.backup(to: copyPath)
@@ -38,11 +38,11 @@ import Testing
         }
     }
 
-    @Test func backupHoldsOnlyCommittedDataAndDoesNotWaitForAWriter() throws {
-        try withTemporaryDirectory { directory in
+    @Test func backupHoldsOnlyCommittedDataAndDoesNotWaitForAWriter() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let database = try Database(path: path)
-            try Self.fill(database)
+            try await Self.fill(database)
             let other = try Connection(path: path)
             try other.execute("BEGIN IMMEDIATE")
             try other.execute("INSERT INTO models (name) VALUES (?)", ["uncommitted"])
@@ -59,12 +59,12 @@ import Testing
         }
     }
 
-    @Test func backupOfTheLatestCommitIncludesDataStillInTheWAL() throws {
-        try withTemporaryDirectory { directory in
+    @Test func backupOfTheLatestCommitIncludesDataStillInTheWAL() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try Self.fill(database)
+            try await Self.fill(database)
             // Recent commits live in the -wal file until a checkpoint; the copy must have them.
-            try database.write { try $0.execute("DELETE FROM models WHERE id > 100") }
+            try await database.write { try $0.execute("DELETE FROM models WHERE id > 100") }
             try database.backup(to: directory.file("copy.sqlite"))
             let copy = try Connection(path: directory.file("copy.sqlite"))
             #expect(try copy.queryFirst("SELECT count(*), max(id) FROM models")?.values == [100, 100])
@@ -72,10 +72,10 @@ import Testing
         }
     }
 
-    @Test func backupToADirectoryFails() throws {
-        try withTemporaryDirectory { directory in
+    @Test func backupToADirectoryFails() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try Self.fill(database)
+            try await Self.fill(database)
             let target = directory.file("subdirectory")
             try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
             let error = #expect(throws: SQLiteError.self) { try database.backup(to: target) }

@@ -13,13 +13,13 @@ import Testing
             let path = directory.file("db.sqlite")
             let first = try Database(path: path)
             let second = try Database(path: path)
-            try first.write { try $0.execute("CREATE TABLE t (database INTEGER NOT NULL, n INTEGER NOT NULL)") }
+            try await first.write { try $0.execute("CREATE TABLE t (database INTEGER NOT NULL, n INTEGER NOT NULL)") }
 
             let writesEach = 200
-            try await onThreads(2) { index in
+            try await concurrently(2) { index in
                 let database = index == 0 ? first : second
                 for n in 0..<writesEach {
-                    try database.write { connection in
+                    try await database.write { connection in
                         try connection.execute("INSERT INTO t VALUES (?, ?)", [.integer(Int64(index)), .integer(Int64(n))])
                     }
                 }
@@ -33,12 +33,12 @@ import Testing
     @Test func manyDatabasesWritingAndReadingConcurrentlyAllSucceed() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
-            try Database(path: path).write { try $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
-            try await onThreads(4) { _ in
-                // Each thread opens its own, as separate processes would.
+            try await Database(path: path).write { try $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
+            try await concurrently(4) { _ in
+                // Each task opens its own, as separate processes would.
                 let database = try Database(path: path)
                 for n in 0..<50 {
-                    try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))]) }
+                    try await database.write { try $0.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))]) }
                     _ = try database.read { try $0.queryFirst("SELECT count(*) FROM t") }
                 }
             }
@@ -50,51 +50,45 @@ import Testing
         try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let database = try Database(path: path, options: Connection.Options(busyTimeoutMilliseconds: 10_000))
-            try database.write { try $0.execute("CREATE TABLE t (x)") }
+            try await database.write { try $0.execute("CREATE TABLE t (x)") }
 
-            let locked = Counter()
+            // Another connection (another process, say) holds the write lock for 300 ms.
+            // Handed to the thread below, its only user from then on.
+            nonisolated(unsafe) let holder = try Connection(path: path)
+            try holder.execute("BEGIN IMMEDIATE")
+            try holder.execute("INSERT INTO t VALUES (?)", ["holder"])
             let committed = Counter()
-            let committedBeforeTheWaiterFinished = Counter()
+            Thread {
+                Thread.sleep(forTimeInterval: 0.3)
+                committed.increment()
+                try? holder.execute("COMMIT")
+            }.start()
             let clock = ContinuousClock()
             let start = clock.now
-            try await onThreads(2) { index in
-                if index == 0 {
-                    let holder = try Connection(path: path)
-                    try holder.execute("BEGIN IMMEDIATE")
-                    try holder.execute("INSERT INTO t VALUES (?)", ["holder"])
-                    locked.increment()
-                    Thread.sleep(forTimeInterval: 0.3)
-                    committed.increment()
-                    try holder.execute("COMMIT")
-                } else {
-                    while locked.value == 0 { sched_yield() }
-                    try database.write { connection in
-                        try connection.execute("INSERT INTO t VALUES (?)", ["waiter"])
-                    }
-                    if committed.value == 1 { committedBeforeTheWaiterFinished.increment() }
-                }
+            try await database.write { connection in
+                try connection.execute("INSERT INTO t VALUES (?)", ["waiter"])
             }
-            #expect(committedBeforeTheWaiterFinished.value == 1)
+            #expect(committed.value == 1, "the write waited for the holder's commit")
             #expect(clock.now - start >= .milliseconds(250))
             #expect(try database.read { try $0.query("SELECT x FROM t ORDER BY rowid") }.map(\.values) == [["holder"], ["waiter"]])
         }
     }
 
-    @Test func withoutABusyTimeoutALockedWriteFailsWithBusy() throws {
-        try withTemporaryDirectory { directory in
+    @Test func withoutABusyTimeoutALockedWriteFailsWithBusy() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let database = try Database(path: path, options: Connection.Options(busyTimeoutMilliseconds: 0))
-            try database.write { try $0.execute("CREATE TABLE t (x)") }
+            try await database.write { try $0.execute("CREATE TABLE t (x)") }
             let holder = try Connection(path: path)
             try holder.execute("BEGIN IMMEDIATE")
 
-            let error = #expect(throws: SQLiteError.self) {
-                try database.write { try $0.execute("INSERT INTO t VALUES (1)") }
+            let error = await #expect(throws: SQLiteError.self) {
+                try await database.write { try $0.execute("INSERT INTO t VALUES (1)") }
             }
             #expect(error?.isBusy == true)
             #expect(error?.code == 5)  // SQLITE_BUSY
             try holder.execute("COMMIT")
-            try database.write { try $0.execute("INSERT INTO t VALUES (1)") }
+            try await database.write { try $0.execute("INSERT INTO t VALUES (1)") }
             #expect(try database.read { try $0.queryFirst("SELECT count(*) FROM t")?.int(0) } == 1)
         }
     }

@@ -6,14 +6,14 @@ import Testing
 
 /// Opening a file: the configuration every connection gets, and the files it refuses.
 @Suite struct ConnectionTests {
-    @Test func opensInWALMode() throws {
+    @Test func opensInWALMode() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             #expect(try connection.queryFirst("PRAGMA journal_mode")?.optionalString(0) == "wal")
         }
     }
 
-    @Test func walModeIsRecordedInTheFile() throws {
+    @Test func walModeIsRecordedInTheFile() async throws {
         try withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             do {
@@ -27,7 +27,7 @@ import Testing
         }
     }
 
-    @Test func synchronousIsNormal() throws {
+    @Test func synchronousIsNormal() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             // NORMAL is 1 (https://www.sqlite.org/pragma.html#pragma_synchronous).
@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    @Test func temporaryStorageIsInMemory() throws {
+    @Test func temporaryStorageIsInMemory() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             // MEMORY is 2: savepoint sub-journals never spill to a temporary file.
@@ -43,14 +43,14 @@ import Testing
         }
     }
 
-    @Test func foreignKeysAreOn() throws {
+    @Test func foreignKeysAreOn() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             #expect(try connection.queryFirst("PRAGMA foreign_keys")?.optionalInt(0) == 1)
         }
     }
 
-    @Test func foreignKeysAreEnforced() throws {
+    @Test func foreignKeysAreEnforced() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute(script: """
@@ -65,7 +65,7 @@ import Testing
         }
     }
 
-    @Test func busyTimeoutIsFiniteAndConfigurable() throws {
+    @Test func busyTimeoutIsFiniteAndConfigurable() async throws {
         #expect(Connection.Options().busyTimeoutMilliseconds == 10_000)
         try withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
@@ -97,7 +97,7 @@ import Testing
         }
     }
 
-    @Test func extendedResultCodesAreOn() throws {
+    @Test func extendedResultCodesAreOn() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (x CHECK (x > 0))")
@@ -109,7 +109,7 @@ import Testing
         }
     }
 
-    @Test func openingADirectoryFailsWithCannotOpen() throws {
+    @Test func openingADirectoryFailsWithCannotOpen() async throws {
         try withTemporaryDirectory { directory in
             let error = #expect(throws: SQLiteError.self) { try Connection(path: directory.path) }
             #expect(error?.isCannotOpen == true)
@@ -117,7 +117,7 @@ import Testing
         }
     }
 
-    @Test func openingAFileThatIsNotADatabaseFailsAndLeavesItAlone() throws {
+    @Test func openingAFileThatIsNotADatabaseFailsAndLeavesItAlone() async throws {
         try withTemporaryDirectory { directory in
             let path = directory.file("notes.txt")
             let bytes = Data(String(repeating: "These are notes, not an SQLite database.\n", count: 200).utf8)
@@ -132,7 +132,7 @@ import Testing
         }
     }
 
-    @Test func openingAMissingFileWithoutCreateFailsAndCreatesNothing() throws {
+    @Test func openingAMissingFileWithoutCreateFailsAndCreatesNothing() async throws {
         try withTemporaryDirectory { directory in
             let path = directory.file("missing.sqlite")
             let error = #expect(throws: SQLiteError.self) {
@@ -143,7 +143,7 @@ import Testing
         }
     }
 
-    @Test func aReadOnlyConnectionCannotWrite() throws {
+    @Test func aReadOnlyConnectionCannotWrite() async throws {
         try withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let writer = try Connection(path: path)

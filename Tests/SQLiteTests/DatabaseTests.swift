@@ -10,8 +10,8 @@ import Testing
         try #require(try connection.queryFirst("SELECT count(*) FROM \(table)")).int(0)
     }
 
-    @Test func aLongRunningDatabaseReadsWithoutMemoryMapping() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aLongRunningDatabaseReadsWithoutMemoryMapping() async throws {
+        try await withTemporaryDirectory { directory in
             func mapSize(_ database: Database) throws -> Int? { try database.read { try $0.queryFirst("PRAGMA mmap_size")?.int(0) } }
             let tool = try Database(path: directory.file("tool.sqlite"))
             let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .seconds(1))
@@ -21,8 +21,8 @@ import Testing
         }
     }
 
-    @Test func theCheckpointThreadCarriesItsName() throws {
-        try withTemporaryDirectory { directory in
+    @Test func theCheckpointThreadCarriesItsName() async throws {
+        try await withTemporaryDirectory { directory in
             let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .milliseconds(10))
             // The thread names itself once it runs, which may be a moment after `init` returns.
             let deadline = ContinuousClock.now + .seconds(5)
@@ -36,25 +36,25 @@ import Testing
         }
     }
 
-    @Test func readSeesCommittedData() throws {
-        try withTemporaryDirectory { directory in
+    @Test func readSeesCommittedData() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { connection in
+            try await database.write { connection in
                 try connection.execute("CREATE TABLE t (x)")
                 try connection.execute("INSERT INTO t VALUES (?)", ["committed"])
             }
             #expect(try database.read { try $0.query("SELECT x FROM t") }.map(\.values) == [["committed"]])
-            try database.write { try $0.execute("INSERT INTO t VALUES (?)", ["second"]) }
+            try await database.write { try $0.execute("INSERT INTO t VALUES (?)", ["second"]) }
             // A pooled reader that read before must not stay on its old snapshot.
             #expect(try database.read { try Self.count($0) } == 2)
         }
     }
 
-    @Test func readDoesNotSeeNorWaitForAWriteInProgressElsewhere() throws {
-        try withTemporaryDirectory { directory in
+    @Test func readDoesNotSeeNorWaitForAWriteInProgressElsewhere() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let database = try Database(path: path)
-            try database.write { connection in
+            try await database.write { connection in
                 try connection.execute("CREATE TABLE t (x)")
                 try connection.execute("INSERT INTO t VALUES (?)", ["old"])
             }
@@ -76,11 +76,11 @@ import Testing
         }
     }
 
-    @Test func everyQueryInOneReadSeesTheSameSnapshot() throws {
-        try withTemporaryDirectory { directory in
+    @Test func everyQueryInOneReadSeesTheSameSnapshot() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let database = try Database(path: path)
-            try database.write { connection in
+            try await database.write { connection in
                 try connection.execute("CREATE TABLE t (x)")
                 try connection.execute("INSERT INTO t VALUES (1)")
             }
@@ -99,13 +99,13 @@ import Testing
     @Test func concurrentWritesThroughOneDatabaseAllLand() async throws {
         try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try $0.execute("CREATE TABLE t (writer INTEGER NOT NULL, n INTEGER NOT NULL, UNIQUE (writer, n))") }
+            try await database.write { try $0.execute("CREATE TABLE t (writer INTEGER NOT NULL, n INTEGER NOT NULL, UNIQUE (writer, n))") }
 
             let writers = 8
             let writesEach = 100
-            try await onThreads(writers) { writer in
+            try await concurrently(writers) { writer in
                 for n in 0..<writesEach {
-                    try database.write { connection in
+                    try await database.write { connection in
                         try connection.execute("INSERT INTO t VALUES (?, ?)", [.integer(Int64(writer)), .integer(Int64(n))])
                     }
                 }
@@ -120,12 +120,12 @@ import Testing
     @Test func concurrentTasksWritingThroughOneDatabaseAllLand() async throws {
         try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
+            try await database.write { try $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<8 {
                     group.addTask {
                         for n in 0..<100 {
-                            try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.integer(Int64(task * 100 + n))]) }
+                            try await database.write { try $0.execute("INSERT INTO t VALUES (?)", [.integer(Int64(task * 100 + n))]) }
                         }
                     }
                 }
@@ -139,14 +139,14 @@ import Testing
     @Test func readersRunningDuringWritesOnlySeeWholeTransactions() async throws {
         try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
+            try await database.write { try $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
             let oddCounts = Counter()
             let reads = Counter()
-            try await onThreads(4) { thread in
+            try await concurrently(4) { task in
                 for n in 0..<100 {
-                    if thread == 0 {
+                    if task == 0 {
                         // Every write adds two rows in one transaction.
-                        try database.write { connection in
+                        try await database.write { connection in
                             try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))])
                             try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))])
                         }
@@ -163,11 +163,11 @@ import Testing
         }
     }
 
-    @Test func aFailedReadLeavesItsConnectionUsable() throws {
+    @Test func aFailedReadLeavesItsConnectionUsable() async throws {
         struct Abort: Error {}
-        try withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"), maxIdleReaders: 1)
-            try database.write { try $0.execute("CREATE TABLE t (x)") }
+            try await database.write { try $0.execute("CREATE TABLE t (x)") }
             #expect(throws: Abort.self) {
                 try database.read { connection in
                     _ = try connection.query("SELECT x FROM t")
@@ -176,7 +176,7 @@ import Testing
             }
             #expect(throws: SQLiteError.self) { try database.read { try $0.query("SELECT nope FROM t") } }
             // The single pooled reader is borrowed again: it must not be left inside a transaction.
-            try database.write { try $0.execute("INSERT INTO t VALUES (1)") }
+            try await database.write { try $0.execute("INSERT INTO t VALUES (1)") }
             #expect(try database.read { connection in (connection.isInTransaction, try Self.count(connection)) } == (true, 1))
             #expect(try database.read { try Self.count($0) } == 1)
         }

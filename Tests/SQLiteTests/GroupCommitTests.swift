@@ -1,266 +1,200 @@
-import MregTestSupport
 import Dispatch
 import Foundation
+import MregTestSupport
 import Testing
 
 @testable import SQLite
 
-/// Group commit: concurrent writes on the `GroupCommitExecutor` share a transaction, each
-/// stays all or nothing, and nobody hears "done" before the commit.
+/// `GroupCommitWriter`: writes queued together share one commit, each stays all or nothing, and
+/// nobody hears "done" before the commit.
+///
+/// To queue writes deterministically, a first write holds the commit thread at a gate (its own
+/// thread, never one of Swift's pool) until the test has seen the others waiting in the queue.
 @Suite struct GroupCommitTests {
-    /// A database with table `t (x)` (and `child`, whose deferred foreign key fails only at
-    /// COMMIT), its group-commit executor, and a directory removed afterwards.
-    private static func withGroupCommit(
-        maxGroupSize: Int = 32, _ body: @Sendable (Database, GroupCommitExecutor, String) async throws -> Void
+    /// A writer on a database with table `t (x)` (and `child`, whose deferred foreign key fails
+    /// only at COMMIT), and the file's path, in a directory removed afterwards.
+    private static func withWriter(
+        maxGroupSize: Int = 32, _ body: @Sendable (GroupCommitWriter, String) async throws -> Void
     ) async throws {
         try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
-            let database = try Database(path: path)
-            try database.write { connection in
-                try connection.execute(
-                    script: """
-                        CREATE TABLE t (x TEXT NOT NULL UNIQUE);
-                        CREATE TABLE child (parent TEXT REFERENCES t(x) DEFERRABLE INITIALLY DEFERRED);
-                        """)
-            }
-            try await body(database, GroupCommitExecutor(database: database, maxGroupSize: maxGroupSize), path)
+            let connection = try Connection(path: path)
+            try connection.execute(
+                script: """
+                    CREATE TABLE t (x TEXT NOT NULL UNIQUE);
+                    CREATE TABLE child (parent TEXT REFERENCES t(x) DEFERRABLE INITIALLY DEFERRED);
+                    """)
+            try await body(GroupCommitWriter(connection: connection, maxGroupSize: maxGroupSize), path)
         }
     }
 
-    /// Runs `write` as one request would: on the executor, with a ticket, answered after the commit.
-    private static func request<T: Sendable>(
-        _ executor: GroupCommitExecutor, _ write: @escaping @Sendable () throws -> T
-    ) async throws -> T {
-        let ticket = CommitTicket()
-        let result = try await CommitTicket.$current.withValue(ticket) {
-            try await withTaskExecutorPreference(executor) { try write() }
-        }
-        try await ticket.waitUntilCommitted()
-        return result
-    }
-
-    /// A gate the first write waits at, on the executor's thread, until the test has queued the
-    /// others behind it: tasks added with `executorPreference` are queued on the executor as
-    /// they are added, so once the gate opens every one of them is waiting, whatever the load.
-    private final class Gate: Sendable {
-        private let semaphore = DispatchSemaphore(value: 0)
-        func open() { semaphore.signal() }
-        func wait() { _ = semaphore.wait(timeout: .now() + 30) }
-    }
-
+    /// What is committed in `t`, read as another process would.
     private static func values(_ path: String) throws -> [String] {
         try Connection(path: path).query("SELECT x FROM t ORDER BY x").map { try $0.string(0) }
     }
 
-    /// Inserts `values` as one request each, all queued on the executor behind the first,
-    /// which waits at a gate until the others are queued.
-    private static func insertQueuedTogether(_ values: [String], _ database: Database, _ executor: GroupCommitExecutor) async throws {
-        let gate = Gate()
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for (index, value) in values.enumerated() {
-                tasks.addTask(executorPreference: executor) {
-                    try await Self.request(executor) {
-                        try database.write { connection in
-                            if index == 0 { gate.wait() }
-                            try connection.execute("INSERT INTO t VALUES (?)", [.text(value)])
-                        }
-                    }
+    private static func insert(_ value: String) -> @Sendable (Connection) throws -> Void {
+        { try $0.execute("INSERT INTO t VALUES (?)", [.text(value)]) }
+    }
+
+    /// Holds the commit thread inside a write (which first runs `body`) until `open()`.
+    private final class Gate: Sendable {
+        private let semaphore = DispatchSemaphore(value: 0)
+        private let (entered, enter) = AsyncStream<Void>.makeStream()
+
+        /// Starts the holding write; returns once the thread is inside it.
+        func hold(_ writer: GroupCommitWriter, _ body: @escaping @Sendable (Connection) throws -> Void = { _ in })
+            async -> Task<Void, any Error>
+        {
+            let write = Task {
+                try await writer.write { connection in
+                    try body(connection)
+                    self.enter.yield()
+                    _ = self.semaphore.wait(timeout: .now() + 30)
                 }
             }
-            gate.open()
-            try await tasks.waitForAll()
+            for await _ in entered { break }
+            return write
+        }
+
+        func open() { semaphore.signal() }
+    }
+
+    /// Waits until `count` writes wait in the queue behind the held one.
+    private static func waitUntilQueued(_ writer: GroupCommitWriter, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while writer.queued < count {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("only \(writer.queued) of \(count) writes queued")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(1))
         }
     }
 
+    /// Runs `writes` queued together behind a held first write, and the outcome of each.
+    private static func queuedTogether<T: Sendable>(
+        _ writer: GroupCommitWriter, first: @escaping @Sendable (Connection) throws -> Void = { _ in },
+        _ writes: [@Sendable (Connection) throws -> T]
+    ) async throws -> (first: Result<Void, any Error>, rest: [Result<T, any Error>]) {
+        let gate = Gate()
+        let held = await gate.hold(writer, first)
+        let tasks = writes.map { write in Task { try await writer.write(write) } }
+        try await waitUntilQueued(writer, writes.count)
+        gate.open()
+        var rest: [Result<T, any Error>] = []
+        for task in tasks { rest.append(await task.result) }
+        return (await held.result, rest)
+    }
+
     @Test func writesQueuedTogetherShareOneCommitAndAllLand() async throws {
-        try await Self.withGroupCommit { database, executor, path in
-            try await Self.insertQueuedTogether((0...20).map { "w\($0)" }, database, executor)
+        try await Self.withWriter { writer, path in
+            let outcome = try await Self.queuedTogether(writer, first: Self.insert("w0"), (1...20).map { Self.insert("w\($0)") })
+            try outcome.first.get()
+            for result in outcome.rest { try result.get() }
             #expect(try Self.values(path).count == 21)
-            let totals = database.groupCommitTotals
-            #expect(totals.writes == 21)
-            #expect(totals.commits < 21, "writes that queued together should have shared commits: \(totals)")
+            #expect(writer.totals == WriteTotals(commits: 1, writes: 21), "the held write and the twenty behind it")
         }
     }
 
     @Test func aFailingWriteRollsBackAloneAndItsNeighboursCommit() async throws {
-        try await Self.withGroupCommit { database, executor, path in
-            let gate = Gate()
-            try await withThrowingTaskGroup(of: Bool.self) { tasks in
-                tasks.addTask(executorPreference: executor) {
-                    try await Self.request(executor) {
-                        try database.write { connection in
-                            gate.wait()
-                            try connection.execute("INSERT INTO t VALUES ('a')")
-                        }
-                    }
-                    return true
-                }
-                tasks.addTask(executorPreference: executor) {
-                    do {
-                        try await Self.request(executor) {
-                            try database.write { connection in
-                                try connection.execute("INSERT INTO t VALUES ('b-half')")
-                                try connection.execute("INSERT INTO t VALUES ('a')")  // UNIQUE: fails
-                            }
-                        }
-                        return true
-                    } catch let error as SQLiteError {
-                        #expect(error.extendedCode == SQLiteError.constraintUnique)
-                        return false
-                    }
-                }
-                tasks.addTask(executorPreference: executor) {
-                    try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES ('c')") } }
-                    return true
-                }
-                gate.open()
-                var outcomes: [Bool] = []
-                for try await outcome in tasks { outcomes.append(outcome) }
-                #expect(outcomes.filter { $0 }.count == 2 && outcomes.count == 3)
-            }
+        try await Self.withWriter { writer, path in
+            let outcome = try await Self.queuedTogether(
+                writer, first: Self.insert("a"),
+                [
+                    { @Sendable connection in
+                        try connection.execute("INSERT INTO t VALUES ('b-half')")
+                        try connection.execute("INSERT INTO t VALUES ('a')")  // UNIQUE: fails
+                    },
+                    Self.insert("c"),
+                ])
+            try outcome.first.get()
+            #expect(throws: SQLiteError.self) { try outcome.rest[0].get() }
+            if case .failure(let error as SQLiteError) = outcome.rest[0] { #expect(error.extendedCode == SQLiteError.constraintUnique) }
+            try outcome.rest[1].get()
             #expect(try Self.values(path) == ["a", "c"])
-            #expect(database.groupCommitTotals.commits == 1, "the three writes queued together and shared one commit")
+            #expect(writer.totals == WriteTotals(commits: 1, writes: 2), "the three shared one commit; the failed one is not counted")
         }
     }
 
-    @Test func aRequestIsAnsweredOnlyAfterItsWriteIsCommitted() async throws {
-        try await Self.withGroupCommit { database, executor, path in
+    @Test func aWriteReturnsOnlyOnceItIsCommitted() async throws {
+        try await Self.withWriter { writer, path in
             for n in 0..<50 {
-                try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES (?)", [.text("v\(n)")]) } }
-                // Another connection, as another process would, sees it the moment the answer comes.
+                try await writer.write(Self.insert("v\(n)"))
+                // Another connection, as another process would, sees it the moment the write returns.
                 #expect(try Self.values(path).contains("v\(n)"))
             }
+            #expect(writer.totals == WriteTotals(commits: 50, writes: 50), "nobody to share with: a group of one each")
         }
     }
 
-    @Test func aRequestReadsItsOwnWritesBeforeTheCommit() async throws {
-        try await Self.withGroupCommit { database, executor, _ in
-            let seen = try await Self.request(executor) {
-                try database.write { try $0.execute("INSERT INTO t VALUES ('mine')") }
-                let viaRead = try database.read { try $0.queryFirst("SELECT count(*) FROM t WHERE x = 'mine'")?.int(0) }
-                let viaSingle = try database.readSingleStatement { try $0.queryFirst("SELECT count(*) FROM t WHERE x = 'mine'")?.int(0) }
-                return [viaRead, viaSingle]
-            }
-            #expect(seen == [1, 1])
-        }
-    }
-
-    @Test func aFailedCommitFailsEveryRequestInTheGroupAndLeavesNothing() async throws {
-        try await Self.withGroupCommit { database, executor, path in
-            let gate = Gate()
-            try await withThrowingTaskGroup(of: (any Error)?.self) { tasks in
-                tasks.addTask(executorPreference: executor) {
-                    do {
-                        try await Self.request(executor) {
-                            try database.write { connection in
-                                gate.wait()
-                                try connection.execute("INSERT INTO t VALUES ('innocent')")
-                            }
-                        }
-                        return nil
-                    } catch { return error }
-                }
-                tasks.addTask(executorPreference: executor) {
-                    do {
-                        // The deferred foreign key is checked at COMMIT, which then fails for the whole group.
-                        try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO child VALUES ('nobody')") } }
-                        return nil
-                    } catch { return error }
-                }
-                gate.open()
-                var errors: [(any Error)?] = []
-                for try await error in tasks { errors.append(error) }
-                #expect(errors.count == 2)
-                for error in errors {
-                    #expect((error as? SQLiteError)?.extendedCode == SQLiteError.constraintForeignKey)
-                }
+    @Test func aFailedCommitFailsEveryWriteInTheGroupAndLeavesNothing() async throws {
+        try await Self.withWriter { writer, path in
+            let outcome = try await Self.queuedTogether(
+                writer, first: Self.insert("innocent"),
+                [{ @Sendable in try $0.execute("INSERT INTO child VALUES ('nobody')") }])  // the deferred key fails at COMMIT
+            for result in [outcome.first] + outcome.rest {
+                #expect(throws: SQLiteError.self) { try result.get() }
+                if case .failure(let error as SQLiteError) = result { #expect(error.extendedCode == SQLiteError.constraintForeignKey) }
             }
             #expect(try Self.values(path) == [])
-            // The writer is free again: the next request commits on its own.
-            try await Self.request(executor) { try database.write { try $0.execute("INSERT INTO t VALUES ('after')") } }
+            // The writer is free again: the next write commits on its own.
+            try await writer.write(Self.insert("after"))
             #expect(try Self.values(path) == ["after"])
         }
     }
 
-    @Test func writesOutsideTheExecutorWaitForTheOpenGroupThenCommitOnTheirOwn() async throws {
-        try await Self.withGroupCommit { database, executor, path in
-            let (inside, enter) = AsyncStream<Void>.makeStream()
-            let release = Gate()
-            // Queued on the executor as it is created: it needs no thread of the shared pool.
-            let grouped = Task(executorPreference: executor) {
-                try await Self.request(executor) {
-                    try database.write { connection in
-                        try connection.execute("INSERT INTO t VALUES ('grouped')")
-                        enter.yield()
-                        release.wait()
-                    }
-                }
-            }
-            for await _ in inside { break }
-            // The group holds the writer: a plain write from another thread waits for it.
-            let plain = Task.detached { try database.write { try $0.execute("INSERT INTO t VALUES ('plain')") } }
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(try Self.values(path) == [], "nothing is committed while the group is open")
-            release.open()
-            try await grouped.value
-            try await plain.value
-            #expect(try Self.values(path) == ["grouped", "plain"])
-        }
-    }
-
-    @Test func aRequestThatOnlyReadsTheGroupsStateWaitsForItsCommitAndFailsWithIt() async throws {
-        try await Self.withGroupCommit { database, executor, path in
-            let gate = Gate()
-            try await withThrowingTaskGroup(of: Result<Int, any Error>.self) { tasks in
-                tasks.addTask(executorPreference: executor) {
-                    do {
-                        try await Self.request(executor) {
-                            try database.write { connection in
-                                gate.wait()
-                                try connection.execute("INSERT INTO t VALUES ('doomed')")
-                                try connection.execute("INSERT INTO child VALUES ('nobody')")  // fails at COMMIT
-                            }
-                        }
-                        return .success(-1)
-                    } catch { return .failure(error) }
-                }
-                tasks.addTask(executorPreference: executor) {
-                    do {
-                        // Sees 'doomed' (uncommitted, in the open group): it must not answer before the commit.
-                        let count = try await Self.request(executor) {
-                            try database.read { try $0.queryFirst("SELECT count(*) FROM t")?.int(0) ?? 0 }
-                        }
-                        return .success(count)
-                    } catch { return .failure(error) }
-                }
-                gate.open()
-                var outcomes: [Result<Int, any Error>] = []
-                for try await outcome in tasks { outcomes.append(outcome) }
-                for outcome in outcomes {
-                    guard case .failure(let error) = outcome else {
-                        Issue.record("answered \(outcome) from a group that never committed")
-                        continue
-                    }
-                    #expect((error as? SQLiteError)?.extendedCode == SQLiteError.constraintForeignKey)
+    /// A refusal may rest on state the group has not committed yet (here: "taken" was inserted by
+    /// the held write); if that state rolls back, the refusal was not true either.
+    @Test func aRefusalDrawnFromTheGroupsStateFailsWithItsCommit() async throws {
+        try await Self.withWriter { writer, path in
+            let outcome = try await Self.queuedTogether(
+                writer, first: Self.insert("taken"),
+                [
+                    Self.insert("taken"),  // UNIQUE, against the uncommitted row
+                    { @Sendable in try $0.execute("INSERT INTO child VALUES ('nobody')") },  // fails the whole group at COMMIT
+                ])
+            for result in outcome.rest {
+                #expect(throws: SQLiteError.self) { try result.get() }
+                if case .failure(let error as SQLiteError) = result {
+                    #expect(error.extendedCode == SQLiteError.constraintForeignKey, "answered with the commit's failure")
                 }
             }
             #expect(try Self.values(path) == [])
         }
     }
 
-    @Test func aGroupSpansAtMostMaxGroupSizeJobs() async throws {
-        try await Self.withGroupCommit(maxGroupSize: 2) { database, executor, path in
-            try await Self.insertQueuedTogether((0..<6).map { "w\($0)" }, database, executor)
+    @Test func aGroupSpansAtMostMaxGroupSizeWrites() async throws {
+        try await Self.withWriter(maxGroupSize: 2) { writer, path in
+            let outcome = try await Self.queuedTogether(writer, first: Self.insert("w0"), (1...5).map { Self.insert("w\($0)") })
+            for result in outcome.rest { try result.get() }
             #expect(try Self.values(path).count == 6)
-            #expect(database.groupCommitTotals == (commits: 3, writes: 6), "six queued writes, two per group")
+            #expect(writer.totals == WriteTotals(commits: 3, writes: 6), "six queued writes, two per group")
         }
     }
 
-    @Test func theThreadCarriesItsNameForTopAndPerf() async throws {
-        try await Self.withGroupCommit { _, executor, _ in
-            let name = await withTaskExecutorPreference(executor) { currentThreadName() }
-            #expect(name == GroupCommitExecutor.threadName)
+    @Test func theWriteRunsOnTheNamedThreadAndItsCallerGoesOnElsewhere() async throws {
+        try await Self.withWriter { writer, _ in
+            let inside = try await writer.write { _ in currentThreadName() }
+            #expect(inside == GroupCommitWriter.threadName, "named for top and perf")
+            // The commit resumes the caller, which must go on elsewhere, or a server would render
+            // its answers on the thread every write waits for.
+            #expect(currentThreadName() != GroupCommitWriter.threadName)
+        }
+    }
+
+    @Test func aDatabaseWithGroupCommitWritesThroughItsThread() async throws {
+        try await withTemporaryDirectory { directory in
+            let database = try Database(
+                path: directory.file("db.sqlite"), writes: .groupCommit(),
+                prepare: { try $0.execute("CREATE TABLE t (x TEXT NOT NULL)") })
+            let name = try await database.write { connection in
+                try connection.execute("INSERT INTO t VALUES ('x')")
+                return currentThreadName()
+            }
+            #expect(name == GroupCommitWriter.threadName)
+            #expect(database.writeTotals == WriteTotals(commits: 1, writes: 1))
+            #expect(try database.read { try $0.queryFirst("SELECT count(*) FROM t")?.int(0) } == 1)
         }
     }
 }
-

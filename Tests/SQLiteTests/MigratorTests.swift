@@ -29,7 +29,7 @@ import Testing
         try connection.queryFirst("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [.text(name)]) != nil
     }
 
-    @Test func appliesMigrationsInOrderAndRecordsThem() throws {
+    @Test func appliesMigrationsInOrderAndRecordsThem() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             // Given out of order: each migration needs the one before it.
@@ -53,7 +53,7 @@ import Testing
         }
     }
 
-    @Test func aSecondRunAppliesNothing() throws {
+    @Test func aSecondRunAppliesNothing() async throws {
         try withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let migrator = Migrator(migrations: [Self.createModels, Self.seedModels, Self.addStage])
@@ -68,7 +68,7 @@ import Testing
         }
     }
 
-    @Test func aNewMigrationIsAppliedOnTopOfTheRecordedOnes() throws {
+    @Test func aNewMigrationIsAppliedOnTopOfTheRecordedOnes() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Migrator(migrations: [Self.createModels, Self.seedModels]).migrate(connection)
@@ -80,7 +80,7 @@ import Testing
         }
     }
 
-    @Test func aChangedChecksumIsRefusedAndNothingChanges() throws {
+    @Test func aChangedChecksumIsRefusedAndNothingChanges() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Migrator(migrations: [Self.createModels, Self.seedModels]).migrate(connection)
@@ -106,7 +106,7 @@ import Testing
         }
     }
 
-    @Test func anUnknownNewerMigrationIsRefusedAndNothingChanges() throws {
+    @Test func anUnknownNewerMigrationIsRefusedAndNothingChanges() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             // A newer program applied 1 and 3; this one knows 1 and 2.
@@ -128,7 +128,7 @@ import Testing
         }
     }
 
-    @Test func aFailingMigrationRollsBackAndLeavesNoRecord() throws {
+    @Test func aFailingMigrationRollsBackAndLeavesNoRecord() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let broken = Migration(
@@ -154,7 +154,7 @@ import Testing
         }
     }
 
-    @Test func aFailingFirstMigrationLeavesAnEmptyDatabase() throws {
+    @Test func aFailingFirstMigrationLeavesAnEmptyDatabase() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let broken = Migration(identifier: 1, name: "broken", sql: "CREATE TABLE a (x); CREATE TABLEX b;", checksum: "c")
@@ -174,10 +174,10 @@ import Testing
 
             try await onThreads(2) { _ in
                 // Each thread opens the fresh file itself, as two processes starting at once would.
-                let database = try Database(path: path)
-                let migrations = try database.withWriter { try migrator.migrate($0) }
+                let connection = try Connection(path: path)
+                let migrations = try migrator.migrate(connection)
                 applied.append(contentsOf: migrations.map(\.identifier))
-                if try database.withWriter({ try migrator.isCurrent($0) }) { current.increment() }
+                if try migrator.isCurrent(connection) { current.increment() }
             }
 
             #expect(applied.elements.sorted() == [1, 2, 3])

@@ -27,7 +27,7 @@ import Testing
     ]
 
     @Test(arguments: values)
-    func boundValueRoundTripsThroughATable(_ value: Value, _ type: String) throws {
+    func boundValueRoundTripsThroughATable(_ value: Value, _ type: String) async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             // No declared type, so no affinity converts the value (https://www.sqlite.org/datatype3.html#affinity_name_examples).
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test(arguments: values)
-    func boundValueRoundTripsThroughTheColumnAccessors(_ value: Value, _ type: String) throws {
+    func boundValueRoundTripsThroughTheColumnAccessors(_ value: Value, _ type: String) async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let statement = try connection.prepare("SELECT ?, typeof(?1)")
@@ -54,7 +54,7 @@ import Testing
         }
     }
 
-    @Test func textIsStoredAsUTF8() throws {
+    @Test func textIsStoredAsUTF8() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let text = "naïve 🧠"
@@ -68,7 +68,7 @@ import Testing
         }
     }
 
-    @Test func integerExtremesKeepEveryBit() throws {
+    @Test func integerExtremesKeepEveryBit() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let statement = try connection.prepare("SELECT ?, ?, ? + 0")
@@ -80,7 +80,7 @@ import Testing
         }
     }
 
-    @Test func largeBlobRoundTrips() throws {
+    @Test func largeBlobRoundTrips() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -90,7 +90,7 @@ import Testing
         }
     }
 
-    @Test func emptyBlobIsABlobNotNull() throws {
+    @Test func emptyBlobIsABlobNotNull() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let row = try #require(try connection.queryFirst("SELECT ? IS NULL, typeof(?1), length(?1)", [.blob([])]))
@@ -98,7 +98,7 @@ import Testing
         }
     }
 
-    @Test func tooManyArgumentsThrowsNamingBothCounts() throws {
+    @Test func tooManyArgumentsThrowsNamingBothCounts() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (a, b)")
@@ -112,7 +112,7 @@ import Testing
         }
     }
 
-    @Test func tooFewArgumentsThrowsNamingBothCounts() throws {
+    @Test func tooFewArgumentsThrowsNamingBothCounts() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (a, b, c, d)")
@@ -126,7 +126,7 @@ import Testing
         }
     }
 
-    @Test func argumentsOfAFailedBindAreNotLeftBehind() throws {
+    @Test func argumentsOfAFailedBindAreNotLeftBehind() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let sql = "SELECT ?"
@@ -137,7 +137,7 @@ import Testing
     }
 
     @Test(arguments: ["", "   \n\t ", ";", "-- only a comment", "/* only a comment */", "  -- a comment\n  /* and another */ "])
-    func sqlWithoutAStatementThrows(_ sql: String) throws {
+    func sqlWithoutAStatementThrows(_ sql: String) async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let prepared = #expect(throws: SQLiteError.self) { try connection.prepare(sql) }
@@ -150,7 +150,7 @@ import Testing
     }
 
     @Test(arguments: ["SELECT 1; SELECT 2", "SELECT 1;SELECT 2;", "SELECT 1; /* c */ SELECT 2"])
-    func twoStatementsInOnePrepareThrow(_ sql: String) throws {
+    func twoStatementsInOnePrepareThrow(_ sql: String) async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let error = #expect(throws: SQLiteError.self) { try connection.prepare(sql) }
@@ -162,7 +162,7 @@ import Testing
     /// Strings of up to 15 UTF-8 bytes live inline in the `String` value, so the C string that
     /// `withCString` hands out for them is a temporary copy, gone when the closure returns; the
     /// statement's tail must be read inside the closure. The 16-byte string is the control.
-    @Test func shortSQLIsCheckedForASecondStatementLikeLongSQL() throws {
+    @Test func shortSQLIsCheckedForASecondStatementLikeLongSQL() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             #expect(throws: SQLiteError.self) { try connection.prepare("SELECT 1; VACUUM") }  // 16 bytes
@@ -174,7 +174,7 @@ import Testing
         }
     }
 
-    @Test func twoStatementsInOneExecuteRunNeither() throws {
+    @Test func twoStatementsInOneExecuteRunNeither() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             #expect(throws: SQLiteError.self) { try connection.execute("CREATE TABLE a (x); CREATE TABLE b (x)") }
@@ -183,7 +183,7 @@ import Testing
     }
 
     @Test(arguments: ["SELECT 1;", "SELECT 1 ;  ; \n", "\n  SELECT 1\n", "SELECT 1 -- the answer"])
-    func oneStatementWithTrailingSemicolonsAndWhitespaceIsAccepted(_ sql: String) throws {
+    func oneStatementWithTrailingSemicolonsAndWhitespaceIsAccepted(_ sql: String) async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             #expect(try connection.query(sql).map(\.values) == [[.integer(1)]])
@@ -192,14 +192,14 @@ import Testing
 
     /// A comment is not a statement: SQL that ends in one still holds a single statement.
     @Test(arguments: ["SELECT 1; -- the answer", "SELECT 1; /* the answer */", "SELECT 1;\n-- the answer\n"])
-    func oneStatementFollowedByACommentIsAccepted(_ sql: String) throws {
+    func oneStatementFollowedByACommentIsAccepted(_ sql: String) async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             #expect(try connection.query(sql).map(\.values) == [[.integer(1)]])
         }
     }
 
-    @Test func cachedStatementsAreReused() throws {
+    @Test func cachedStatementsAreReused() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let sql = "SELECT ? + 1"
@@ -212,7 +212,7 @@ import Testing
         }
     }
 
-    @Test func preparedStatementsAreNotCached() throws {
+    @Test func preparedStatementsAreNotCached() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let sql = "SELECT 1"
@@ -223,7 +223,7 @@ import Testing
         }
     }
 
-    @Test func statementKnowsItsParametersAndColumns() throws {
+    @Test func statementKnowsItsParametersAndColumns() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let statement = try connection.prepare("SELECT ?, ?, 3")
@@ -232,7 +232,7 @@ import Testing
         }
     }
 
-    @Test func uniqueViolationCarriesTheExtendedCodeAndTheSQL() throws {
+    @Test func uniqueViolationCarriesTheExtendedCodeAndTheSQL() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE models (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
@@ -253,7 +253,7 @@ import Testing
         }
     }
 
-    @Test func primaryKeyViolationIsAUniqueViolation() throws {
+    @Test func primaryKeyViolationIsAUniqueViolation() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (id TEXT PRIMARY KEY) STRICT")
@@ -264,7 +264,7 @@ import Testing
         }
     }
 
-    @Test func notNullViolationIsNotAUniqueViolation() throws {
+    @Test func notNullViolationIsNotAUniqueViolation() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (x NOT NULL)")
@@ -274,7 +274,7 @@ import Testing
         }
     }
 
-    @Test func cachedStatementIsUsableAfterItFailed() throws {
+    @Test func cachedStatementIsUsableAfterItFailed() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (x UNIQUE)")
@@ -286,7 +286,7 @@ import Testing
         }
     }
 
-    @Test func syntaxErrorCarriesTheSQL() throws {
+    @Test func syntaxErrorCarriesTheSQL() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let sql = "SELEC 1"
@@ -297,7 +297,7 @@ import Testing
         }
     }
 
-    @Test func scriptErrorCarriesTheExtendedCodeAndTheScript() throws {
+    @Test func scriptErrorCarriesTheExtendedCodeAndTheScript() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let script = "CREATE TABLE t (x UNIQUE); INSERT INTO t VALUES (1); INSERT INTO t VALUES (1);"
@@ -307,7 +307,7 @@ import Testing
         }
     }
 
-    @Test func queryReturnsEveryRowInOrder() throws {
+    @Test func queryReturnsEveryRowInOrder() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (n INTEGER, s TEXT)")
@@ -319,7 +319,7 @@ import Testing
         }
     }
 
-    @Test func forEachRowStopsAtTheFirstThrownError() throws {
+    @Test func forEachRowStopsAtTheFirstThrownError() async throws {
         struct Stop: Error {}
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
@@ -338,7 +338,7 @@ import Testing
         }
     }
 
-    @Test func rowAccessorsThrowInsteadOfCrashingOnNullOrMismatch() throws {
+    @Test func rowAccessorsThrowInsteadOfCrashingOnNullOrMismatch() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let row = try #require(try connection.queryFirst("SELECT NULL, x'00ff', 2.5, 'text'"))

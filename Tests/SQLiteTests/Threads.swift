@@ -71,3 +71,12 @@ func processThreadNames() throws -> [String] {
 private func threadName(at path: String) -> String? {
     try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .newlines)
 }
+
+/// Runs `body(0..<count)` as that many concurrent tasks and waits for all of them: for writers,
+/// whose `Database.write` is `async`.
+func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<count { group.addTask { try await body(index) } }
+        try await group.waitForAll()
+    }
+}

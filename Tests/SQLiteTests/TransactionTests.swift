@@ -18,8 +18,8 @@ import Testing
         try #require(try connection.queryFirst("SELECT count(*) FROM t")).int(0)
     }
 
-    @Test func commitsWhenTheBodyReturns() throws {
-        try withTemporaryDirectory { directory in
+    @Test func commitsWhenTheBodyReturns() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let connection = try Connection(path: path)
             try Self.makeTable(connection)
@@ -35,8 +35,8 @@ import Testing
         }
     }
 
-    @Test func aThrownErrorRollsBackEverythingAndIsRethrown() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aThrownErrorRollsBackEverythingAndIsRethrown() async throws {
+        try await withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Self.makeTable(connection)
             let error = #expect(throws: Abort.self) {
@@ -52,8 +52,8 @@ import Testing
         }
     }
 
-    @Test func anSQLiteErrorMidTransactionRollsBackEverything() throws {
-        try withTemporaryDirectory { directory in
+    @Test func anSQLiteErrorMidTransactionRollsBackEverything() async throws {
+        try await withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Self.makeTable(connection)
             let error = #expect(throws: SQLiteError.self) {
@@ -68,8 +68,8 @@ import Testing
         }
     }
 
-    @Test func theFirstErrorWinsWhenTheBodyCaughtAnSQLiteErrorAndThrewItsOwn() throws {
-        try withTemporaryDirectory { directory in
+    @Test func theFirstErrorWinsWhenTheBodyCaughtAnSQLiteErrorAndThrewItsOwn() async throws {
+        try await withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Self.makeTable(connection)
             let error = #expect(throws: Abort.self) {
@@ -87,8 +87,8 @@ import Testing
         }
     }
 
-    @Test func whenTheBodyAlreadyRolledBackTheBodysErrorIsStillRethrown() throws {
-        try withTemporaryDirectory { directory in
+    @Test func whenTheBodyAlreadyRolledBackTheBodysErrorIsStillRethrown() async throws {
+        try await withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Self.makeTable(connection)
             // As after SQLITE_FULL, where SQLite rolls back on its own: a second ROLLBACK would
@@ -106,8 +106,8 @@ import Testing
         }
     }
 
-    @Test func aCommitThatFailsRollsBackAndIsRethrown() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aCommitThatFailsRollsBackAndIsRethrown() async throws {
+        try await withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             // A deferred foreign key is only checked by COMMIT, which then fails and leaves the
             // transaction open (https://www.sqlite.org/foreignkeys.html#fk_deferred).
@@ -127,8 +127,8 @@ import Testing
         }
     }
 
-    @Test func theConnectionIsUsableAfterARollback() throws {
-        try withTemporaryDirectory { directory in
+    @Test func theConnectionIsUsableAfterARollback() async throws {
+        try await withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try Self.makeTable(connection)
             #expect(throws: Abort.self) {
@@ -142,8 +142,8 @@ import Testing
         }
     }
 
-    @Test func immediateTransactionHoldsTheWriteLockFromTheStart() throws {
-        try withTemporaryDirectory { directory in
+    @Test func immediateTransactionHoldsTheWriteLockFromTheStart() async throws {
+        try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
             let connection = try Connection(path: path)
             try Self.makeTable(connection)
@@ -157,47 +157,49 @@ import Testing
         }
     }
 
-    @Test func databaseWriteCommits() throws {
-        try withTemporaryDirectory { directory in
+    @Test func databaseWriteCommits() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try Self.makeTable($0) }
-            let id = try database.write { connection in
+            try await database.write { try Self.makeTable($0) }
+            let id = try await database.write { connection in
                 try connection.execute("INSERT INTO t VALUES (?)", ["a"])
                 return connection.lastInsertRowID
             }
             #expect(id == 1)
             #expect(try database.read { try Self.count($0) } == 1)
-            #expect(try database.withWriter { $0.isInTransaction } == false)
+            // The writer is not left in a transaction: its next BEGIN would fail.
+            try await database.write { try $0.execute("INSERT INTO t VALUES (?)", ["next"]) }
         }
     }
 
-    @Test func databaseWriteRollsBackAndRethrowsTheFirstError() throws {
-        try withTemporaryDirectory { directory in
+    @Test func databaseWriteRollsBackAndRethrowsTheFirstError() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try Self.makeTable($0) }
-            let error = #expect(throws: Abort.self) {
-                try database.write { connection in
+            try await database.write { try Self.makeTable($0) }
+            let error = await #expect(throws: Abort.self) {
+                try await database.write { connection in
                     try connection.execute("INSERT INTO t VALUES (?)", ["a"])
                     throw Abort(reason: "write")
                 }
             }
             #expect(error == Abort(reason: "write"))
             #expect(try database.read { try Self.count($0) } == 0)
-            #expect(try database.withWriter { $0.isInTransaction } == false)
+            // The writer is not left in a transaction: its next BEGIN would fail.
+            try await database.write { try $0.execute("INSERT INTO t VALUES (?)", ["next"]) }
         }
     }
 
-    @Test func databaseWriteWorksAfterAFailedWrite() throws {
-        try withTemporaryDirectory { directory in
+    @Test func databaseWriteWorksAfterAFailedWrite() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try Self.makeTable($0) }
-            #expect(throws: SQLiteError.self) {
-                try database.write { connection in
+            try await database.write { try Self.makeTable($0) }
+            await #expect(throws: SQLiteError.self) {
+                try await database.write { connection in
                     try connection.execute("INSERT INTO t VALUES (?)", ["a"])
                     try connection.execute("INSERT INTO t VALUES (?)", ["a"])
                 }
             }
-            try database.write { connection in
+            try await database.write { connection in
                 try connection.execute("INSERT INTO t VALUES (?)", ["a"])
                 try connection.execute("INSERT INTO t VALUES (?)", ["b"])
             }
@@ -205,13 +207,13 @@ import Testing
         }
     }
 
-    @Test func aNestedTransactionInsideAWriteFailsRollsBackTheWriteAndLeavesTheWriterUsable() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aNestedTransactionInsideAWriteFailsRollsBackTheWriteAndLeavesTheWriterUsable() async throws {
+        try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
-            try database.write { try Self.makeTable($0) }
+            try await database.write { try Self.makeTable($0) }
             // SQLite has no nested BEGIN (https://www.sqlite.org/lang_transaction.html).
-            let error = #expect(throws: SQLiteError.self) {
-                try database.write { connection in
+            let error = await #expect(throws: SQLiteError.self) {
+                try await database.write { connection in
                     try connection.execute("INSERT INTO t VALUES (?)", ["outer"])
                     try connection.transaction { connection in
                         try connection.execute("INSERT INTO t VALUES (?)", ["inner"])
@@ -220,7 +222,7 @@ import Testing
             }
             #expect(error?.code == 1)  // SQLITE_ERROR: cannot start a transaction within a transaction
             #expect(try database.read { try Self.count($0) } == 0)
-            try database.write { connection in try connection.execute("INSERT INTO t VALUES (?)", ["after"]) }
+            try await database.write { connection in try connection.execute("INSERT INTO t VALUES (?)", ["after"]) }
             #expect(try database.read { try Self.count($0) } == 1)
         }
     }
