@@ -139,7 +139,7 @@ private struct RowWriter {
     mutating func writeVersion(model: Int, version: Int) throws {
         let name = names[model]
         if version == 1 { try createModel(model) }
-        let previous: Value = version > 1 ? .integer(Int64(version - 1)) : .null
+        let previous: Int? = version > 1 ? version - 1 : nil
         let previousJSON = version > 1 ? String(version - 1) : "null"
         let artifactURI = "s3://mreg-bench/models/\(name)/v\(version)/model.safetensors"
         let digest = BulkLoader.digest(model: name, version: version)
@@ -147,9 +147,9 @@ private struct RowWriter {
         try run(
             insertVersion,
             [
-                .integer(modelIDs[model]), .integer(Int64(version)), .text(artifactURI), .text(digest),
-                .text(params(version)), .text(metrics()), .text(#"{"dataset":"events-2025","team":"ranking"}"#), previous,
-                .text(version % 10 == 0 ? "weekly retrain on fresh data" : ""), .text("ci-bot"), .integer(registeredAt),
+                modelIDs[model], version, artifactURI, digest,
+                params(version), metrics(), #"{"dataset":"events-2025","team":"ranking"}"#, previous,
+                version % 10 == 0 ? "weekly retrain on fresh data" : "", "ci-bot", registeredAt,
             ])
         for (branchIndex, branch) in Branch.allCases.enumerated() {
             let at = branchIndex == 0 ? registeredAt : nextEventAt()
@@ -158,8 +158,8 @@ private struct RowWriter {
             try run(
                 insertTransition,
                 [
-                    .integer(modelIDs[model]), .text(kind), .text(branch.rawValue), previous, .integer(Int64(version)),
-                    .text(actor), .integer(at),
+                    modelIDs[model], kind, branch.rawValue, previous, version,
+                    actor, at,
                 ])
             transitions += 1
             let transitionID = connection.lastInsertRowID
@@ -179,7 +179,7 @@ private struct RowWriter {
             for (branchIndex, branch) in Branch.allCases.enumerated() {
                 try connection.execute(
                     "UPDATE branches SET version = ?, updated_at = ? WHERE model_id = ? AND name = ?",
-                    [.integer(Int64(version)), .integer(branchMovedAt[model][branchIndex]), .integer(id), .text(branch.rawValue)])
+                    [version, branchMovedAt[model][branchIndex], id, branch.rawValue])
             }
         }
     }
@@ -188,13 +188,13 @@ private struct RowWriter {
         let at = nextEventAt()
         try connection.execute(
             "INSERT INTO models (name, description, created_by, created_at) VALUES (?, '', 'ci-bot', ?)",
-            [.text(names[model]), .integer(at)])
+            [names[model], at])
         let id = connection.lastInsertRowID
         modelIDs[model] = id
         for branch in Branch.allCases {
             try connection.execute(
                 "INSERT INTO branches (model_id, name, version, updated_at) VALUES (?, ?, NULL, ?)",
-                [.integer(id), .text(branch.rawValue), .integer(at)])
+                [id, branch.rawValue, at])
         }
         try appendAudit(
             at: at, actor: "ci-bot", action: "model.create", model: names[model], version: nil, branch: nil,
@@ -219,14 +219,14 @@ private struct RowWriter {
         try run(
             insertAudit,
             [
-                .integer(Int64(seq)), .integer(at), .text(actor), .text(action), model.map { .text($0) } ?? .null,
-                version.map { .integer(Int64($0)) } ?? .null, branch.map { .text($0) } ?? .null, .text(details),
-                .blob(previousHash), .blob(hash),
+                seq, at, actor, action, model,
+                version, branch, details,
+                previousHash, hash,
             ])
         previousHash = hash
     }
 
-    private func run(_ statement: Statement, _ arguments: [Value]) throws {
+    private func run(_ statement: Statement, _ arguments: [any SQLiteBindable]) throws {
         try statement.bind(arguments)
         defer { statement.reset() }
         while try statement.step() {}

@@ -64,8 +64,8 @@ extension Registry {
             var entries: [AuditEntry] = []
             try connection.forEachRow(
                 "SELECT \(AuditEntry.columns) FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-                [.integer(Int64(seq)), .integer(Int64(last)), .integer(Int64(limit))]
-            ) { entries.append(AuditEntry(row: $0)) }
+                [seq, last, limit]
+            ) { entries.append(try AuditEntry(row: $0)) }
             return entries
         }
     }

@@ -11,21 +11,21 @@ struct ModelRow {
 /// transaction.
 extension Connection {
     func modelRow(named name: String) throws -> ModelRow {
-        guard let row = try queryFirst("SELECT id FROM models WHERE name = ?", [.text(name)]) else {
+        guard let row = try queryFirst("SELECT id FROM models WHERE name = ?", [name]) else {
             throw RegistryError(.notFound, "model \"\(name)\" does not exist")
         }
-        return ModelRow(id: row[0].int64 ?? 0, name: name)
+        return ModelRow(id: try row.int64(0), name: name)
     }
 
     func insertModel(name: String, description: String, actor: String, at: Timestamp) throws -> ModelRow {
         try execute(
             "INSERT INTO models (name, description, created_by, created_at) VALUES (?, ?, ?, ?)",
-            [.text(name), .text(description), .text(actor), .integer(at.millisecondsSinceEpoch)])
+            [name, description, actor, at.millisecondsSinceEpoch])
         let id = lastInsertRowID
         for branch in Branch.allCases {
             try execute(
                 "INSERT INTO branches (model_id, name, version, updated_at) VALUES (?, ?, NULL, ?)",
-                [.integer(id), .text(branch.rawValue), .integer(at.millisecondsSinceEpoch)])
+                [id, branch.rawValue, at.millisecondsSinceEpoch])
         }
         try appendAudit(
             at: at, actor: actor, action: "model.create", model: name, version: nil, branch: nil,
@@ -35,8 +35,8 @@ extension Connection {
 
     func branchHeads(_ model: ModelRow) throws -> BranchHeads {
         var heads = BranchHeads()
-        try forEachRow("SELECT name, version FROM branches WHERE model_id = ?", [.integer(model.id)]) { row in
-            if let branch = Branch(rawValue: row.text(0)), !row.isNull(1) { heads[branch] = Int(row.int64(1)) }
+        try forEachRow("SELECT name, version FROM branches WHERE model_id = ?", [model.id]) { row in
+            if let version = try row.optionalInt(1) { heads[try row.value(0, as: Branch.self)] = version }
         }
         return heads
     }
@@ -45,7 +45,7 @@ extension Connection {
         var found: ModelVersion?
         try forEachRow(
             "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version = ?",
-            [.integer(model.id), .integer(Int64(number))]
+            [model.id, number]
         ) { (statement: Statement) throws in found = try ModelVersion(model: model.name, statement: statement) }
         guard let found else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
         return found
@@ -55,7 +55,7 @@ extension Connection {
     func hasBeenOn(_ model: ModelRow, _ branch: Branch, version: Int) throws -> Bool {
         try queryFirst(
             "SELECT 1 FROM transitions WHERE model_id = ? AND branch = ? AND to_version = ? LIMIT 1",
-            [.integer(model.id), .text(branch.rawValue), .integer(Int64(version))]) != nil
+            [model.id, branch.rawValue, version]) != nil
     }
 
     /// The version `branch` held at `time` (the target of its last transition at or before it).
@@ -64,7 +64,7 @@ extension Connection {
             """
             SELECT to_version FROM transitions WHERE model_id = ? AND branch = ? AND at <= ?
             ORDER BY at DESC, id DESC LIMIT 1
-            """, [.integer(model.id), .text(branch.rawValue), .integer(time.millisecondsSinceEpoch)]
+            """, [model.id, branch.rawValue, time.millisecondsSinceEpoch]
         )?.optionalInt(0)
     }
 
@@ -93,16 +93,16 @@ extension Connection {
     ) throws -> Int {
         try execute(
             "UPDATE branches SET version = ?, updated_at = ? WHERE model_id = ? AND name = ?",
-            [.integer(Int64(to)), .integer(at.millisecondsSinceEpoch), .integer(model.id), .text(branch.rawValue)])
+            [to, at.millisecondsSinceEpoch, model.id, branch.rawValue])
         try execute(
             """
             INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .integer(model.id), .text(kind.rawValue), .text(branch.rawValue), from.map { .integer(Int64($0)) } ?? .null,
-                .integer(Int64(to)), .text(actor), .text(reason), .integer(at.millisecondsSinceEpoch),
-                .text(JSONCoding.text(gates)),
+                model.id, kind.rawValue, branch.rawValue, from,
+                to, actor, reason, at.millisecondsSinceEpoch,
+                JSONCoding.text(gates),
             ])
         let transitionID = Int(lastInsertRowID)
         var details = auditDetails
@@ -125,7 +125,7 @@ extension Connection {
         var seq = 1
         var previous = AuditChain.genesis
         try forEachRow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1") { row in
-            seq = Int(row.int64(0)) + 1
+            seq = try row.int(0) + 1
             previous = row.withBytes(1) { Array($0) }
         }
         let detailsText = JSONCoding.text(details)
@@ -141,9 +141,9 @@ extension Connection {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .integer(Int64(seq)), .integer(at.millisecondsSinceEpoch), .text(actor), .text(action),
-                model.map { .text($0) } ?? .null, version.map { .integer(Int64($0)) } ?? .null,
-                branch.map { .text($0) } ?? .null, .text(detailsText), .blob(previous), .blob(hash),
+                seq, at.millisecondsSinceEpoch, actor, action,
+                model, version,
+                branch, detailsText, previous, hash,
             ])
     }
 }
@@ -155,12 +155,12 @@ extension Connection {
     /// if there is one, says another page follows. Returns that page's cursor (the last key
     /// seen), or nil.
     func forEachRowOfPage(
-        _ sql: String, _ arguments: [Value], limit: Int, _ body: (Statement) throws -> Int
+        _ sql: String, _ arguments: [any SQLiteBindable], limit: Int, _ body: (Statement) throws -> Int
     ) throws -> String? {
         var count = 0
         var last: Int?
         var more = false
-        try forEachRow(sql, arguments + [.integer(Int64(limit + 1))]) { (statement: Statement) throws in
+        try forEachRow(sql, arguments + [limit + 1]) { (statement: Statement) throws in
             guard count < limit else { more = true; return }
             last = try body(statement)
             count += 1
@@ -178,17 +178,17 @@ extension ModelVersion {
     init(model: String, statement: Statement) throws {
         self.init(
             model: model,
-            version: Int(statement.int64(0)),
-            artifactURI: statement.text(1),
-            digest: statement.isNull(2) ? nil : statement.text(2),
+            version: try statement.int(0),
+            artifactURI: try statement.text(1),
+            digest: try statement.optionalText(2),
             params: try statement.withBytes(3) { try JSONCoding.decodeStringMap($0) },
             metrics: try statement.withBytes(4) { try JSONCoding.decodeNumberMap($0) },
             tags: try statement.withBytes(5) { try JSONCoding.decodeStringMap($0) },
-            parent: statement.isNull(6) ? nil : Int(statement.int64(6)),
-            description: statement.text(7),
-            status: Status(rawValue: statement.text(8)) ?? .active,
-            createdBy: statement.text(9),
-            createdAt: Timestamp(millisecondsSinceEpoch: statement.int64(10)))
+            parent: try statement.optionalInt(6),
+            description: try statement.text(7),
+            status: try statement.value(8, as: Status.self),
+            createdBy: try statement.text(9),
+            createdAt: Timestamp(millisecondsSinceEpoch: try statement.int64(10)))
     }
 
     /// Writes what `ModelVersion(model:statement:).appendJSON(to:)` writes, without building
@@ -205,9 +205,9 @@ extension ModelVersion {
         }
         let copy = { (column: Int) in { (out: inout [UInt8]) in statement.withBytes(column) { out.append(contentsOf: $0) } } }
         appendJSON(
-            to: &out, model: model, version: Int(statement.int64(0)), artifactURI: statement.text(1),
-            digest: statement.isNull(2) ? nil : statement.text(2), parent: statement.isNull(6) ? nil : Int(statement.int64(6)),
-            description: statement.text(7), status: Status(rawValue: statement.text(8)) ?? .active, createdBy: statement.text(9),
-            createdAt: Timestamp(millisecondsSinceEpoch: statement.int64(10)), params: copy(3), metrics: copy(4), tags: copy(5))
+            to: &out, model: model, version: try statement.int(0), artifactURI: try statement.text(1),
+            digest: try statement.optionalText(2), parent: try statement.optionalInt(6),
+            description: try statement.text(7), status: try statement.value(8, as: Status.self), createdBy: try statement.text(9),
+            createdAt: Timestamp(millisecondsSinceEpoch: try statement.int64(10)), params: copy(3), metrics: copy(4), tags: copy(5))
     }
 }

@@ -137,7 +137,7 @@ extension Connection {
     /// The newest policy of a model, if one was ever set.
     func currentPolicy(_ model: ModelRow) throws -> Policy? {
         guard let row = try queryFirst(
-            "SELECT document FROM policies WHERE model_id = ? ORDER BY revision DESC LIMIT 1", [.integer(model.id)])
+            "SELECT document FROM policies WHERE model_id = ? ORDER BY revision DESC LIMIT 1", [model.id])
         else { return nil }
         return try JSONCoding.decode(Policy.self, from: try row.string(0))
     }
@@ -148,7 +148,7 @@ extension Connection {
             """
             SELECT DISTINCT a.actor FROM approvals a JOIN versions v ON v.id = a.version_id
             WHERE v.model_id = ? AND v.version = ? AND a.branch = ? ORDER BY a.actor
-            """, [.integer(model.id), .integer(Int64(version)), .text(target.rawValue)]
+            """, [model.id, version, target.rawValue]
         ).map { try $0.string(0) }
     }
 }

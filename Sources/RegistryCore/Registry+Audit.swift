@@ -8,17 +8,17 @@ extension Registry {
         try validate(limit: query.limit)
         let before = try query.cursor.map { (c: String) throws(RegistryError) in try Cursor.decodeInteger(c) } ?? Int64.max
         var conditions = ["seq < ?"]
-        var arguments: [Value] = [.integer(before)]
-        if let model = query.model { conditions.append("model = ?"); arguments.append(.text(model)) }
-        if let actor = query.actor { conditions.append("actor = ?"); arguments.append(.text(actor)) }
-        if let action = query.action { conditions.append("action = ?"); arguments.append(.text(action)) }
-        if let since = query.since { conditions.append("at >= ?"); arguments.append(.integer(since.millisecondsSinceEpoch)) }
-        if let until = query.until { conditions.append("at <= ?"); arguments.append(.integer(until.millisecondsSinceEpoch)) }
-        arguments.append(.integer(Int64(query.limit + 1)))
+        var arguments: [any SQLiteBindable] = [before]
+        if let model = query.model { conditions.append("model = ?"); arguments.append(model) }
+        if let actor = query.actor { conditions.append("actor = ?"); arguments.append(actor) }
+        if let action = query.action { conditions.append("action = ?"); arguments.append(action) }
+        if let since = query.since { conditions.append("at >= ?"); arguments.append(since.millisecondsSinceEpoch) }
+        if let until = query.until { conditions.append("at <= ?"); arguments.append(until.millisecondsSinceEpoch) }
+        arguments.append(query.limit + 1)
         let sql = "SELECT \(AuditEntry.columns) FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?"
         return try read { connection in
             var items: [AuditEntry] = []
-            try connection.forEachRow(sql, arguments) { items.append(AuditEntry(row: $0)) }
+            try connection.forEachRow(sql, arguments) { items.append(try AuditEntry(row: $0)) }
             let more = items.count > query.limit
             if more { items.removeLast() }
             return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode(Int64($0.seq)) } : nil)
@@ -114,10 +114,10 @@ extension Registry {
             var failure: (seq: Int, problem: String, headBefore: [UInt8])?
             try connection.forEachRow(
                 "SELECT seq, at, actor, action, model, version, branch, details, prev_hash, hash FROM audit_log WHERE seq >= ? AND seq < ? ORDER BY seq",
-                [.integer(Int64(range.lowerBound)), .integer(Int64(range.upperBound))]
+                [range.lowerBound, range.upperBound]
             ) { row in
                 guard failure == nil else { return }
-                let seq = Int(row.int64(0))
+                let seq = try row.int(0)
                 let linked = previous ?? row.withBytes(8) { Array($0) }
                 if previous == nil { firstPrevious = linked }
                 guard seq == expectedSeq else {
@@ -131,12 +131,12 @@ extension Registry {
                 // The canonical bytes, built from the column bytes as SQLite holds them.
                 canonical.removeAll(keepingCapacity: true)
                 AuditChain.appendDecimal(Int64(seq), into: &canonical)
-                AuditChain.appendDecimal(row.int64(1), into: &canonical)
+                AuditChain.appendDecimal(try row.int64(1), into: &canonical)
                 for column in 2...7 {
                     if row.isNull(column) {
                         AuditChain.appendNull(into: &canonical)
                     } else if column == 5 {
-                        AuditChain.appendDecimal(row.int64(5), into: &canonical)
+                        AuditChain.appendDecimal(try row.int64(5), into: &canonical)
                     } else {
                         row.withBytes(column) { AuditChain.appendField($0, into: &canonical) }
                     }
@@ -222,11 +222,11 @@ public struct TemporaryBackup: Sendable {
 extension AuditEntry {
     static let columns = "seq, at, actor, action, model, version, branch, details, prev_hash, hash"
 
-    init(row: Statement) {
+    init(row: Statement) throws {
         self.init(
-            seq: Int(row.int64(0)), at: Timestamp(millisecondsSinceEpoch: row.int64(1)), actor: row.text(2), action: row.text(3),
-            model: row.isNull(4) ? nil : row.text(4), version: row.isNull(5) ? nil : Int(row.int64(5)),
-            branch: row.isNull(6) ? nil : row.text(6), details: row.text(7),
+            seq: try row.int(0), at: Timestamp(millisecondsSinceEpoch: try row.int64(1)), actor: try row.text(2), action: try row.text(3),
+            model: try row.optionalText(4), version: try row.optionalInt(5),
+            branch: try row.optionalText(6), details: try row.text(7),
             prevHash: row.withBytes(8) { AuditChain.hex($0) }, hash: row.withBytes(9) { AuditChain.hex($0) })
     }
 }

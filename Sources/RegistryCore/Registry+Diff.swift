@@ -44,7 +44,7 @@ extension Connection {
         // Parents always have lower numbers, so the walk ends; the bound is a guard all the same.
         while let number = current, number > ancestor, steps < 1_000_000 {
             current = try queryFirst(
-                "SELECT parent FROM versions WHERE model_id = ? AND version = ?", [.integer(model.id), .integer(Int64(number))]
+                "SELECT parent FROM versions WHERE model_id = ? AND version = ?", [model.id, number]
             )?.optionalInt(0)
             if current == ancestor { return true }
             steps += 1

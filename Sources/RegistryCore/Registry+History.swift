@@ -21,7 +21,7 @@ extension Registry {
         let nextCursor = try forEachTransition(model: name, branch: branch, limit: limit, cursor: cursor) { model, statement in
             if transitions.count > 1 { transitions.append(UInt8(ascii: ",")) }
             try Transition.appendJSON(model: model, statement: statement, to: &transitions)
-            return Int(statement.int64(0))
+            return try statement.int(0)
         }
         transitions.append(UInt8(ascii: "]"))
         var out: [UInt8] = []
@@ -47,8 +47,8 @@ extension Registry {
             let sql = branch == nil
                 ? "SELECT \(Transition.columns) FROM transitions WHERE model_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
                 : "SELECT \(Transition.columns) FROM transitions WHERE model_id = ? AND id < ? AND branch = ? ORDER BY id DESC LIMIT ?"
-            var arguments: [Value] = [.integer(model.id), .integer(before)]
-            if let branch { arguments.append(.text(branch.rawValue)) }
+            var arguments: [any SQLiteBindable] = [model.id, before]
+            if let branch { arguments.append(branch.rawValue) }
             return try connection.forEachRowOfPage(sql, arguments, limit: limit) { statement in try body(name, statement) }
         }
     }
@@ -76,10 +76,10 @@ extension Connection {
             SELECT b.version, b.updated_at,
                    (SELECT max(id) FROM transitions WHERE model_id = b.model_id AND branch = b.name)
             FROM branches b WHERE b.model_id = ? AND b.name = ?
-            """, [.integer(model.id), .text(branch.rawValue)])
+            """, [model.id, branch.rawValue])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" has no branch \(branch.rawValue)") }
         return BranchState(
-            model: model.name, branch: branch, version: row.optionalInt(0), transitionID: row.optionalInt(2),
+            model: model.name, branch: branch, version: try row.optionalInt(0), transitionID: try row.optionalInt(2),
             updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(1))))
     }
 
@@ -102,11 +102,11 @@ extension Transition {
     /// Builds a transition from the row `statement` is on (selected with `columns`).
     init(model: String, statement: Statement) throws {
         self.init(
-            id: Int(statement.int64(0)), model: model, kind: Kind(rawValue: statement.text(1)) ?? .promote,
-            branch: Branch(rawValue: statement.text(2)) ?? .develop, fromVersion: statement.isNull(3) ? nil : Int(statement.int64(3)),
-            toVersion: Int(statement.int64(4)), actor: statement.text(5), reason: statement.text(6),
-            at: Timestamp(millisecondsSinceEpoch: statement.int64(7)),
-            gates: try JSONCoding.decode([GateResult].self, from: statement.text(8)))
+            id: try statement.int(0), model: model, kind: try statement.value(1, as: Kind.self),
+            branch: try statement.value(2, as: Branch.self), fromVersion: try statement.optionalInt(3),
+            toVersion: try statement.int(4), actor: try statement.text(5), reason: try statement.text(6),
+            at: Timestamp(millisecondsSinceEpoch: try statement.int64(7)),
+            gates: try JSONCoding.decode([GateResult].self, from: try statement.text(8)))
     }
 
     /// Writes what `Transition(model:statement:).appendJSON(to:)` writes, without building the
@@ -120,10 +120,10 @@ extension Transition {
             return
         }
         appendJSON(
-            to: &out, id: Int(statement.int64(0)), model: model, kind: Kind(rawValue: statement.text(1)) ?? .promote,
-            branch: Branch(rawValue: statement.text(2)) ?? .develop, fromVersion: statement.isNull(3) ? nil : Int(statement.int64(3)),
-            toVersion: Int(statement.int64(4)), actor: statement.text(5), reason: statement.text(6),
-            at: Timestamp(millisecondsSinceEpoch: statement.int64(7))
+            to: &out, id: try statement.int(0), model: model, kind: try statement.value(1, as: Kind.self),
+            branch: try statement.value(2, as: Branch.self), fromVersion: try statement.optionalInt(3),
+            toVersion: try statement.int(4), actor: try statement.text(5), reason: try statement.text(6),
+            at: Timestamp(millisecondsSinceEpoch: try statement.int64(7))
         ) { out in statement.withBytes(8) { out.append(contentsOf: $0) } }
     }
 }

@@ -28,27 +28,27 @@ extension Registry {
         return try await write { connection in
             if let row = try connection.queryFirst(
                 "SELECT request_hash, status, content_type, body, created_at, headers FROM idempotency_keys WHERE actor = ? AND key = ?",
-                [.text(actor), .text(key)])
+                [actor, key])
             {
                 guard try row.string(0) == requestHash else {
                     return .conflict("Idempotency-Key \"\(key)\" was already used for a different request")
                 }
-                if let status = row.optionalInt(1) {
+                if let status = try row.optionalInt(1) {
                     let headers = try row.optionalString(5).map { try JSONCoding.decode([String: String].self, from: $0) } ?? [:]
                     return .replay(
-                        status: status, contentType: row.optionalString(2) ?? "application/json", headers: headers, body: row[3].bytes ?? [])
+                        status: status, contentType: try row.string(2), headers: headers, body: try row.blob(3))
                 }
                 guard now - Int64(try row.int(4)) > Self.abandonedClaimMilliseconds else {
                     return .inProgress("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
                 }
                 try connection.execute(
-                    "UPDATE idempotency_keys SET created_at = ? WHERE actor = ? AND key = ?", [.integer(now), .text(actor), .text(key)])
+                    "UPDATE idempotency_keys SET created_at = ? WHERE actor = ? AND key = ?", [now, actor, key])
                 return .claimed
             }
             try connection.execute(
                 """
                 INSERT INTO idempotency_keys (actor, key, method, path, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, [.text(actor), .text(key), .text(method), .text(path), .text(requestHash), .integer(now)])
+                """, [actor, key, method, path, requestHash, now])
             return .claimed
         }
     }
@@ -60,14 +60,14 @@ extension Registry {
         try await write { connection in
             try connection.execute(
                 "UPDATE idempotency_keys SET status = ?, content_type = ?, headers = ?, body = ? WHERE actor = ? AND key = ?",
-                [.integer(Int64(status)), .text(contentType), .text(JSONCoding.text(headers)), .blob(body), .text(actor), .text(key)])
+                [status, contentType, JSONCoding.text(headers), body, actor, key])
         }
     }
 
     /// Forgets a claim whose request failed in a way worth retrying (a server error).
     public func releaseIdempotencyKey(_ key: String, actor: String) async throws(RegistryError) {
         try await write { connection in
-            try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND status IS NULL", [.text(actor), .text(key)])
+            try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND status IS NULL", [actor, key])
         }
     }
 }

@@ -8,7 +8,7 @@ extension Registry {
         try Model.validate(name: name)
         let now = clock()
         return try await write { connection in
-            if try connection.queryFirst("SELECT 1 FROM models WHERE name = ?", [.text(name)]) != nil {
+            if try connection.queryFirst("SELECT 1 FROM models WHERE name = ?", [name]) != nil {
                 throw RegistryError(.alreadyExists, "model \"\(name)\" already exists")
             }
             let row = try connection.insertModel(name: name, description: description, actor: caller.name, at: now)
@@ -29,8 +29,8 @@ extension Registry {
         return try read { connection in
             var rows: [ModelRow] = []
             try connection.forEachRow(
-                "SELECT id, name FROM models WHERE name > ? ORDER BY name LIMIT ?", [.text(after), .integer(Int64(limit + 1))]
-            ) { rows.append(ModelRow(id: $0.int64(0), name: $0.text(1))) }
+                "SELECT id, name FROM models WHERE name > ? ORDER BY name LIMIT ?", [after, limit + 1]
+            ) { rows.append(ModelRow(id: try $0.int64(0), name: try $0.text(1))) }
             let more = rows.count > limit
             let items = try rows.prefix(limit).map { try connection.model($0) }
             return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode($0.name) } : nil)
@@ -47,8 +47,8 @@ public struct RegistryCounts: Sendable, Hashable {
 extension Registry {
     public func counts() throws(RegistryError) -> RegistryCounts {
         try read { connection in
-            let row = try connection.queryFirst("SELECT (SELECT count(*) FROM models), (SELECT count(*) FROM versions)")
-            return RegistryCounts(models: row?.optionalInt(0) ?? 0, versions: row?.optionalInt(1) ?? 0)
+            let row = try connection.query("SELECT (SELECT count(*) FROM models), (SELECT count(*) FROM versions)")[0]
+            return RegistryCounts(models: try row.int(0), versions: try row.int(1))
         }
     }
 }
@@ -60,7 +60,7 @@ extension Connection {
             SELECT description, created_by, created_at,
                    (SELECT coalesce(max(version), 0) FROM versions WHERE model_id = models.id)
             FROM models WHERE id = ?
-            """, [.integer(model.id)])
+            """, [model.id])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" does not exist") }
         return Model(
             name: model.name, description: try row.string(0), createdBy: try row.string(1),

@@ -48,11 +48,11 @@ extension Registry {
         return try await write { connection in
             let model = try connection.modelRow(named: name)
             let revision = (try connection.queryFirst(
-                "SELECT coalesce(max(revision), 0) + 1 FROM policies WHERE model_id = ?", [.integer(model.id)])?.int(0)) ?? 1
+                "SELECT coalesce(max(revision), 0) + 1 FROM policies WHERE model_id = ?", [model.id])?.int(0)) ?? 1
             try connection.execute(
                 "INSERT INTO policies (model_id, revision, document, sha256, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [.integer(model.id), .integer(Int64(revision)), .text(JSONCoding.text(policy)), .text(sha256),
-                 .text(caller.name), .integer(now.millisecondsSinceEpoch)])
+                [model.id, revision, JSONCoding.text(policy), sha256,
+                 caller.name, now.millisecondsSinceEpoch])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "policy.set", model: name, version: nil, branch: nil,
                 details: ["revision": JSONValue(revision), "sha256": .string(sha256)])
@@ -69,7 +69,7 @@ extension Registry {
                 """
                 SELECT revision, document, sha256, created_by, created_at FROM policies
                 WHERE model_id = ? AND (? IS NULL OR revision = ?) ORDER BY revision DESC LIMIT 1
-                """, [.integer(model.id), revision.map { .integer(Int64($0)) } ?? .null, revision.map { .integer(Int64($0)) } ?? .null])
+                """, [model.id, revision, revision])
             guard let row else {
                 throw RegistryError(.notFound, 
                     revision.map { "model \"\(name)\" has no policy revision \($0)" } ?? "model \"\(name)\" has no policy; set one with mreg policy set")
@@ -96,7 +96,7 @@ extension Registry {
             }
             try connection.execute(
                 "INSERT INTO approvals (version_id, branch, actor, comment, created_at) VALUES (?, ?, ?, ?, ?)",
-                [.integer(versionID), .text(to.rawValue), .text(caller.name), .text(comment), .integer(now.millisecondsSinceEpoch)])
+                [versionID, to.rawValue, caller.name, comment, now.millisecondsSinceEpoch])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "approval.add", model: name, version: number, branch: to.rawValue,
                 details: comment.isEmpty ? [:] : ["comment": .string(comment)])

@@ -113,9 +113,9 @@ extension Registry {
                     SELECT from_version FROM transitions
                     WHERE model_id = ? AND branch = ? AND to_version = ? AND kind <> 'rollback'
                     ORDER BY id DESC LIMIT 1
-                    """, [.integer(model.id), .text(branch.rawValue), .integer(Int64(current))])
-                guard let previous = arrival?.optionalInt(0) else {
-                    throw RegistryError(.conflict, 
+                    """, [model.id, branch.rawValue, current])
+                guard let previous = try arrival?.optionalInt(0) else {
+                    throw RegistryError(.conflict,
                         "version \(current) was the first version on \(branch.rawValue) of model \"\(name)\"; there is nothing before it to roll back to")
                 }
                 target = previous

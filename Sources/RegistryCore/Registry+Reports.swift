@@ -34,11 +34,11 @@ extension Registry {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
-                    .integer(versionID), .text(submission.suite), .text(submission.status.rawValue),
-                    .integer(Int64(submission.tests)), .integer(Int64(submission.failures)), .integer(Int64(submission.errors)),
-                    .integer(Int64(submission.skipped)), .text(JSONCoding.text(submission.metrics)),
-                    submission.durationSeconds.map { .real($0) } ?? .null, .text(sha256), .text(caller.name),
-                    .integer(now.millisecondsSinceEpoch),
+                    versionID, submission.suite, submission.status.rawValue,
+                    submission.tests, submission.failures, submission.errors,
+                    submission.skipped, JSONCoding.text(submission.metrics),
+                    submission.durationSeconds, sha256, caller.name,
+                    now.millisecondsSinceEpoch,
                 ])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "report.add", model: name, version: number, branch: nil,
@@ -67,9 +67,9 @@ extension Registry {
 extension Connection {
     func versionID(_ model: ModelRow, _ number: Int) throws -> Int64 {
         guard let row = try queryFirst(
-            "SELECT id FROM versions WHERE model_id = ? AND version = ?", [.integer(model.id), .integer(Int64(number))])
+            "SELECT id FROM versions WHERE model_id = ? AND version = ?", [model.id, number])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
-        return row[0].int64 ?? 0
+        return try row.int64(0)
     }
 
     /// A version's reports, newest first; with `newestPerSuiteOnly`, the one that counts per suite.
@@ -86,13 +86,13 @@ extension Connection {
             SELECT suite, status, tests, failures, errors, skipped, metrics, duration_s, sha256, created_by, created_at
             FROM test_reports WHERE version_id = ? ORDER BY id DESC
             """
-        return try query(sql, [.integer(versionID)]).map { row in
+        return try query(sql, [versionID]).map { row in
             TestReport(
                 model: model.name, version: number, suite: try row.string(0),
-                status: TestReport.Status(rawValue: try row.string(1)) ?? .failed, tests: try row.int(2),
+                status: try row.value(1, as: TestReport.Status.self), tests: try row.int(2),
                 failures: try row.int(3), errors: try row.int(4), skipped: try row.int(5),
                 metrics: try JSONCoding.decode([String: Double].self, from: try row.string(6)),
-                durationSeconds: row.optionalDouble(7), sha256: try row.string(8), createdBy: try row.string(9),
+                durationSeconds: try row.optionalDouble(7), sha256: try row.string(8), createdBy: try row.string(9),
                 createdAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(10))))
         }
     }

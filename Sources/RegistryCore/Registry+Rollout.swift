@@ -49,9 +49,9 @@ extension Registry {
                 VALUES (?, ?, ?, ?, 1, ?, 'progressing', ?, ?, ?, ?, ?)
                 """,
                 [
-                    .integer(model.id), .integer(Int64(request.version)), .integer(Int64(baseline)), .text(JSONCoding.text(steps)),
-                    .integer(Int64(steps[0])), .text(JSONCoding.text(guards)), .integer(Int64(failureLimit)), .text(caller.name),
-                    .integer(now.millisecondsSinceEpoch), .integer(now.millisecondsSinceEpoch),
+                    model.id, request.version, baseline, JSONCoding.text(steps),
+                    steps[0], JSONCoding.text(guards), failureLimit, caller.name,
+                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch,
                 ])
             let id = Int(connection.lastInsertRowID)
             try connection.appendAudit(
@@ -69,8 +69,8 @@ extension Registry {
     public func rollout(model name: String) throws(RegistryError) -> Rollout {
         try read { connection in
             let model = try connection.modelRow(named: name)
-            guard let row = try connection.queryFirst("SELECT max(id) FROM rollouts WHERE model_id = ?", [.integer(model.id)]),
-                let id = row.optionalInt(0)
+            guard let row = try connection.queryFirst("SELECT max(id) FROM rollouts WHERE model_id = ?", [model.id]),
+                let id = try row.optionalInt(0)
             else { throw RegistryError(.notFound, "model \"\(name)\" has no rollout") }
             return try connection.rollout(model, id: id)
         }
@@ -92,7 +92,7 @@ extension Registry {
                 let percent = rollout.steps[rollout.step]
                 try connection.execute(
                     "UPDATE rollouts SET step = step + 1, percent = ?, updated_at = ? WHERE id = ?",
-                    [.integer(Int64(percent)), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+                    [percent, now.millisecondsSinceEpoch, rollout.id])
                 try connection.appendAudit(
                     at: now, actor: caller.name, action: "rollout.advance", model: name, version: rollout.candidate,
                     branch: Branch.master.rawValue,
@@ -100,7 +100,7 @@ extension Registry {
             } else {
                 try connection.execute(
                     "UPDATE rollouts SET state = 'completed', percent = 100, updated_at = ? WHERE id = ?",
-                    [.integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+                    [now.millisecondsSinceEpoch, rollout.id])
                 try connection.appendAudit(
                     at: now, actor: caller.name, action: "rollout.complete", model: name, version: rollout.candidate,
                     branch: Branch.master.rawValue, details: ["rollout_id": JSONValue(rollout.id)])
@@ -163,12 +163,12 @@ extension Registry {
             let passed = checks.allSatisfy(\.passed)
             try connection.execute(
                 "INSERT INTO rollout_observations (rollout_id, target, metrics, passed, checks, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [.integer(Int64(rollout.id)), .text(target.rawValue), .text(JSONCoding.text(metrics)), .integer(passed ? 1 : 0),
-                 .text(JSONCoding.text(checks)), .text(caller.name), .integer(now.millisecondsSinceEpoch)])
+                [rollout.id, target.rawValue, JSONCoding.text(metrics), passed ? 1 : 0,
+                 JSONCoding.text(checks), caller.name, now.millisecondsSinceEpoch])
             let failures = rollout.failures + (passed ? 0 : 1)
             try connection.execute(
                 "UPDATE rollouts SET failures = ?, updated_at = ? WHERE id = ?",
-                [.integer(Int64(failures)), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+                [failures, now.millisecondsSinceEpoch, rollout.id])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "rollout.observe", model: name, version: target == .candidate ? rollout.candidate : rollout.baseline,
                 branch: Branch.master.rawValue,
@@ -200,15 +200,15 @@ extension Registry {
                 JOIN branches b ON b.model_id = m.id AND b.name = 'master'
                 LEFT JOIN rollouts r ON r.model_id = m.id AND r.state IN ('progressing', 'paused')
                 WHERE m.name = ?
-                """, [.text(name)]
+                """, [name]
             ) { row in
                 known = true
-                let master: Int? = row.isNull(0) ? nil : Int(row.int64(0))
+                let master: Int? = try row.optionalInt(0)
                 if !row.isNull(1) {
-                    let id = Int(row.int64(1))
+                    let id = try row.int(1)
                     let bucket = RolloutBucket.bucket(model: name, rolloutID: id, key: key)
-                    let candidate = RolloutBucket.servesCandidate(bucket: bucket, percent: Int(row.int64(3)))
-                    if let version = candidate ? Int(row.int64(2)) : master {
+                    let candidate = RolloutBucket.servesCandidate(bucket: bucket, percent: try row.int(3))
+                    if let version = candidate ? try row.int(2) : master {
                         answer = Resolution(model: name, version: version, bucket: bucket, rolloutID: id)
                     }
                 } else if let master {
@@ -234,7 +234,7 @@ extension Registry {
             }
             try connection.execute(
                 "UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ?",
-                [.text(to.rawValue), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+                [to.rawValue, now.millisecondsSinceEpoch, rollout.id])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: action, model: name, version: rollout.candidate, branch: Branch.master.rawValue,
                 details: ["rollout_id": JSONValue(rollout.id), "percent": JSONValue(rollout.percent)])
@@ -246,7 +246,7 @@ extension Registry {
 extension Connection {
     func activeRolloutID(_ model: ModelRow) throws -> Int? {
         try queryFirst(
-            "SELECT id FROM rollouts WHERE model_id = ? AND state IN ('progressing', 'paused')", [.integer(model.id)]
+            "SELECT id FROM rollouts WHERE model_id = ? AND state IN ('progressing', 'paused')", [model.id]
         )?.optionalInt(0)
     }
 
@@ -262,7 +262,7 @@ extension Connection {
     func abort(_ rollout: Rollout, model: ModelRow, reason: String, actor: String, at now: Timestamp) throws {
         try execute(
             "UPDATE rollouts SET state = 'aborted', percent = 0, reason = ?, updated_at = ? WHERE id = ?",
-            [.text(reason), .integer(now.millisecondsSinceEpoch), .integer(Int64(rollout.id))])
+            [reason, now.millisecondsSinceEpoch, rollout.id])
         try appendAudit(
             at: now, actor: actor, action: "rollout.abort", model: model.name, version: rollout.candidate, branch: Branch.master.rawValue,
             details: ["rollout_id": JSONValue(rollout.id), "reason": .string(reason), "percent_before": JSONValue(rollout.percent)])
@@ -274,21 +274,21 @@ extension Connection {
             SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
                    started_at, updated_at
             FROM rollouts WHERE id = ? AND model_id = ?
-            """, [.integer(Int64(id)), .integer(model.id)])
+            """, [id, model.id])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
         let observations = try query(
             "SELECT id, target, metrics, passed, checks, actor, at FROM rollout_observations WHERE rollout_id = ? ORDER BY id",
-            [.integer(Int64(id))]
+            [id]
         ).map { row in
             Rollout.Observation(
-                id: try row.int(0), target: Rollout.Target(rawValue: try row.string(1)) ?? .candidate,
+                id: try row.int(0), target: try row.value(1, as: Rollout.Target.self),
                 metrics: try JSONCoding.decode([String: Double].self, from: try row.string(2)), passed: try row.int(3) == 1,
                 checks: try JSONCoding.decode([GateResult].self, from: try row.string(4)), actor: try row.string(5),
                 at: Timestamp(millisecondsSinceEpoch: Int64(try row.int(6))))
         }
         return Rollout(
-            id: id, model: model.name, state: Rollout.State(rawValue: try row.string(5)) ?? .aborted, candidate: try row.int(0),
-            baseline: row.optionalInt(1), steps: try JSONCoding.decode([Int].self, from: try row.string(2)), step: try row.int(3),
+            id: id, model: model.name, state: try row.value(5, as: Rollout.State.self), candidate: try row.int(0),
+            baseline: try row.optionalInt(1), steps: try JSONCoding.decode([Int].self, from: try row.string(2)), step: try row.int(3),
             percent: try row.int(4), guards: try JSONCoding.decode([String: Threshold].self, from: try row.string(6)),
             failureLimit: try row.int(7), failures: try row.int(8), reason: try row.string(9), startedBy: try row.string(10),
             startedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(11))),

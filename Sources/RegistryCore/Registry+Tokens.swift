@@ -58,8 +58,8 @@ extension Registry {
         try await write { connection in
             try connection.execute(
                 "INSERT INTO tokens (id, name, role, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(id), .text(name), .text(role.rawValue), .blob(Self.tokenHash(secret)), .text(caller.name),
-                 .integer(now.millisecondsSinceEpoch)])
+                [id, name, role.rawValue, Self.tokenHash(secret), caller.name,
+                 now.millisecondsSinceEpoch])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "token.create", model: nil, version: nil, branch: nil,
                 details: ["token_id": .string(id), "name": .string(name), "role": .string(role.rawValue)])
@@ -72,9 +72,9 @@ extension Registry {
         try read { connection in
             try connection.query("SELECT id, name, role, created_by, created_at, revoked_at FROM tokens ORDER BY created_at, id").map { row in
                 APIToken(
-                    id: try row.string(0), name: try row.string(1), role: Role(rawValue: try row.string(2)) ?? .reader,
+                    id: try row.string(0), name: try row.string(1), role: try row.value(2, as: Role.self),
                     createdBy: try row.string(3), createdAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(4))),
-                    revokedAt: row.optionalInt(5).map { Timestamp(millisecondsSinceEpoch: Int64($0)) })
+                    revokedAt: try row.optionalInt(5).map { Timestamp(millisecondsSinceEpoch: Int64($0)) })
             }
         }
     }
@@ -85,11 +85,11 @@ extension Registry {
         try caller.require(.admin, to: "revoke tokens")
         let now = clock()
         try await write { connection in
-            guard let row = try connection.queryFirst("SELECT revoked_at FROM tokens WHERE id = ?", [.text(id)]) else {
+            guard let row = try connection.queryFirst("SELECT revoked_at FROM tokens WHERE id = ?", [id]) else {
                 throw RegistryError(.notFound, "there is no token \(id)")
             }
             guard row[0].isNull else { throw RegistryError(.conflict, "token \(id) is already revoked") }
-            try connection.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", [.integer(now.millisecondsSinceEpoch), .text(id)])
+            try connection.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", [now.millisecondsSinceEpoch, id])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "token.revoke", model: nil, version: nil, branch: nil,
                 details: ["token_id": .string(id)])
@@ -104,9 +104,9 @@ extension Registry {
         guard secret.hasPrefix(Self.tokenPrefix) else { return nil }
         return try readSingleStatement { connection in
             guard let row = try connection.queryFirst(
-                "SELECT name, role FROM tokens WHERE hash = ? AND revoked_at IS NULL", [.blob(Self.tokenHash(secret))])
+                "SELECT name, role FROM tokens WHERE hash = ? AND revoked_at IS NULL", [Self.tokenHash(secret)])
             else { return nil }
-            return Caller(name: try row.string(0), role: Role(rawValue: try row.string(1)) ?? .reader)
+            return Caller(name: try row.string(0), role: try row.value(1, as: Role.self))
         }
     }
 

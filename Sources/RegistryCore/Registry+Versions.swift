@@ -12,20 +12,20 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model: ModelRow
-            if let row = try connection.queryFirst("SELECT id FROM models WHERE name = ?", [.text(name)]) {
-                model = ModelRow(id: row[0].int64 ?? 0, name: name)
+            if let row = try connection.queryFirst("SELECT id FROM models WHERE name = ?", [name]) {
+                model = ModelRow(id: try row.int64(0), name: name)
             } else {
                 model = try connection.insertModel(name: name, description: "", actor: caller.name, at: now)
             }
             if let digest = request.digest,
                 let existing = try connection.queryFirst(
-                    "SELECT version FROM versions WHERE model_id = ? AND digest = ?", [.integer(model.id), .text(digest)])
+                    "SELECT version FROM versions WHERE model_id = ? AND digest = ?", [model.id, digest])
             {
                 throw RegistryError(
-                    .alreadyExists, "model \"\(name)\" already has version \(existing[0].int64 ?? 0) with digest \(digest)")
+                    .alreadyExists, "model \"\(name)\" already has version \(try existing.int(0)) with digest \(digest)")
             }
             let number = (try connection.queryFirst(
-                "SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = ?", [.integer(model.id)])?.int(0)) ?? 1
+                "SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = ?", [model.id])?.int(0)) ?? 1
             if let parent = request.parent, parent >= number {
                 throw RegistryError(.notFound, "model \"\(name)\" has no version \(parent) to be the parent")
             }
@@ -36,11 +36,11 @@ extension Registry {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
                 """,
                 [
-                    .integer(model.id), .integer(Int64(number)), .text(request.artifactURI),
-                    request.digest.map { .text($0) } ?? .null, .text(JSONCoding.text(request.params)),
-                    .text(JSONCoding.text(request.metrics)), .text(JSONCoding.text(request.tags)),
-                    request.parent.map { .integer(Int64($0)) } ?? .null, .text(request.description), .text(caller.name),
-                    .integer(now.millisecondsSinceEpoch),
+                    model.id, number, request.artifactURI,
+                    request.digest, JSONCoding.text(request.params),
+                    JSONCoding.text(request.metrics), JSONCoding.text(request.tags),
+                    request.parent, request.description, caller.name,
+                    now.millisecondsSinceEpoch,
                 ])
             let previous = try connection.branchHeads(model).develop
             _ = try connection.moveBranch(
@@ -86,7 +86,7 @@ extension Registry {
         let nextCursor = try forEachVersion(model: name, limit: limit, cursor: cursor) { model, statement in
             if items.count > 1 { items.append(UInt8(ascii: ",")) }
             try ModelVersion.appendJSON(model: model, statement: statement, to: &items)
-            return Int(statement.int64(0))
+            return try statement.int(0)
         }
         items.append(UInt8(ascii: "]"))
         var out: [UInt8] = []
@@ -109,7 +109,7 @@ extension Registry {
             let model = try connection.modelRow(named: name)
             return try connection.forEachRowOfPage(
                 "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
-                [.integer(model.id), .integer(before)], limit: limit
+                [model.id, before], limit: limit
             ) { statement in try body(name, statement) }
         }
     }
@@ -129,7 +129,7 @@ extension Registry {
             }
             try connection.execute(
                 "UPDATE versions SET status = 'deprecated' WHERE model_id = ? AND version = ?",
-                [.integer(model.id), .integer(Int64(number))])
+                [model.id, number])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "version.deprecate", model: name, version: number, branch: nil,
                 details: ["reason": .string(reason)])

@@ -111,7 +111,7 @@ public final class Connection {
         if !readOnly {
             // https://www.sqlite.org/wal.html — the answer is the mode now in force; a database
             // that cannot use WAL (e.g. on some network file systems) answers something else.
-            let mode = try queryFirst("PRAGMA journal_mode=WAL")?.optionalString(0)?.lowercased()
+            let mode = try queryFirst("PRAGMA journal_mode=WAL")?.optionalString(0).map { $0.lowercased() }
             guard mode == "wal" else {
                 throw SQLiteError(
                     extendedCode: SQLITE_CANTOPEN, message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
@@ -152,7 +152,7 @@ public final class Connection {
     }
 
     /// Runs one statement that returns no rows.
-    public func execute(_ sql: String, _ arguments: [Value] = []) throws(SQLiteError) {
+    public func execute(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) {
         let statement = try cachedStatement(sql)
         try statement.bind(arguments)
         defer { statement.reset() }
@@ -160,14 +160,14 @@ public final class Connection {
     }
 
     /// Runs one statement and returns every row.
-    public func query(_ sql: String, _ arguments: [Value] = []) throws(SQLiteError) -> [Row] {
+    public func query(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [Row] {
         var rows: [Row] = []
         try forEachRow(sql, arguments) { rows.append($0.row()) }
         return rows
     }
 
     /// Runs one statement and returns its first row, if any.
-    public func queryFirst(_ sql: String, _ arguments: [Value] = []) throws(SQLiteError) -> Row? {
+    public func queryFirst(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> Row? {
         let statement = try cachedStatement(sql)
         try statement.bind(arguments)
         defer { statement.reset() }
@@ -177,7 +177,7 @@ public final class Connection {
     /// Runs one statement and calls `body` with the statement positioned on each row, for
     /// callers that read columns directly instead of building rows.
     public func forEachRow(
-        _ sql: String, _ arguments: [Value] = [], _ body: (Statement) throws -> Void
+        _ sql: String, _ arguments: [any SQLiteBindable] = [], _ body: (Statement) throws -> Void
     ) throws {
         let statement = try cachedStatement(sql)
         try statement.bind(arguments)
@@ -187,7 +187,7 @@ public final class Connection {
 
     /// Typed-throws variant of `forEachRow` for bodies that cannot fail.
     public func forEachRow(
-        _ sql: String, _ arguments: [Value] = [], _ body: (Statement) -> Void
+        _ sql: String, _ arguments: [any SQLiteBindable] = [], _ body: (Statement) -> Void
     ) throws(SQLiteError) {
         let statement = try cachedStatement(sql)
         try statement.bind(arguments)

@@ -73,7 +73,7 @@ public struct Migrator: Sendable {
                 try connection.execute(script: migration.sql)
                 try connection.execute(
                     "INSERT INTO schema_migrations (identifier, name, checksum) VALUES (?, ?, ?)",
-                    [.integer(Int64(migration.identifier)), .text(migration.name), .text(migration.checksum)])
+                    [migration.identifier, migration.name, migration.checksum])
                 return true
             }
             if didApply { applied.append(migration) }
@@ -93,8 +93,8 @@ public struct Migrator: Sendable {
             "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'") != nil
         guard exists else { return [:] }
         var recorded: [Int: (name: String, checksum: String)] = [:]
-        try connection.forEachRow("SELECT identifier, name, checksum FROM schema_migrations") { row in
-            recorded[Int(row.int64(0))] = (row.text(1), row.text(2))
+        for row in try connection.query("SELECT identifier, name, checksum FROM schema_migrations") {
+            recorded[try row.int(0)] = (try row.string(1), try row.string(2))
         }
         return recorded
     }

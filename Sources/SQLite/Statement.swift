@@ -59,17 +59,17 @@ public final class Statement {
     /// Binds `arguments` at positions 1…n, replacing every earlier binding (all n are bound,
     /// so none needs clearing first).
     /// - Throws: `SQLiteError` when the count differs from the statement's parameters.
-    public func bind(_ arguments: [Value]) throws(SQLiteError) {
+    public func bind(_ arguments: [any SQLiteBindable]) throws(SQLiteError) {
         sqlite3_reset(handle)
         guard arguments.count == parameterCount else {
             throw SQLiteError(
                 extendedCode: SQLiteError.misuse,
                 message: "statement takes \(parameterCount) arguments, \(arguments.count) given", sql: sql)
         }
-        for (offset, value) in arguments.enumerated() {
+        for (offset, argument) in arguments.enumerated() {
             let index = Int32(offset + 1)
             let code: Int32
-            switch value {
+            switch argument.sqliteValue {
             case .null: code = sqlite3_bind_null(handle, index)
             case .integer(let v): code = sqlite3_bind_int64(handle, index, v)
             case .real(let v): code = sqlite3_bind_double(handle, index, v)
@@ -113,18 +113,44 @@ public final class Statement {
     public func reset() { sqlite3_reset(handle) }
 
     // Column accessors for the current row (hot paths read columns without building a Row).
+    // Like `Row`'s, they throw on a NULL where a value is required or on another storage class,
+    // naming the table and column.
 
     public func isNull(_ column: Int) -> Bool { sqlite3_column_type(handle, Int32(column)) == SQLITE_NULL }
-    public func int64(_ column: Int) -> Int64 { sqlite3_column_int64(handle, Int32(column)) }
-    public func double(_ column: Int) -> Double { sqlite3_column_double(handle, Int32(column)) }
 
-    public func text(_ column: Int) -> String {
+    public func int64(_ column: Int) throws(SQLiteError) -> Int64 {
+        try expect(column, SQLITE_INTEGER, "an integer")
+        return sqlite3_column_int64(handle, Int32(column))
+    }
+
+    public func int(_ column: Int) throws(SQLiteError) -> Int { Int(try int64(column)) }
+
+    /// A REAL column may hold a whole number as an INTEGER; both read as a number.
+    public func double(_ column: Int) throws(SQLiteError) -> Double {
+        let type = sqlite3_column_type(handle, Int32(column))
+        guard type == SQLITE_FLOAT || type == SQLITE_INTEGER else { throw mismatch(column, "a number") }
+        return sqlite3_column_double(handle, Int32(column))
+    }
+
+    public func text(_ column: Int) throws(SQLiteError) -> String {
+        try expect(column, SQLITE_TEXT, "text")
         guard let pointer = sqlite3_column_text(handle, Int32(column)) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, Int32(column)))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
-    /// Calls `body` with the column's bytes, valid only during the call (no copy).
+    /// The case of `type` the column's text names.
+    public func value<T: RawRepresentable>(_ column: Int, as type: T.Type) throws(SQLiteError) -> T where T.RawValue == String {
+        guard let value = T(rawValue: try text(column)) else { throw mismatch(column, "a \(T.self)") }
+        return value
+    }
+
+    public func optionalInt(_ column: Int) throws(SQLiteError) -> Int? { isNull(column) ? nil : try int(column) }
+    public func optionalText(_ column: Int) throws(SQLiteError) -> String? { isNull(column) ? nil : try text(column) }
+
+    /// Calls `body` with the column's bytes (a blob's, or a text's UTF-8), valid only during the
+    /// call (no copy); empty for NULL. The caller judges the bytes (a stored JSON document, say,
+    /// is parsed or checked for its brackets).
     public func withBytes<R>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let pointer = sqlite3_column_blob(handle, Int32(column))
         let count = Int(sqlite3_column_bytes(handle, Int32(column)))
@@ -136,12 +162,40 @@ public final class Statement {
         switch sqlite3_column_type(handle, index) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
-        case SQLITE_TEXT: return .text(text(column))
-        case SQLITE_BLOB: return .blob(withBytes(column) { Array($0) })
+        case SQLITE_TEXT: return .text(rawText(column))
+        case SQLITE_BLOB: return .blob(rawBytes(column))
         default: return .null
         }
     }
 
-    /// The current row as a value.
-    public func row() -> Row { Row(values: (0..<columnCount).map(value)) }
+    /// The current row as a value, its columns named for errors.
+    public func row() -> Row { Row(values: (0..<columnCount).map(value), columns: columnNames) }
+
+    private func rawText(_ column: Int) -> String {
+        guard let pointer = sqlite3_column_text(handle, Int32(column)) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, Int32(column)))), as: UTF8.self)
+    }
+
+    private func rawBytes(_ column: Int) -> [UInt8] {
+        guard let pointer = sqlite3_column_blob(handle, Int32(column)) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, Int32(column)))))
+    }
+
+    private func expect(_ column: Int, _ type: Int32, _ expected: String) throws(SQLiteError) {
+        guard sqlite3_column_type(handle, Int32(column)) == type else { throw mismatch(column, expected) }
+    }
+
+    private func mismatch(_ column: Int, _ expected: String) -> SQLiteError {
+        .corruptColumn(columnNames.names[column], holds: value(column), expected: expected)
+    }
+
+    /// `table.column` for a column read straight from a table, else its name in the query;
+    /// worked out once per statement (a cached statement keeps it).
+    private(set) lazy var columnNames: ColumnNames = ColumnNames(
+        (0..<Int32(columnCount)).map { index in
+            let name = sqlite3_column_name(handle, index).map { String(cString: $0) } ?? "column \(index)"
+            guard let table = sqlite3_column_table_name(handle, index) else { return name }
+            let origin = sqlite3_column_origin_name(handle, index).map { String(cString: $0) } ?? name
+            return "\(String(cString: table)).\(origin)"
+        })
 }

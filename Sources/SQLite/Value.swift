@@ -18,7 +18,7 @@ extension Value: ExpressibleByNilLiteral, ExpressibleByIntegerLiteral, Expressib
 }
 
 /// A Swift type that can be bound as a statement argument.
-public protocol SQLiteBindable {
+public protocol SQLiteBindable: Sendable {
     var sqliteValue: Value { get }
 }
 
@@ -36,36 +36,11 @@ extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
 extension Value {
     public var isNull: Bool { if case .null = self { true } else { false } }
 
-    /// The value as an integer; reals are truncated, other classes give `nil`.
-    public var int64: Int64? {
-        switch self {
-        case .integer(let v): v
-        case .real(let v): Int64(exactly: v.rounded(.towardZero))
-        default: nil
-        }
-    }
-
+    /// The value as a number: a real, or an integer (a REAL column stores a whole number as one).
     public var double: Double? {
         switch self {
         case .integer(let v): Double(v)
         case .real(let v): v
-        default: nil
-        }
-    }
-
-    public var string: String? {
-        switch self {
-        case .text(let v): v
-        case .integer(let v): String(v)
-        case .real(let v): String(v)
-        default: nil
-        }
-    }
-
-    public var bytes: [UInt8]? {
-        switch self {
-        case .blob(let v): v
-        case .text(let v): Array(v.utf8)
         default: nil
         }
     }

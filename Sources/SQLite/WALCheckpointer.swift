@@ -52,7 +52,7 @@ final class WALCheckpointer: @unchecked Sendable {
             while sleep(seconds) {
                 // A failed checkpoint (e.g. the disk is full) is retried at the next interval; the
                 // WAL keeps every committed change meanwhile.
-                let frames = (try? connection.queryFirst("PRAGMA wal_checkpoint(PASSIVE)"))?.optionalInt(1) ?? 0
+                let frames = (try? connection.queryFirst("PRAGMA wal_checkpoint(PASSIVE)")?.optionalInt(1)) ?? 0
                 // Under steady load a PASSIVE checkpoint never finds a moment without readers,
                 // so the WAL is never restarted and grows without bound. Past a size, RESTART
                 // waits for readers and briefly holds writers back so the log starts over.

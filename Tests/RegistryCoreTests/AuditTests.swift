@@ -90,7 +90,7 @@ import Testing
             let gap = #expect(throws: SQLiteError.self) {
                 try connection.execute(
                     "INSERT INTO audit_log (seq, at, actor, action, details, prev_hash, hash) VALUES (10, 0, 'x', 'y', '{}', ?, ?)",
-                    [.blob(AuditChain.genesis), .blob(AuditChain.genesis)])
+                    [AuditChain.genesis, AuditChain.genesis])
             }
             #expect(gap?.extendedCode == SQLiteError.constraintTrigger)
             #expect(try registry.verifyAudit().ok)
@@ -114,7 +114,7 @@ import Testing
             let entries = try registry.allAuditEntries()
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_update")
-            try connection.execute("UPDATE audit_log SET \(column) = \(value) WHERE seq = ?", [.integer(Int64(seq))])
+            try connection.execute("UPDATE audit_log SET \(column) = \(value) WHERE seq = ?", [seq])
             #expect(connection.changes == 1)
 
             let verification = try registry.verifyAudit()
@@ -132,7 +132,7 @@ import Testing
             try await Self.populate(registry)
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_delete")
-            try connection.execute("DELETE FROM audit_log WHERE seq = ?", [.integer(Int64(seq))])
+            try connection.execute("DELETE FROM audit_log WHERE seq = ?", [seq])
             #expect(connection.changes == 1)
 
             let verification = try registry.verifyAudit()
@@ -204,10 +204,10 @@ import Testing
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [
-                        .integer(Int64(vector.seq)), .integer(vector.at), .text(vector.actor), .text(vector.action),
-                        vector.model.map { .text($0) } ?? .null, vector.version.map { .integer(Int64($0)) } ?? .null,
-                        vector.branch.map { .text($0) } ?? .null, .text(vector.details), .blob(Self.bytes(hex: vector.prevHashHex)),
-                        .blob(Self.bytes(hex: vector.hashHex)),
+                        vector.seq, vector.at, vector.actor, vector.action,
+                        vector.model, vector.version,
+                        vector.branch, vector.details, Self.bytes(hex: vector.prevHashHex),
+                        Self.bytes(hex: vector.hashHex),
                     ])
             }
             let verification = try registry.verifyAudit()

@@ -22,7 +22,7 @@ import Testing
                 """
                 INSERT INTO test_reports (version_id, suite, status, tests, failures, errors, skipped, sha256, created_by, created_at)
                 SELECT id, 'unit', 'passed', 1, 0, 0, 0, ?, 'ci', 0 FROM versions WHERE version = ?
-                """, [.text(String(repeating: "a", count: 64)), .integer(Int64(version))])
+                """, [String(repeating: "a", count: 64), version])
 
             // The other writer lets go after 300 ms, from a thread of its own (not one of Swift's
             // pool, where the waiting promotion sits in SQLite's busy handler).

@@ -92,7 +92,7 @@ import Testing
                 #expect(throws: SQLiteError.self, "kind \(kind), branch \(branch)") {
                     try connection.execute(
                         "INSERT INTO transitions (model_id, kind, branch, to_version, actor, at) VALUES (1, ?, ?, 1, 'x', 1)",
-                        [.text(kind), .text(branch)])
+                        [kind, branch])
                 }
             }
             #expect(throws: SQLiteError.self) { try connection.execute("UPDATE transitions SET reason = 'edited' WHERE id = 1") }
@@ -112,7 +112,7 @@ import Testing
         try await withTemporaryRegistry { registry in
             let connection = try Connection(path: registry.path)
             func columns(_ table: String) throws -> [String] {
-                try connection.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table)]).map { try $0.string(0) }
+                try connection.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table]).map { try $0.string(0) }
             }
             var statements = ["UPDATE branches SET version = ?, updated_at = ? WHERE model_id = ? AND name = ?"]
             for table in ["versions", "transitions", "audit_log"] {
@@ -156,7 +156,7 @@ import Testing
 
     @Test func aChangedChecksumIsRefusedAndTheFileLeftAsItWas() async throws {
         let error = try await Self.expectRefusedUntouched { connection in
-            try connection.execute("UPDATE schema_migrations SET checksum = ? WHERE identifier = 1", [.text(String(repeating: "0", count: 64))])
+            try connection.execute("UPDATE schema_migrations SET checksum = ? WHERE identifier = 1", [String(repeating: "0", count: 64)])
         }
         #expect(error?.message.contains("0001") == true)
         #expect(error?.message.contains("checksum") == true)
@@ -166,7 +166,7 @@ import Testing
         let error = try await Self.expectRefusedUntouched { connection in
             try connection.execute(
                 "INSERT INTO schema_migrations (identifier, name, checksum) VALUES (9999, '9999_from_the_future.sql', ?)",
-                [.text(String(repeating: "a", count: 64))])
+                [String(repeating: "a", count: 64)])
         }
         #expect(error?.message.contains("9999") == true)
     }

@@ -156,7 +156,7 @@ func dumpDatabase(at path: String) throws -> [String: [Row]] {
     ).map { try $0.string(0) }
     for table in tables {
         let keys = try connection.query(
-            "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", [.text(table)]
+            "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", [table]
         ).map { try $0.string(0) }
         let order = keys.isEmpty ? "rowid" : keys.map { "\"\($0)\"" }.joined(separator: ", ")
         dump[table] = try connection.query("SELECT * FROM \"\(table)\" ORDER BY \(order)")

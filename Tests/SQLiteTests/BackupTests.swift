@@ -16,7 +16,7 @@ import Testing
             for n in 0..<500 {
                 try connection.execute(
                     "INSERT INTO models (name, weights, score) VALUES (?, ?, ?)",
-                    [.text("model-\(n) 🧠"), .blob((0..<(n % 64)).map { UInt8(truncatingIfNeeded: $0 &* n) }), .real(Double(n) / 500)])
+                    ["model-\(n) 🧠", (0..<(n % 64)).map { UInt8(truncatingIfNeeded: $0 &* n) }, Double(n) / 500])
             }
         }
     }

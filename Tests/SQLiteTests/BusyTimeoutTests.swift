@@ -20,7 +20,7 @@ import Testing
                 let database = index == 0 ? first : second
                 for n in 0..<writesEach {
                     try await database.write { connection in
-                        try connection.execute("INSERT INTO t VALUES (?, ?)", [.integer(Int64(index)), .integer(Int64(n))])
+                        try connection.execute("INSERT INTO t VALUES (?, ?)", [index, n])
                     }
                 }
             }
@@ -38,7 +38,7 @@ import Testing
                 // Each task opens its own, as separate processes would.
                 let database = try Database(path: path)
                 for n in 0..<50 {
-                    try await database.write { try $0.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))]) }
+                    try await database.write { try $0.execute("INSERT INTO t VALUES (?)", [n]) }
                     _ = try database.read { try $0.queryFirst("SELECT count(*) FROM t") }
                 }
             }

@@ -58,7 +58,7 @@ import Testing
                 CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id));
                 """)
             let error = #expect(throws: SQLiteError.self) {
-                try connection.execute("INSERT INTO child (parent_id) VALUES (?)", [.integer(42)])
+                try connection.execute("INSERT INTO child (parent_id) VALUES (?)", [42])
             }
             #expect(error?.extendedCode == SQLiteError.constraintForeignKey)
             #expect(try connection.queryFirst("SELECT count(*) FROM child")?.int(0) == 0)
@@ -102,7 +102,7 @@ import Testing
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (x CHECK (x > 0))")
             let error = #expect(throws: SQLiteError.self) {
-                try connection.execute("INSERT INTO t VALUES (?)", [.integer(-1)])
+                try connection.execute("INSERT INTO t VALUES (?)", [-1])
             }
             #expect(error?.extendedCode == SQLiteError.constraintCheck)
             #expect(error?.isConstraintViolation == true)
@@ -187,7 +187,7 @@ import Testing
             for n in 0..<500 {
                 let connection = try Connection(path: path)
                 _ = try connection.cachedStatement("SELECT count(*) FROM t")
-                try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))])
+                try connection.execute("INSERT INTO t VALUES (?)", [n])
             }
             #expect(try Self.openFileDescriptorCount() - before < 400)
         }

@@ -36,6 +36,17 @@ import Testing
         }
     }
 
+    @Test func closingStopsTheCheckpointThreadWithoutWaitingOutItsInterval() async throws {
+        try await withTemporaryDirectory { directory in
+            var server: Database? = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .seconds(600))
+            try await server?.write { try $0.execute("CREATE TABLE t (x)") }
+            let clock = ContinuousClock()
+            let start = clock.now
+            server = nil  // its deinit stops the thread and waits for it
+            #expect(clock.now - start < .seconds(60), "the thread slept on instead of being woken")
+        }
+    }
+
     @Test func readSeesCommittedData() async throws {
         try await withTemporaryDirectory { directory in
             let database = try Database(path: directory.file("db.sqlite"))
@@ -106,7 +117,7 @@ import Testing
             try await concurrently(writers) { writer in
                 for n in 0..<writesEach {
                     try await database.write { connection in
-                        try connection.execute("INSERT INTO t VALUES (?, ?)", [.integer(Int64(writer)), .integer(Int64(n))])
+                        try connection.execute("INSERT INTO t VALUES (?, ?)", [writer, n])
                     }
                 }
             }
@@ -125,7 +136,7 @@ import Testing
                 for task in 0..<8 {
                     group.addTask {
                         for n in 0..<100 {
-                            try await database.write { try $0.execute("INSERT INTO t VALUES (?)", [.integer(Int64(task * 100 + n))]) }
+                            try await database.write { try $0.execute("INSERT INTO t VALUES (?)", [task * 100 + n]) }
                         }
                     }
                 }
@@ -147,8 +158,8 @@ import Testing
                     if task == 0 {
                         // Every write adds two rows in one transaction.
                         try await database.write { connection in
-                            try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))])
-                            try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))])
+                            try connection.execute("INSERT INTO t VALUES (?)", [n])
+                            try connection.execute("INSERT INTO t VALUES (?)", [n])
                         }
                     } else {
                         let count = try database.read { try Self.count($0) }

@@ -34,7 +34,7 @@ import Testing
     }
 
     private static func insert(_ value: String) -> @Sendable (Connection) throws -> Void {
-        { try $0.execute("INSERT INTO t VALUES (?)", [.text(value)]) }
+        { try $0.execute("INSERT INTO t VALUES (?)", [value]) }
     }
 
     /// Holds the commit thread inside a write (which first runs `body`) until `open()`.

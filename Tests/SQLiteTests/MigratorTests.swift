@@ -26,7 +26,7 @@ import Testing
     }
 
     private static func tableExists(_ connection: Connection, _ name: String) throws -> Bool {
-        try connection.queryFirst("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [.text(name)]) != nil
+        try connection.queryFirst("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]) != nil
     }
 
     @Test func appliesMigrationsInOrderAndRecordsThem() async throws {

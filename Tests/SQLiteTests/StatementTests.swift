@@ -48,7 +48,7 @@ import Testing
             try statement.bind([value])
             #expect(try statement.step())
             #expect(statement.value(0) == value)
-            #expect(statement.text(1) == type)
+            #expect(try statement.text(1) == type)
             #expect(statement.isNull(0) == value.isNull)
             #expect(try statement.step() == false)
         }
@@ -62,7 +62,7 @@ import Testing
                 let digits = String(byte, radix: 16, uppercase: true)
                 return digits.count == 1 ? "0" + digits : digits
             }.joined()
-            let row = try #require(try connection.queryFirst("SELECT hex(?), length(?1)", [.text(text)]))
+            let row = try #require(try connection.queryFirst("SELECT hex(?), length(?1)", [text]))
             #expect(row[0] == .text(expectedHex))
             #expect(row[1] == .integer(7))  // characters, as SQLite counts them
         }
@@ -72,11 +72,11 @@ import Testing
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             let statement = try connection.prepare("SELECT ?, ?, ? + 0")
-            try statement.bind([.integer(.max), .integer(.min), .integer(.max - 1)])
+            try statement.bind([Int64.max, Int64.min, Int64.max - 1])
             #expect(try statement.step())
-            #expect(statement.int64(0) == Int64.max)
-            #expect(statement.int64(1) == Int64.min)
-            #expect(statement.int64(2) == Int64.max - 1)
+            #expect(try statement.int64(0) == Int64.max)
+            #expect(try statement.int64(1) == Int64.min)
+            #expect(try statement.int64(2) == Int64.max - 1)
         }
     }
 
@@ -85,7 +85,7 @@ import Testing
             let connection = try Connection(path: directory.file("db.sqlite"))
             let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             try connection.execute("CREATE TABLE t (v BLOB)")
-            try connection.execute("INSERT INTO t VALUES (?)", [.blob(bytes)])
+            try connection.execute("INSERT INTO t VALUES (?)", [bytes])
             #expect(try connection.queryFirst("SELECT v FROM t")?.blob(0) == bytes)
         }
     }
@@ -93,7 +93,7 @@ import Testing
     @Test func emptyBlobIsABlobNotNull() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
-            let row = try #require(try connection.queryFirst("SELECT ? IS NULL, typeof(?1), length(?1)", [.blob([])]))
+            let row = try #require(try connection.queryFirst("SELECT ? IS NULL, typeof(?1), length(?1)", [[]]))
             #expect(row.values == [.integer(0), .text("blob"), .integer(0)])
         }
     }
@@ -132,7 +132,7 @@ import Testing
             let sql = "SELECT ?"
             try connection.execute(sql, ["first"])
             #expect(throws: SQLiteError.self) { try connection.execute(sql, []) }
-            #expect(try connection.queryFirst(sql, [.integer(2)])?.values == [.integer(2)])
+            #expect(try connection.queryFirst(sql, [2])?.values == [.integer(2)])
         }
     }
 
@@ -204,11 +204,11 @@ import Testing
             let connection = try Connection(path: directory.file("db.sqlite"))
             let sql = "SELECT ? + 1"
             let first = try connection.cachedStatement(sql)
-            #expect(try connection.queryFirst(sql, [.integer(1)])?.values == [.integer(2)])
+            #expect(try connection.queryFirst(sql, [1])?.values == [.integer(2)])
             let second = try connection.cachedStatement(sql)
             #expect(first === second)
             #expect(try connection.cachedStatement("SELECT ? + 2") !== first)
-            #expect(try connection.queryFirst(sql, [.integer(41)])?.values == [.integer(42)])
+            #expect(try connection.queryFirst(sql, [41])?.values == [.integer(42)])
         }
     }
 
@@ -268,7 +268,7 @@ import Testing
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (x NOT NULL)")
-            let error = #expect(throws: SQLiteError.self) { try connection.execute("INSERT INTO t VALUES (?)", [nil]) }
+            let error = #expect(throws: SQLiteError.self) { try connection.execute("INSERT INTO t VALUES (?)", [Value.null]) }
             #expect(error?.isConstraintViolation == true)
             #expect(error?.isUniqueViolation == false)
         }
@@ -311,7 +311,7 @@ import Testing
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (n INTEGER, s TEXT)")
-            for n in 1...5 { try connection.execute("INSERT INTO t VALUES (?, ?)", [.integer(Int64(n)), .text("row \(n)")]) }
+            for n in 1...5 { try connection.execute("INSERT INTO t VALUES (?, ?)", [n, "row \(n)"]) }
             #expect(connection.changes == 1)
             #expect(connection.lastInsertRowID == 5)
             let rows = try connection.query("SELECT n, s FROM t WHERE n >= ? ORDER BY n DESC", [3])
@@ -324,11 +324,11 @@ import Testing
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
             try connection.execute("CREATE TABLE t (n)")
-            for n in 1...5 { try connection.execute("INSERT INTO t VALUES (?)", [.integer(Int64(n))]) }
+            for n in 1...5 { try connection.execute("INSERT INTO t VALUES (?)", [n]) }
             var seen: [Int64] = []
             #expect(throws: Stop.self) {
                 try connection.forEachRow("SELECT n FROM t ORDER BY n") { (statement: Statement) throws in
-                    seen.append(statement.int64(0))
+                    seen.append(try statement.int64(0))
                     if seen.count == 2 { throw Stop() }
                 }
             }
@@ -341,16 +341,53 @@ import Testing
     @Test func rowAccessorsThrowInsteadOfCrashingOnNullOrMismatch() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
-            let row = try #require(try connection.queryFirst("SELECT NULL, x'00ff', 2.5, 'text'"))
-            #expect(row.optionalInt(0) == nil)
+            let row = try #require(try connection.queryFirst("SELECT NULL, x'00ff', 2.5, 'text', 7"))
+            #expect(try row.optionalInt(0) == nil)
             let error = #expect(throws: SQLiteError.self) { try row.int(0) }
-            #expect(error?.extendedCode == SQLiteError.misuse)
+            #expect(error?.code == 20)  // SQLITE_MISMATCH
             #expect(throws: SQLiteError.self) { try row.string(1) }
             #expect(throws: SQLiteError.self) { try row.double(3) }
+            #expect(throws: SQLiteError.self, "a real is not read as an integer") { try row.int(2) }
+            #expect(throws: SQLiteError.self, "NULL is not an absent value where one is required") { try row.string(0) }
+            #expect(throws: SQLiteError.self, "text is still no integer when NULL would be allowed") { try row.optionalInt(3) }
             #expect(try row.blob(1) == [0x00, 0xFF])
             #expect(try row.double(2) == 2.5)
-            #expect(try row.int(2) == 2)
+            #expect(try row.double(4) == 7, "a whole number stored as an integer reads as a number")
             #expect(try row.string(3) == "text")
+        }
+    }
+
+    private enum Colour: String { case red, green }
+
+    /// A corrupt row is an error naming the table and column it came from, whichever way the
+    /// row is read: as a `Row`, or on the statement.
+    @Test func aCorruptRowNamesItsTableAndColumn() async throws {
+        try withTemporaryDirectory { directory in
+            let connection = try Connection(path: directory.file("db.sqlite"))
+            try connection.execute("CREATE TABLE paint (id INTEGER PRIMARY KEY, colour TEXT, coats)")
+            try connection.execute("INSERT INTO paint (colour, coats) VALUES ('red', 2), ('mauve', NULL)")
+            let rows = try connection.query("SELECT colour AS c, coats FROM paint ORDER BY id")
+            #expect(try rows[0].value(0, as: Colour.self) == .red)
+            let unknown = #expect(throws: SQLiteError.self) { try rows[1].value(0, as: Colour.self) }
+            #expect(unknown?.message == #"paint.colour holds the text "mauve", expected a Colour"#)
+            let missing = #expect(throws: SQLiteError.self) { try rows[1].int(1) }
+            #expect(missing?.message == "paint.coats holds NULL, expected an integer")
+            // A computed column has no table: its name in the query stands in.
+            let computed = try #require(try connection.queryFirst("SELECT 'x' AS label"))
+            #expect((#expect(throws: SQLiteError.self) { try computed.int(0) })?.message == #"label holds the text "x", expected an integer"#)
+
+            var messages: [String] = []
+            try connection.forEachRow("SELECT colour, coats FROM paint WHERE colour = 'mauve'") { (statement: Statement) throws in
+                do throws(SQLiteError) { _ = try statement.value(0, as: Colour.self) } catch { messages.append(error.message) }
+                do throws(SQLiteError) { _ = try statement.int64(1) } catch { messages.append(error.message) }
+                do throws(SQLiteError) { _ = try statement.text(1) } catch { messages.append(error.message) }
+                #expect(try statement.optionalInt(1) == nil)
+            }
+            #expect(messages == [
+                #"paint.colour holds the text "mauve", expected a Colour"#,
+                "paint.coats holds NULL, expected an integer",
+                "paint.coats holds NULL, expected text",
+            ])
         }
     }
 }
