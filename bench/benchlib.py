@@ -380,6 +380,27 @@ class MregServer:
 # Tables
 
 
+def cold_start(binary: Path, work: Path, repeats: int, existing_db: Path, token: str) -> dict:
+    """Process start to the first 200 of an authenticated GET /v1/models?limit=1: on a new
+    database (migrations and the first token included) and on the database the HTTP runs left."""
+    fresh, existing = [], []
+    for i in range(repeats):
+        db = work / f"cold-{i}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        server = MregServer(binary, db, work / "cold-server.log")
+        try:
+            fresh.append(round(server.start() * 1000, 1))
+        finally:
+            server.stop()
+        server = MregServer(binary, existing_db, work / "cold-server.log", token=token)
+        try:
+            existing.append(round(server.start() * 1000, 1))
+        finally:
+            server.stop()
+    return {"new_db_ms": spread(fresh), "existing_db_ms": spread(existing)}
+
+
 def fmt_num(value, digits: int = 0) -> str:
     if value is None:
         return "-"

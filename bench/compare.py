@@ -401,7 +401,6 @@ def main() -> int:
            "mlflow_sqlite": "MLflow's defaults: rollback journal, synchronous=FULL (not changed)",
            "servers": []}
 
-    import httpbench
     db = work / "mreg.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -458,7 +457,7 @@ def main() -> int:
         doc["ratios"] = ratios(doc["summary"])
 
         # Our cold start, alone on the machine: new database and the one the load left.
-        cold = httpbench.cold_start(binary, work, 5, existing_db=db, token=mreg.token)
+        cold = B.cold_start(binary, work, 5, existing_db=db, token=mreg.token)
         doc["servers"].append({"label": "mreg serve", "cold_start_ms": cold["existing_db_ms"],
                                "cold_start_new_db_ms": cold["new_db_ms"], "memory_idle": idle["mreg"],
                                "memory_after_load": loaded["mreg"]})

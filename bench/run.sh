@@ -19,23 +19,17 @@ if [[ ${1:-} == --smoke ]]; then smoke=1; fi
 
 scripts/install-deps.sh wrk hyperfine python3
 
-has_bench_target() { grep -q '"mreg-bench"' Package.swift; }
-
 if ((smoke)); then
   bin_dir=${MREG_BIN_DIR:-.build/debug}
   if [[ -z ${MREG_BIN_DIR:-} ]]; then
     "$SWIFT" build --product mreg
-    if has_bench_target; then
-      "$SWIFT" build --product mreg-bench || echo "in-process: mreg-bench did not build (skipped)" >&2
-    fi
+    "$SWIFT" build --product mreg-bench
   fi
 else
   bin_dir=${MREG_BIN_DIR:-.build/release}
   if [[ -z ${MREG_BIN_DIR:-} ]]; then
     "$SWIFT" build -c release --product mreg --static-swift-stdlib
-    if has_bench_target; then
-      "$SWIFT" build -c release --product mreg-bench --static-swift-stdlib || echo "in-process: mreg-bench did not build (skipped)" >&2
-    fi
+    "$SWIFT" build -c release --product mreg-bench --static-swift-stdlib
   fi
 fi
 
