@@ -211,9 +211,3 @@ public struct RolloutRule: Sendable, Hashable, Codable {
         case failureLimit = "failure_limit"
     }
 }
-
-/// A number as people write it: `0.9`, `50`, not `50.0`.
-func formatNumber(_ value: Double) -> String {
-    if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
-    return String(value)
-}

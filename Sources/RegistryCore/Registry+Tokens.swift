@@ -49,22 +49,33 @@ extension Registry {
         guard (1...128).contains(name.utf8.count), !name.contains(where: \.isNewline) else {
             throw RegistryError(.invalidArgument, "a token name must be 1 to 128 characters on one line")
         }
+        let token = Self.newToken(name: name, role: role)
         let now = clock()
+        try await write { connection in try connection.insertToken(token, by: caller.name, at: now) }
+        return token
+    }
+
+    /// An admin token named `admin`, created by `system` when the registry has no token at all
+    /// (the server's first start), in one transaction with that check: two servers starting on
+    /// a new file create one between them.
+    /// - Returns: the new token, or `nil` when a token already exists.
+    public func createFirstAdminToken() async throws(RegistryError) -> IssuedToken? {
+        let token = Self.newToken(name: "admin", role: .admin)
+        let now = clock()
+        let created = try await write { connection in
+            guard try connection.queryFirst("SELECT 1 FROM tokens LIMIT 1") == nil else { return false }
+            try connection.insertToken(token, by: "system", at: now)
+            return true
+        }
+        return created ? token : nil
+    }
+
+    /// A new secret and id; only the secret's SHA-256 is ever stored.
+    private static func newToken(name: String, role: Role) -> IssuedToken {
         var random = SystemRandomNumberGenerator()
         let secretBytes = (0..<24).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         let idBytes = (0..<6).map { _ in UInt8.random(in: .min ... .max, using: &random) }
-        let secret = Self.tokenPrefix + AuditChain.hex(secretBytes)
-        let id = "tok_" + AuditChain.hex(idBytes)
-        try await write { connection in
-            try connection.execute(
-                "INSERT INTO tokens (id, name, role, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [id, name, role.rawValue, Self.tokenHash(secret), caller.name,
-                 now.millisecondsSinceEpoch])
-            try connection.appendAudit(
-                at: now, actor: caller.name, action: "token.create", model: nil, version: nil, branch: nil,
-                details: ["token_id": .string(id), "name": .string(name), "role": .string(role.rawValue)])
-        }
-        return IssuedToken(id: id, name: name, role: role, token: secret)
+        return IssuedToken(id: "tok_" + AuditChain.hex(idBytes), name: name, role: role, token: tokenPrefix + AuditChain.hex(secretBytes))
     }
 
     /// Every token, revoked ones included.
@@ -110,11 +121,6 @@ extension Registry {
         }
     }
 
-    /// Whether any token exists (the server creates a first admin token when none does).
-    public func hasTokens() throws(RegistryError) -> Bool {
-        try read { try $0.queryFirst("SELECT 1 FROM tokens LIMIT 1") != nil }
-    }
-
     /// Records a request refused for its role: a `denied` audit entry (contract section 3).
     public func recordDenied(_ caller: Caller, operation: String, reason: String, model: String? = nil) async throws(RegistryError) {
         let now = clock()
@@ -126,4 +132,16 @@ extension Registry {
     }
 
     static func tokenHash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
+}
+
+extension Connection {
+    /// Stores `token` (its hash, never its secret) and its audit entry.
+    fileprivate func insertToken(_ token: IssuedToken, by actor: String, at now: Timestamp) throws {
+        try execute(
+            "INSERT INTO tokens (id, name, role, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [token.id, token.name, token.role.rawValue, Registry.tokenHash(token.token), actor, now.millisecondsSinceEpoch])
+        try appendAudit(
+            at: now, actor: actor, action: "token.create", model: nil, version: nil, branch: nil,
+            details: ["token_id": .string(token.id), "name": .string(token.name), "role": .string(token.role.rawValue)])
+    }
 }

@@ -48,8 +48,7 @@ extension Mreg {
                 host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin,
                 tls: tls)
             let registry = try Registry(path: global.databasePath, workload: .server)
-            if try !registry.hasTokens() {
-                let issued = try await registry.createToken(name: "admin", role: .admin, by: Caller(name: "system", role: .admin))
+            if let issued = try await registry.createFirstAdminToken() {
                 Terminal.printError("""
                     No API token existed, so an admin token was created. It is shown only this once:
 
