@@ -31,9 +31,12 @@ struct APIRouter: HTTPResponder {
     /// Templates by their number of segments.
     private let templates: [Int: [Template]]
     private let observability: ObservabilityMiddleware
+    private let problems = ProblemMiddleware()
 
-    /// - Parameter routes: `path` and `method` pairs are unique (a precondition, as in Hummingbird).
-    init(routes: [Route], metrics: ServerMetrics, handle: @escaping @Sendable (Route, Request, ServerContext) async throws -> Response) {
+    /// - Parameters:
+    ///   - routes: `path` and `method` pairs are unique (a precondition, as in Hummingbird).
+    ///   - handler: what answers a route's requests once it is found (`RoutePipeline.compose`).
+    init(routes: [Route], metrics: ServerMetrics, handler: (Route) -> Handler) {
         var byPath: [String: Template] = [:]
         var order: [String] = []
         for route in routes {
@@ -46,7 +49,7 @@ struct APIRouter: HTTPResponder {
                 byPath[route.path] = Template(path: route.path, segments: segments, handlers: [:])
             }
             precondition(byPath[route.path]?.handlers[route.method] == nil, "\(route.method) \(route.path) is routed twice")
-            byPath[route.path]?.handlers[route.method] = { request, context in try await handle(route, request, context) }
+            byPath[route.path]?.handlers[route.method] = handler(route)
         }
         self.templates = Dictionary(grouping: order.compactMap { byPath[$0] }, by: \.segments.count)
         self.observability = ObservabilityMiddleware(metrics: metrics)
@@ -54,7 +57,7 @@ struct APIRouter: HTTPResponder {
 
     func respond(to request: Request, context: ServerContext) async throws -> Response {
         try await observability.handle(request, context: context) { request, context in
-            try await ProblemMiddleware().handle(request, context: context, next: dispatch)
+            try await problems.handle(request, context: context, next: dispatch)
         }
     }
 

@@ -61,11 +61,13 @@ func apiRoutes(registry: Registry, metrics: ServerMetrics, arguments: ServerArgu
     ].flatMap { $0 }
 }
 
-/// The server's responder: every route of `apiRoutes`, inside the access log and metrics
-/// (`ObservabilityMiddleware`) and the problem documents (`ProblemMiddleware`).
+/// The server's responder: every route of `apiRoutes` inside `RoutePipeline`, and everything
+/// inside the access log and metrics (`ObservabilityMiddleware`) and the problem documents
+/// (`ProblemMiddleware`).
 func buildResponder(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> APIRouter {
-    APIRouter(routes: apiRoutes(registry: registry, metrics: metrics, arguments: arguments), metrics: metrics) { route, request, context in
-        try await route.respond(to: request, context: context, registry: registry)
+    let middleware = RoutePipeline.middleware(registry: registry)
+    return APIRouter(routes: apiRoutes(registry: registry, metrics: metrics, arguments: arguments), metrics: metrics) { route in
+        RoutePipeline.compose(route, middleware)
     }
 }
 

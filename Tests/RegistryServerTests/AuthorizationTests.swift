@@ -163,18 +163,18 @@ import Testing
 
 @Suite struct BearerTokenTests {
     @Test func theTokenIsWhatFollowsTheSchemeWithoutSurroundingSpaces() {
-        #expect(Route.bearerToken("Bearer mreg_abc") == "mreg_abc")
-        #expect(Route.bearerToken("bearer mreg_abc") == "mreg_abc")
-        #expect(Route.bearerToken("BEARER   mreg_abc  ") == "mreg_abc")
-        #expect(Route.bearerToken("Bearer mreg_ab c") == "mreg_ab c")
+        #expect(Authentication.bearerToken("Bearer mreg_abc") == "mreg_abc")
+        #expect(Authentication.bearerToken("bearer mreg_abc") == "mreg_abc")
+        #expect(Authentication.bearerToken("BEARER   mreg_abc  ") == "mreg_abc")
+        #expect(Authentication.bearerToken("Bearer mreg_ab c") == "mreg_ab c")
     }
 
     @Test func anotherSchemeOrNoTokenIsNone() {
-        #expect(Route.bearerToken("Basic dXNlcjpwdw==") == nil)
-        #expect(Route.bearerToken("Bearer") == nil)
-        #expect(Route.bearerToken("Bearer ") == nil)
-        #expect(Route.bearerToken("Bearer     ") == nil)
-        #expect(Route.bearerToken("Bearermreg_abc") == nil)
-        #expect(Route.bearerToken("") == nil)
+        #expect(Authentication.bearerToken("Basic dXNlcjpwdw==") == nil)
+        #expect(Authentication.bearerToken("Bearer") == nil)
+        #expect(Authentication.bearerToken("Bearer ") == nil)
+        #expect(Authentication.bearerToken("Bearer     ") == nil)
+        #expect(Authentication.bearerToken("Bearermreg_abc") == nil)
+        #expect(Authentication.bearerToken("") == nil)
     }
 }
