@@ -13,6 +13,13 @@ function common.headers(extra)
    return h
 end
 
+-- The body of the n-th registration by this thread, unique across threads.
+function common.registration(n)
+   return string.format(
+      '{"artifact_uri":"s3://bench/%s/%d-%d","params":{"lr":"0.01"},"metrics":{"accuracy":0.93},"tags":{"team":"bench"}}',
+      common.model, thread_id, n)
+end
+
 -- Threads get ids 0, 1, ... from setup(), so per-request values never collide across threads.
 local threads = {}
 function common.setup(thread)

@@ -9,9 +9,6 @@ function request()
    n = n + 1
    local key = string.format("bench-%d-%d-%d", os.time(), thread_id, n)
    local headers = common.headers({ ["Content-Type"] = "application/json", ["Idempotency-Key"] = key })
-   local body = string.format(
-      '{"artifact_uri":"s3://bench/%s/%d-%d","params":{"lr":"0.01"},"metrics":{"accuracy":0.93},"tags":{"team":"bench"}}',
-      common.model, thread_id, n)
-   return wrk.format("POST", path, headers, body)
+   return wrk.format("POST", path, headers, common.registration(n))
 end
 done = common.done
