@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "mreg-bench",
             dependencies: ["RegistryCore", "SQLite", "CSQLite"],
-            path: "Benchmarks",
+            path: "bench/mreg-bench",
             swiftSettings: swiftSettings
         ),
         // Running the real `mreg` and `mreg serve` as child processes, for the end-to-end tests.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench` (and `make bench-smoke`): mreg measured in process, over HTTP and as a CLI.
 
-1. In process and at scale: `mreg-bench --json` (Benchmarks/).
+1. In process and at scale: `mreg-bench --json` (bench/mreg-bench/).
 2. Over HTTP: `mreg serve` on loopback driven by wrk (2 threads, 32 connections, 15 s per
    route, several rounds): register, promote/rollback pair, resolve (with and without a
    rollout), branch GET, history. Throughput, p50/p99, errors, server RSS and CPU; cold start.

@@ -76,7 +76,7 @@ def inprocess_tables(doc: dict) -> list[str]:
         return []
     if "table" not in inproc:
         return [f"**In process**: {inproc.get('skipped') or inproc.get('failed')}"]
-    return [f"**In process and at scale** (`mreg-bench`, Benchmarks/) — {machine_line(doc, inproc)}:", "", "```",
+    return [f"**In process and at scale** (`mreg-bench`, bench/mreg-bench/) — {machine_line(doc, inproc)}:", "", "```",
             inproc["table"].rstrip(), "```"]
 
 
