@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Synchronization
 
@@ -189,13 +190,17 @@ private struct CommitLoop {
             }
         }
         waiting.append(write)
-        guard let error = write.run(on: connection) else {
-            succeeded += 1
-            return
-        }
-        // Some errors (SQLITE_FULL, an I/O error) make SQLite roll back the whole transaction:
-        // the group's earlier writes are gone, and their callers must hear so.
-        if !connection.isInTransaction { finish(.failure(error)) }
+        let error = write.run(on: connection)
+        if error == nil { succeeded += 1 }
+        // Some errors (SQLITE_FULL, an I/O error) make SQLite roll back the whole transaction,
+        // and a write must never end it: the group's earlier writes are gone, and their callers
+        // must hear so, each with an error of its own rather than this write's (a conflict of
+        // this write's must not become theirs, and be stored as their answer).
+        guard !connection.isInTransaction else { return }
+        let cause = error ?? SQLiteError(extendedCode: SQLiteError.misuse, message: "a write ended its group's transaction")
+        waiting.removeLast()
+        finish(.failure(SQLiteError(extendedCode: SQLITE_ABORT, message: "rolled back with its group after another write failed: \(cause)")))
+        write.finish(.failure(cause))
     }
 
     /// Commits the open group, if any, and tells its writes how it went.

@@ -164,6 +164,27 @@ import Testing
         }
     }
 
+    /// A write that ends the group's transaction (SQLite does so itself after SQLITE_FULL or an
+    /// I/O error; here the write runs ROLLBACK) takes the group's earlier writes with it: their
+    /// callers hear that their group was rolled back, not the failing write's own error.
+    @Test func aWriteThatEndsTheTransactionFailsItsGroupEachWithItsOwnError() async throws {
+        try await Self.withWriter { writer, path in
+            let outcome = try await Self.queuedTogether(
+                writer, first: Self.insert("earlier"),
+                [
+                    { @Sendable in try $0.execute("ROLLBACK") },
+                    Self.insert("later"),  // runs in a new group
+                ])
+            let earlier = #expect(throws: SQLiteError.self) { try outcome.first.get() }
+            #expect(earlier?.code == 4, "SQLITE_ABORT: rolled back with its group")
+            #expect(earlier?.message.contains("rolled back with its group") == true)
+            let rogue = #expect(throws: SQLiteError.self) { try outcome.rest[0].get() }
+            #expect(rogue?.message.contains("rolled back with its group") == false)
+            try outcome.rest[1].get()
+            #expect(try Self.values(path) == ["later"])
+        }
+    }
+
     @Test func aGroupSpansAtMostMaxGroupSizeWrites() async throws {
         try await Self.withWriter(maxGroupSize: 2) { writer, path in
             let outcome = try await Self.queuedTogether(writer, first: Self.insert("w0"), (1...5).map { Self.insert("w\($0)") })
