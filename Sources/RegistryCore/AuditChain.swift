@@ -140,8 +140,9 @@ public enum AuditChain {
         return hasher.finalize().withUnsafeBytes { Array($0) }
     }
 
-    /// Whether stored bytes are exactly `expected`, compared with one `memcmp` (the generic
-    /// `elementsEqual` walks both byte by byte: 6 % of verifying the chain, callgrind).
+    /// Whether stored bytes are exactly `expected`, compared with one `memcmp`: the generic
+    /// `elementsEqual` walks both byte by byte, a measurable share of verifying the chain
+    /// (BENCHMARKS.md, "What is worth fixing next").
     static func same(_ stored: UnsafeRawBufferPointer, _ expected: [UInt8]) -> Bool {
         guard stored.count == expected.count else { return false }
         guard let storedBase = stored.baseAddress else { return true }

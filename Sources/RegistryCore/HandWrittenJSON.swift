@@ -1,8 +1,8 @@
 /// An answer the server writes on every hot request (a version, a resolution, a branch, a page
 /// of versions or transitions), written by hand instead of through JSONEncoder.
 ///
-/// JSONEncoder's reflection was most of the server's own CPU time per resolve and a tenth of
-/// it per registration (perf). `JSONCoding.text` picks this path when a value conforms; the
+/// JSONEncoder's reflection was most of the server's own CPU time per resolve and a large share
+/// of it per registration (BENCHMARKS.md). `JSONCoding.text` picks this path when a value conforms; the
 /// text must be byte for byte what JSONEncoder writes with `.sortedKeys` and
 /// `.withoutEscapingSlashes` (HandWrittenJSONTests compares the two), so the API cannot tell.
 protocol HandWrittenJSON {

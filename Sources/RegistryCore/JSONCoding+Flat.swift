@@ -2,8 +2,8 @@ import Foundation
 
 /// Hand-written JSON for the flat shapes the registry stores on every write and reads on every
 /// version row: string and number maps, gate reports, audit details. JSONEncoder and
-/// JSONDecoder cost a third of a registration and most of a version listing (callgrind), while
-/// these shapes need no reflection. Output matches `JSONCoding.text`: compact, keys sorted,
+/// JSONDecoder were a large share of a registration and most of a version listing (BENCHMARKS.md),
+/// while these shapes need no reflection. Output matches `JSONCoding.text`: compact, keys sorted,
 /// slashes unescaped. These overloads are more specific than the generic ones, so callers pick
 /// them up without change.
 extension JSONCoding {
@@ -17,7 +17,7 @@ extension JSONCoding {
 
     /// The text `write` appends as UTF-8. The writers work on bytes: a String append checks
     /// uniqueness, capacity and grapheme boundaries every time, which made a 50-version page's
-    /// thousands of small appends cost more than the rest of the request (perf).
+    /// thousands of small appends cost more than the rest of the request (BENCHMARKS.md).
     static func text(_ write: (inout [UInt8]) -> Void) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -140,8 +140,7 @@ extension JSONCoding {
 /// Parses `{"k": v, …}` with one kind of value; gives up (returns nil) on anything else, and the
 /// caller falls back to JSONDecoder. Reads the bytes in place: it lives only inside the call
 /// that lends them. Separate from `FastJSONParser` (request bodies) on purpose: going through
-/// that parser's `JSONValue` tree made a 50-version page half again as slow (mreg-bench
-/// --quick, 101 → 152 µs).
+/// that parser's `JSONValue` tree made a 50-version page half again as slow (BENCHMARKS.md).
 private struct FlatObjectParser {
     private let bytes: UnsafeRawBufferPointer
     private var index = 0

@@ -1,6 +1,6 @@
 /// The request bodies every write of the server decodes (registration, promotion, rollback),
-/// read without Foundation's JSONSerialization + JSONDecoder pair, which cost a tenth of a
-/// registration's server CPU (perf).
+/// read without Foundation's JSONSerialization + JSONDecoder pair, a large share of a
+/// registration's server CPU (BENCHMARKS.md, "What is worth fixing next").
 ///
 /// The fast path only ever accepts: anything it does not fully understand (invalid or
 /// unusual JSON, an escape it does not decode, a duplicate or unknown key, a value of an

@@ -21,8 +21,8 @@ struct APIRequest: Sendable {
 
     func parameter(_ name: String) throws(RegistryError) -> String {
         guard let value = context.parameters.get(name) else { throw RegistryError(.invalidArgument, "the path has no \(name)") }
-        // Bytes, not `String.contains(_:)`: Foundation's substring search cost ~4,800 instructions
-        // on every request with a path parameter.
+        // Bytes, not `String.contains(_:)`: Foundation's substring search was measurable on every
+        // request with a path parameter (BENCHMARKS.md).
         return value.utf8.contains(UInt8(ascii: "%")) ? value.removingPercentEncoding ?? value : value
     }
 

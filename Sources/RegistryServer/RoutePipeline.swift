@@ -64,8 +64,8 @@ struct Authentication: RouteMiddleware {
     private static let bearerScheme = Array("bearer ".utf8)
 
     /// The token of `Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1), read on the
-    /// UTF-8 bytes: this runs on every request. (Through `zip`, `drop` and `reversed` on the
-    /// `UTF8View` it cost ~3,800 instructions; on the buffer, a few hundred.)
+    /// UTF-8 bytes: this runs on every request, and through `zip`, `drop` and `reversed` on the
+    /// `UTF8View` it cost ten times as much (BENCHMARKS.md).
     static func bearerToken(_ header: String) -> String? {
         var header = header
         return header.withUTF8 { bytes -> String? in

@@ -11,7 +11,7 @@ import Logging
 /// `StreamLogHandler` formats a logger's whole metadata again every time one key is set.
 /// Hummingbird sets the request id on every request's logger and the access log sets one more,
 /// so each request paid for two formatting passes, even at `--log-level warning` where no line
-/// is written: 3.4 % of the server's CPU under `GET …/resolve` (perf, BENCHMARKS.md).
+/// is written, a measurable share of the server's CPU under `GET …/resolve` (BENCHMARKS.md).
 public struct ServerLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]

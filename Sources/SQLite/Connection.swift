@@ -24,7 +24,7 @@ public final class Connection {
         /// How much of the file reads may memory-map (https://www.sqlite.org/mmap.html): no copy
         /// per page read. 0 turns it off, for a process that reads while it writes: after
         /// every commit each reader unmaps the whole file (the pager cannot tell what changed)
-        /// and maps it again, an munmap with a TLB shootdown per read (perf).
+        /// and maps it again, an munmap with a TLB shootdown per read (BENCHMARKS.md).
         public var memoryMapBytes = 256 << 20
 
         public init(
@@ -52,8 +52,8 @@ public final class Connection {
     /// since the settings only take before the library's first use.
     ///
     /// Memory statistics are off (`SQLITE_CONFIG_MEMSTATUS`): with them on, every allocation
-    /// and free inside SQLite takes a global mutex to count bytes, a tenth of a registration's
-    /// instructions (callgrind). Nothing here reads those statistics; SQLite recommends the
+    /// and free inside SQLite takes a global mutex to count bytes, a measurable share of a
+    /// registration's instructions (BENCHMARKS.md). Nothing here reads those statistics; SQLite recommends the
     /// same at compile time (https://www.sqlite.org/compile.html#default_memstatus).
     public static func configureLibrary() { _ = libraryConfiguration }
 
