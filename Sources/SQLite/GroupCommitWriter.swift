@@ -19,17 +19,21 @@ import Synchronization
 final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
     private let queue = WriteQueue()
     private let counters = Counters()
+    /// Signalled by the thread once it has closed the write connection.
+    private let closed = DispatchSemaphore(value: 0)
 
     /// Starts the thread, which owns `connection` from then on.
     /// - Parameter maxGroupSize: the most writes one group spans, which bounds how long the
     ///   first write of a busy group waits for its commit (BENCHMARKS.md, "group size").
     init(connection: Connection, maxGroupSize: Int) {
-        // Handed to the thread, its only user from here on.
-        nonisolated(unsafe) let connection = connection
-        let thread = Thread { [queue, counters] in
+        let handoff = Handoff(connection)
+        let thread = Thread { [queue, counters, closed] in
             Thread.current.name = Self.threadName
-            var loop = CommitLoop(connection: connection, maxGroupSize: max(1, maxGroupSize), counters: counters)
-            loop.run(queue)
+            do {
+                var loop = CommitLoop(connection: handoff.take(), maxGroupSize: max(1, maxGroupSize), counters: counters)
+                loop.run(queue)
+            }  // the loop held the connection's last reference: it is closed here
+            closed.signal()
         }
         thread.start()
     }
@@ -40,8 +44,15 @@ final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
     /// (set before `start()`, it stays in the `Thread` object).
     static let threadName = "mreg-commit"
 
-    /// Stops the thread once the writes already queued have run and committed.
-    deinit { queue.stop() }
+    /// Stops the thread once the writes already queued have run and committed, and waits until
+    /// it has closed the write connection, so the file is closed (and its WAL checkpointed) when
+    /// the `Database` is gone, not whenever the thread gets to it, perhaps after the process has
+    /// begun to exit. This never runs on the thread itself: the thread holds nothing that owns
+    /// the writer, since a queued write lets go of its body once it ran or was answered.
+    deinit {
+        queue.stop()
+        closed.wait()
+    }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -65,7 +76,9 @@ private protocol QueuedWrite: AnyObject, Sendable {
 
 /// `@unchecked Sendable` invariant: once queued, only the commit thread touches it.
 private final class PendingWrite<T: Sendable>: QueuedWrite, @unchecked Sendable {
-    private let body: @Sendable (Connection) throws -> T
+    /// Dropped as soon as it ran or the write was answered: it may hold what owns the writer
+    /// (a `Registry`), which must never be released on the commit thread (`deinit` waits for it).
+    private var body: (@Sendable (Connection) throws -> T)?
     private let continuation: CheckedContinuation<T, any Error>
     private var outcome: Result<T, any Error>?
 
@@ -75,6 +88,8 @@ private final class PendingWrite<T: Sendable>: QueuedWrite, @unchecked Sendable 
     }
 
     func run(on connection: Connection) -> (any Error)? {
+        guard let body else { preconditionFailure("a write runs once") }
+        self.body = nil
         do {
             outcome = .success(try connection.savepoint(body))
             return nil
@@ -85,6 +100,7 @@ private final class PendingWrite<T: Sendable>: QueuedWrite, @unchecked Sendable 
     }
 
     func finish(_ commit: Result<Void, any Error>) {
+        body = nil
         // A commit that fails takes every write of the group with it, this one included.
         switch (commit, outcome) {
         case (.success, let outcome?): continuation.resume(with: outcome)
@@ -220,5 +236,21 @@ private struct CommitLoop {
         for write in waiting { write.finish(outcome) }
         waiting.removeAll(keepingCapacity: true)
         succeeded = 0
+    }
+}
+
+/// The write connection on its way to the thread: taken once, so that the thread's loop holds
+/// its only reference and closes it when the loop ends.
+///
+/// `@unchecked Sendable` invariant: `connection` is set by `init` and taken once, by the thread.
+private final class Handoff: @unchecked Sendable {
+    private var connection: Connection?
+
+    init(_ connection: Connection) { self.connection = connection }
+
+    func take() -> Connection {
+        guard let connection else { preconditionFailure("the write connection is taken once") }
+        self.connection = nil
+        return connection
     }
 }

@@ -122,7 +122,8 @@ import Testing
             defer { first.stop() }
             #expect(first.firstToken != nil)
             first.sendTerminate()
-            #expect(try await first.waitForExit(within: .seconds(5)) == 0)
+            let status = try await first.waitForExit(within: .seconds(5))
+            #expect(status == 0, "exit status \(String(describing: status)); stderr:\n\(first.stderr)")
             let second = try await ServeProcess(database: database, directory: directory)
             defer { second.stop() }
             #expect(second.firstToken == nil, "\(second.stderr)")
