@@ -93,7 +93,9 @@ import Testing
             var attempt: Int32 = 0
             while wait.shouldRetry(attempt: attempt) { attempt += 1 }
             #expect(clock.now - start >= .milliseconds(100), "round \(round)")
-            #expect(attempt >= 50, "only \(attempt) tries in 100 ms (round \(round))")
+            // 100 µs steps make ~1,000 tries on a quiet machine; a loaded one stretches each sleep.
+            // SQLite's own schedule makes 7, so twice that still tells the two apart.
+            #expect(attempt >= 14, "only \(attempt) tries in 100 ms (round \(round))")
         }
     }
 
