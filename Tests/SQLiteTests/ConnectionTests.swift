@@ -160,15 +160,6 @@ import Testing
         }
     }
 
-    /// The process's open files inside `directory`, read from `/proc/self/fd`: only this test
-    /// opens files there, so tests running in parallel cannot change the count.
-    private static func openFiles(in directory: TemporaryDirectory) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { descriptor in
-            let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")
-            return target.flatMap { $0.hasPrefix(directory.path + "/") || $0 == directory.path ? $0 : nil }
-        }
-    }
-
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/fd")))
     func failedOpensLeaveNoFileOpen() throws {
         try withTemporaryDirectory { directory in
@@ -178,7 +169,7 @@ import Testing
                 #expect(throws: SQLiteError.self) { try Connection(path: path) }
                 #expect(throws: SQLiteError.self) { try Connection(path: directory.path) }
             }
-            #expect(try Self.openFiles(in: directory) == [])
+            #expect(try openFiles(in: directory) == [])
         }
     }
 
@@ -192,9 +183,9 @@ import Testing
                 let connection = try Connection(path: path)
                 _ = try connection.cachedStatement("SELECT count(*) FROM t")
                 try connection.execute("INSERT INTO t VALUES (?)", [n])
-                #expect(try Self.openFiles(in: directory).count >= 2, "the open connection's files are seen")
+                #expect(try openFiles(in: directory).count >= 2, "the open connection's files are seen")
             }
-            #expect(try Self.openFiles(in: directory) == [])
+            #expect(try openFiles(in: directory) == [])
         }
     }
 }

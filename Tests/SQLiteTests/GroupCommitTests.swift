@@ -204,6 +204,21 @@ import Testing
         }
     }
 
+    /// The commit thread owns the write connection; a `Database` that is gone has closed it (and
+    /// with it the file), not left it to the thread to close later, perhaps while the process exits.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/fd")))
+    func aDatabaseThatIsGoneHasClosedItsWriteConnection() async throws {
+        try await withTemporaryDirectory { directory in
+            var database: Database? = try Database(
+                path: directory.file("db.sqlite"), writes: .groupCommit(),
+                prepare: { try $0.execute("CREATE TABLE t (x TEXT NOT NULL)") })
+            try await database?.write { try $0.execute("INSERT INTO t VALUES ('x')") }
+            #expect(try !openFiles(in: directory).isEmpty)
+            database = nil
+            #expect(try openFiles(in: directory) == [])
+        }
+    }
+
     @Test func aDatabaseWithGroupCommitWritesThroughItsThread() async throws {
         try await withTemporaryDirectory { directory in
             let database = try Database(
