@@ -73,7 +73,7 @@ final class HTTPTransport: Sendable {
             try await response.body.collect(upTo: Self.maximumAnswerBytes)
         }
         do {
-            return try JSONCoding.decoder().decode(type, from: Data(body.readableBytesView))
+            return try JSONCoding.decode(type, from: body.readableBytesView)
         } catch {
             throw RegistryError(.unavailable, "\(server) answered with a document mreg cannot read (\(error)); is it an mreg server of this version?")
         }
@@ -138,7 +138,7 @@ final class HTTPTransport: Sendable {
         }
         guard (200..<300).contains(response.status.code) else {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
-            guard let document = try? JSONCoding.decoder().decode(ProblemDocument.self, from: body), document.code != nil else {
+            guard let document = try? JSONCoding.decode(ProblemDocument.self, from: body), document.code != nil else {
                 // A gateway's 502/503/504 may pass; anything else that is not mreg's answer is final.
                 guard [502, 503, 504].contains(response.status.code) else { return .refused(notMreg(response.status)) }
                 return .failed(TransportFailure(

@@ -34,7 +34,7 @@ public struct RemoteRegistry: Sendable {
     // MARK: Models and versions
 
     public func createModel(name: String, description: String) async throws(RegistryError) -> Model {
-        struct Body: Encodable { let name: String; let description: String }
+        struct Body: JSONWritable { let name: String; let description: String }
         return try await creating(Model.self, "/v1/models", Body(name: name, description: description))
     }
 
@@ -59,7 +59,7 @@ public struct RemoteRegistry: Sendable {
     }
 
     public func deprecate(model name: String, version number: Int, reason: String) async throws(RegistryError) -> ModelVersion {
-        struct Body: Encodable { let reason: String }
+        struct Body: JSONWritable { let reason: String }
         return try await change(ModelVersion.self, modelPath(name, "versions", String(number), "deprecate"), Body(reason: reason))
     }
 
@@ -116,7 +116,7 @@ public struct RemoteRegistry: Sendable {
     }
 
     public func approve(model name: String, version number: Int, to: Branch, comment: String) async throws(RegistryError) -> Approval {
-        struct Body: Encodable { let to: Branch; let comment: String }
+        struct Body: JSONWritable { let to: Branch; let comment: String }
         return try await creating(Approval.self, modelPath(name, "versions", String(number), "approvals"), Body(to: to, comment: comment))
     }
 
@@ -143,12 +143,12 @@ public struct RemoteRegistry: Sendable {
     }
 
     public func abortRollout(model name: String, reason: String) async throws(RegistryError) -> Rollout {
-        struct Body: Encodable { let reason: String }
+        struct Body: JSONWritable { let reason: String }
         return try await change(Rollout.self, modelPath(name, "rollout", "abort"), Body(reason: reason))
     }
 
     public func observeRollout(model name: String, metrics: [String: Double], target: Rollout.Target) async throws(RegistryError) -> Rollout {
-        struct Body: Encodable { let metrics: [String: Double]; let target: Rollout.Target }
+        struct Body: JSONWritable { let metrics: [String: Double]; let target: Rollout.Target }
         return try await change(Rollout.self, modelPath(name, "rollout", "observe"), Body(metrics: metrics, target: target))
     }
 
@@ -237,7 +237,7 @@ public struct RemoteRegistry: Sendable {
 
     // MARK: Requests
 
-    private struct Empty: Encodable {}
+    private struct Empty: JSONWritable {}
 
     private func modelPath(_ name: String, _ rest: String...) -> String {
         "/v1/models/" + ([name] + rest).map(HTTPTransport.pathEscaped).joined(separator: "/")
@@ -252,13 +252,13 @@ public struct RemoteRegistry: Sendable {
     }
 
     /// A creating POST: it carries a fresh `Idempotency-Key`, so it may be retried.
-    private func creating<T: Decodable, B: Encodable>(_ type: T.Type, _ path: String, _ body: B) async throws(RegistryError) -> T {
+    private func creating<T: Decodable, B: JSONWritable>(_ type: T.Type, _ path: String, _ body: B) async throws(RegistryError) -> T {
         try await transport.json(type, .init(
             method: .POST, path: path, body: JSONCoding.bytes(body), safety: .idempotent, idempotencyKey: Self.newIdempotencyKey()))
     }
 
     /// Any other change: sent again only if it cannot have reached the server.
-    private func change<T: Decodable, B: Encodable>(_ type: T.Type, _ path: String, _ body: B?) async throws(RegistryError) -> T {
+    private func change<T: Decodable, B: JSONWritable>(_ type: T.Type, _ path: String, _ body: B?) async throws(RegistryError) -> T {
         try await transport.json(type, .init(method: .POST, path: path, body: body.map { JSONCoding.bytes($0) }, safety: .onlyIfUnsent))
     }
 

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// One entry of the audit log.
-public struct AuditEntry: Sendable, Hashable, Codable {
+public struct AuditEntry: Sendable, Hashable, Codable, JSONWritable {
     public let seq: Int
     public let at: Timestamp
     public let actor: String
@@ -164,7 +164,7 @@ public enum AuditChain {
 }
 
 /// The answer of `audit verify`.
-public struct AuditVerification: Sendable, Hashable, Codable {
+public struct AuditVerification: Sendable, Hashable, Codable, JSONWritable {
     public let ok: Bool
     public let entries: Int
     /// Hex of the last good entry's hash (64 zeros for an empty log).

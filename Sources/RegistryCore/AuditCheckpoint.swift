@@ -6,7 +6,7 @@ import Foundation
 /// Keeping checkpoints outside the database lets an auditor prove later that the log still
 /// contains that exact prefix, which catches a truncated or rewritten tail that the hash chain
 /// alone cannot (a chain can be recomputed after an edit; a signature cannot).
-public struct AuditCheckpoint: Sendable, Codable, Hashable {
+public struct AuditCheckpoint: Sendable, Codable, Hashable, JSONWritable {
     public let origin: String
     /// Number of entries covered: seq 1 … size.
     public let size: Int
@@ -108,7 +108,7 @@ extension Registry {
 
 /// The body of `POST /v1/audit/verify`: verify the chain and that it still holds what a signed
 /// checkpoint signed.
-public struct CheckpointVerificationRequest: Sendable, Codable, Hashable {
+public struct CheckpointVerificationRequest: Sendable, Codable, Hashable, JSONWritable {
     public let checkpoint: AuditCheckpoint
     /// Base64 of the signer's raw Ed25519 public key (the `.pub` file of `mreg audit keygen`).
     public let publicKey: String

@@ -76,7 +76,7 @@ public struct BranchState: Sendable, Hashable, Codable {
 }
 
 /// The branches of a model as of a time (`history --at`).
-public struct BranchesAt: Sendable, Hashable, Codable {
+public struct BranchesAt: Sendable, Hashable, Codable, JSONWritable {
     public let model: String
     public let at: Timestamp
     public let branches: BranchHeads

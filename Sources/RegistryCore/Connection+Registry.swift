@@ -42,13 +42,13 @@ extension Connection {
     }
 
     func version(_ model: ModelRow, _ number: Int) throws -> ModelVersion {
-        var found: ModelVersion?
+        var found: [UInt8] = []
         try forEachRow(
             "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version = ?",
             [model.id, number]
-        ) { (statement: Statement) throws in found = try ModelVersion(model: model.name, statement: statement) }
-        guard let found else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
-        return found
+        ) { (statement: Statement) throws in try ModelVersion.appendJSON(model: model.name, statement: statement, to: &found) }
+        guard !found.isEmpty else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
+        return try JSONCoding.decode(ModelVersion.self, from: found)
     }
 
     /// Whether `version` has ever been on `branch`.
@@ -170,38 +170,21 @@ extension Connection {
 }
 
 extension ModelVersion {
-    /// The columns `init(model:statement:)` reads, in its order.
+    /// The columns `appendJSON(model:statement:to:)` reads, in its order.
     static let columns = "version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at"
 
-    /// Builds a version from the row `statement` is on (selected with `columns`), reading the
-    /// stored JSON maps straight from the column bytes.
-    init(model: String, statement: Statement) throws {
-        self.init(
-            model: model,
-            version: try statement.int(0),
-            artifactURI: try statement.text(1),
-            digest: try statement.optionalText(2),
-            params: try statement.withBytes(3) { try JSONCoding.decodeStringMap($0) },
-            metrics: try statement.withBytes(4) { try JSONCoding.decodeNumberMap($0) },
-            tags: try statement.withBytes(5) { try JSONCoding.decodeStringMap($0) },
-            parent: try statement.optionalInt(6),
-            description: try statement.text(7),
-            status: try statement.value(8, as: Status.self),
-            createdBy: try statement.text(9),
-            createdAt: Timestamp(millisecondsSinceEpoch: try statement.int64(10)))
-    }
-
-    /// Writes what `ModelVersion(model:statement:).appendJSON(to:)` writes, without building
-    /// the version: the stored params, metrics and tags are copied as they are. The registry
-    /// stores them with the writer the API answers with (`JSONCoding.text`), so the bytes are
-    /// the same, and the schema's `json_valid` checks make them valid JSON. Decoding them into
-    /// dictionaries and writing them again was most of a version listing's time. A column that
-    /// is not a `{…}` object is read and rewritten instead, which throws if it cannot be read.
+    /// Writes the version on the row `statement` is on (selected with `columns`) as the API
+    /// answers it: the one way a version row is read; a `ModelVersion` is this JSON decoded.
+    /// The stored params, metrics and tags are copied as they are: the registry stores them with
+    /// the writer the API answers with (`JSONCoding.text`), and the schema's `json_valid` checks
+    /// make them valid JSON. Decoding them into dictionaries and writing them again made a page
+    /// of 50 versions four times as slow (BENCHMARKS.md, "#17: one JSON path").
+    /// - Throws: `SQLITE_MISMATCH` naming the column when a stored map is not a JSON object.
     static func appendJSON(model: String, statement: Statement, to out: inout [UInt8]) throws {
-        let storedObject = { (bytes: UnsafeRawBufferPointer) in bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}") }
-        guard statement.withBytes(3, storedObject), statement.withBytes(4, storedObject), statement.withBytes(5, storedObject) else {
-            try ModelVersion(model: model, statement: statement).appendJSON(to: &out)
-            return
+        for column in 3...5 {
+            guard statement.withBytes(column, { $0.first == UInt8(ascii: "{") && $0.last == UInt8(ascii: "}") }) else {
+                throw statement.mismatch(column, "a JSON object")
+            }
         }
         let copy = { (column: Int) in { (out: inout [UInt8]) in statement.withBytes(column) { out.append(contentsOf: $0) } } }
         appendJSON(

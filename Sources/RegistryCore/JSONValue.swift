@@ -62,37 +62,3 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(_ value: Int?) { self = value.map { .number(Double($0)) } ?? .null }
     public init(_ value: Double?) { self = value.map { .number($0) } ?? .null }
 }
-
-/// The JSON coders of the registry: stable key order, so stored JSON (and thus audit hashes)
-/// and printed JSON are deterministic.
-public enum JSONCoding {
-    public static func encoder(pretty: Bool = false) -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-
-    public static func decoder() -> JSONDecoder { JSONDecoder() }
-
-    /// Compact JSON text of `value`, keys sorted.
-    public static func text<T: Encodable>(_ value: T) -> String {
-        if let value = value as? any HandWrittenJSON { return text { value.appendJSON(to: &$0) } }
-        // Encoding our own value types cannot fail: they hold only strings, finite numbers and
-        // containers of them.
-        let data = (try? encoder().encode(value)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// `text(value)` as UTF-8 bytes, without the String in between for the hand-written answers.
-    public static func bytes<T: Encodable>(_ value: T) -> [UInt8] {
-        guard let value = value as? any HandWrittenJSON else { return Array(text(value).utf8) }
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
-        value.appendJSON(to: &out)
-        return out
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        try decoder().decode(type, from: Data(text.utf8))
-    }
-}

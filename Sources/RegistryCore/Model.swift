@@ -1,5 +1,5 @@
 /// A registered model: a name and its three branches.
-public struct Model: Sendable, Hashable, Codable {
+public struct Model: Sendable, Hashable, Codable, JSONWritable {
     public let name: String
     public let description: String
     public let createdBy: String

@@ -24,7 +24,7 @@ public struct ModelVersion: Sendable, Hashable, Codable {
 }
 
 /// What `register` takes: the REST body of `POST /v1/models/{name}/versions`.
-public struct RegisterRequest: Sendable, Hashable, Codable {
+public struct RegisterRequest: Sendable, Hashable, Codable, JSONWritable {
     public var artifactURI: String
     public var digest: String?
     public var params: [String: String]
@@ -58,7 +58,7 @@ public struct RegisterRequest: Sendable, Hashable, Codable {
         params = try c.decodeIfPresent([String: String].self, forKey: .params) ?? [:]
         metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
         tags = try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
-        parent = try c.decodeWholeNumber(forKey: .parent)
+        parent = try c.decodeIfPresent(Int.self, forKey: .parent)
         description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A model's promotion policy: the gates per target branch (docs/POLICY.md).
-public struct Policy: Sendable, Hashable, Codable {
+public struct Policy: Sendable, Hashable, Codable, JSONWritable {
     public var release: BranchPolicy?
     public var master: BranchPolicy?
 
@@ -48,7 +48,7 @@ public struct BranchPolicy: Sendable, Hashable, Codable {
 }
 
 /// A comparison such as `>= 0.90`, written as a string in policy documents.
-public struct Threshold: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct Threshold: Sendable, Hashable, Codable, JSONWritable, CustomStringConvertible {
     public enum Comparison: String, Sendable, CaseIterable {
         case greaterOrEqual = ">=", lessOrEqual = "<=", equal = "==", greater = ">", less = "<"
     }

@@ -13,27 +13,6 @@ extension Registry {
         return History(model: name, transitions: transitions, nextCursor: nextCursor)
     }
 
-    /// `history(model:branch:limit:cursor:)` as the JSON the API answers, byte for byte,
-    /// written straight from the rows (`Transition.appendJSON(model:statement:to:)`).
-    public func historyJSON(model name: String, branch: Branch? = nil, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> [UInt8] {
-        var transitions: [UInt8] = [UInt8(ascii: "[")]
-        transitions.reserveCapacity(256 * min(limit, 100))
-        let nextCursor = try forEachTransition(model: name, branch: branch, limit: limit, cursor: cursor) { model, statement in
-            if transitions.count > 1 { transitions.append(UInt8(ascii: ",")) }
-            try Transition.appendJSON(model: model, statement: statement, to: &transitions)
-            return try statement.int(0)
-        }
-        transitions.append(UInt8(ascii: "]"))
-        var out: [UInt8] = []
-        out.reserveCapacity(transitions.count + 64 + name.utf8.count)
-        JSONObjectWriter.object(into: &out) { w, out in
-            w.string("model", name, &out)
-            w.string("next_cursor", nextCursor, &out)
-            w.raw("transitions", &out) { $0.append(contentsOf: transitions) }
-        }
-        return out
-    }
-
     /// Calls `body` on the rows of a page of a model's transitions (selected with
     /// `Transition.columns`), newest first; `body` answers the row's id. Returns the next
     /// page's cursor.
@@ -107,23 +86,5 @@ extension Transition {
             toVersion: try statement.int(4), actor: try statement.text(5), reason: try statement.text(6),
             at: Timestamp(millisecondsSinceEpoch: try statement.int64(7)),
             gates: try JSONCoding.decode([GateResult].self, from: try statement.text(8)))
-    }
-
-    /// Writes what `Transition(model:statement:).appendJSON(to:)` writes, without building the
-    /// transition: the stored gate reports are copied as they are. The registry stores them
-    /// with the writer the API answers with (`JSONCoding.text`), so the bytes are the same, and
-    /// decoding them was most of a history page's time (JSONDecoder, even for `[]`). A column
-    /// that is not a `[…]` array is read and rewritten instead, which throws if it cannot be read.
-    static func appendJSON(model: String, statement: Statement, to out: inout [UInt8]) throws {
-        guard statement.withBytes(8, { $0.first == UInt8(ascii: "[") && $0.last == UInt8(ascii: "]") }) else {
-            try Transition(model: model, statement: statement).appendJSON(to: &out)
-            return
-        }
-        appendJSON(
-            to: &out, id: try statement.int(0), model: model, kind: try statement.value(1, as: Kind.self),
-            branch: try statement.value(2, as: Branch.self), fromVersion: try statement.optionalInt(3),
-            toVersion: try statement.int(4), actor: try statement.text(5), reason: try statement.text(6),
-            at: Timestamp(millisecondsSinceEpoch: try statement.int64(7))
-        ) { out in statement.withBytes(8) { out.append(contentsOf: $0) } }
     }
 }

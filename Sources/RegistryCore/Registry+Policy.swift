@@ -2,7 +2,7 @@ import Foundation
 import SQLite
 
 /// One stored revision of a model's policy.
-public struct PolicyRevision: Sendable, Codable {
+public struct PolicyRevision: Sendable, Codable, JSONWritable {
     public let model: String
     public let revision: Int
     /// SHA-256 (hex) of the document as submitted.
@@ -19,7 +19,7 @@ public struct PolicyRevision: Sendable, Codable {
 }
 
 /// A recorded approval and where the version now stands.
-public struct Approval: Sendable, Codable {
+public struct Approval: Sendable, Codable, JSONWritable {
     public let model: String
     public let version: Int
     public let to: Branch

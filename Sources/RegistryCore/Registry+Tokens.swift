@@ -3,7 +3,7 @@ import Foundation
 import SQLite
 
 /// An API token as listed (never the token itself).
-public struct APIToken: Sendable, Codable, Hashable {
+public struct APIToken: Sendable, Codable, Hashable, JSONWritable {
     public let id: String
     public let name: String
     public let role: Role
@@ -20,7 +20,7 @@ public struct APIToken: Sendable, Codable, Hashable {
 }
 
 /// A newly created token: the only time the secret is shown.
-public struct IssuedToken: Sendable, Codable, Hashable {
+public struct IssuedToken: Sendable, Codable, Hashable, JSONWritable {
     public let id: String
     public let name: String
     public let role: Role
@@ -28,7 +28,7 @@ public struct IssuedToken: Sendable, Codable, Hashable {
 }
 
 /// The body of `POST /v1/tokens`.
-public struct TokenRequest: Sendable, Codable, Hashable {
+public struct TokenRequest: Sendable, Codable, Hashable, JSONWritable {
     public let name: String
     public let role: Role
 

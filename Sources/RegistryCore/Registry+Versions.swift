@@ -66,19 +66,18 @@ extension Registry {
         }
     }
 
-    /// A model's versions, newest first.
+    /// A model's versions, newest first: the page the API answers (`versionsJSON`), decoded.
     public func versions(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> Page<ModelVersion> {
-        var items: [ModelVersion] = []
-        items.reserveCapacity(limit)
-        let nextCursor = try forEachVersion(model: name, limit: limit, cursor: cursor) { model, statement in
-            items.append(try ModelVersion(model: model, statement: statement))
-            return items[items.count - 1].version
+        let page = try versionsJSON(model: name, limit: limit, cursor: cursor)
+        do {
+            return try JSONCoding.decode(Page<ModelVersion>.self, from: page)
+        } catch {
+            throw RegistryError(.internal, "a page of versions of \"\(name)\" could not be read back: \(error)")
         }
-        return Page(items: items, nextCursor: nextCursor)
     }
 
-    /// `versions(model:limit:cursor:)` as the JSON the API answers, byte for byte, written
-    /// straight from the rows (`ModelVersion.appendJSON(model:statement:to:)`).
+    /// A model's versions, newest first, as the JSON the API answers, written straight from the
+    /// rows (`ModelVersion.appendJSON(model:statement:to:)`), the one way a version row is read.
     public func versionsJSON(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> [UInt8] {
         try validate(limit: limit)
         var items: [UInt8] = [UInt8(ascii: "[")]

@@ -10,28 +10,27 @@ public enum RequestDecoding {
     ///   - what: how to name the document in errors ("the request body", "report.json").
     /// - Throws: `INVALID_ARGUMENT` naming the field that is missing or of the wrong type.
     public static func decode<T: Decodable>(
-        _ type: T.Type, from data: Data, allowedKeys: Set<String>? = nil, what: String = "the request body"
+        _ type: T.Type, from data: some Sequence<UInt8>, allowedKeys: Set<String>? = nil, what: String = "the request body"
     ) throws(RegistryError) -> T {
-        if let fastType = T.self as? any FastRequestDecodable.Type,
-            let fields = fastObject(Array(data), allowedKeys: allowedKeys),
-            let value = fastType.init(fields: fields) as? T
-        {
-            return value
-        }
-        let object: Any
+        let document: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            document = try JSONParser.parse(data)
         } catch {
-            throw RegistryError(.invalidArgument, "\(what) is not valid JSON")
+            throw RegistryError(.invalidArgument, "\(what) is not valid JSON: \(error)")
         }
-        guard let dictionary = object as? [String: Any] else { throw RegistryError(.invalidArgument, "\(what) must be a JSON object") }
-        if let allowedKeys {
-            if let unknown = dictionary.keys.sorted().first(where: { !allowedKeys.contains($0) }) {
-                throw RegistryError(.invalidArgument, "\(what) has an unknown field \"\(unknown)\"; allowed: \(allowedKeys.sorted().joined(separator: ", "))")
-            }
+        return try decode(type, from: document, allowedKeys: allowedKeys, what: what)
+    }
+
+    /// Decodes a parsed JSON object into `T`, as `decode(_:from:allowedKeys:what:)` does.
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from document: JSONValue, allowedKeys: Set<String>? = nil, what: String = "the request body"
+    ) throws(RegistryError) -> T {
+        guard case .object(let object) = document else { throw RegistryError(.invalidArgument, "\(what) must be a JSON object") }
+        if let allowedKeys, let unknown = object.keys.sorted().first(where: { !allowedKeys.contains($0) }) {
+            throw RegistryError(.invalidArgument, "\(what) has an unknown field \"\(unknown)\"; allowed: \(allowedKeys.sorted().joined(separator: ", "))")
         }
         do {
-            return try JSONCoding.decoder().decode(type, from: data)
+            return try JSONValueDecoder.decode(type, from: document, at: [])
         } catch let error as DecodingError {
             throw RegistryError(.invalidArgument, "\(what): \(describe(error))")
         } catch let error as RegistryError {
@@ -74,28 +73,20 @@ public enum RequestDecoding {
     }
 }
 
-extension KeyedDecodingContainer {
-    /// Decodes an optional whole number, refusing `1.5` or `1e30` with an error that names the
-    /// field. (Foundation's decoder on Linux reports those as "not valid JSON" with no path.)
-    func decodeWholeNumber(forKey key: Key) throws -> Int? {
-        guard let number = try decodeIfPresent(Double.self, forKey: key) else { return nil }
-        guard let whole = Int(exactly: number) else {
-            throw DecodingError.typeMismatch(
-                Int.self, DecodingError.Context(codingPath: codingPath + [key], debugDescription: "\(number) is not a whole number"))
-        }
-        return whole
-    }
-}
-
 extension ReportSubmission {
     /// Reads a JSON report (the contract's field names).
     /// - Parameter suite: overrides (or supplies) the document's `suite`.
     public static func parseJSON(_ data: Data, suite: String?, what: String = "the report") throws(RegistryError) -> ReportSubmission {
-        var document = data
-        if let suite, var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+        var document: JSONValue
+        do {
+            document = try JSONParser.parse(data)
+        } catch {
+            throw RegistryError(.invalidArgument, "\(what) is not valid JSON: \(error)")
+        }
+        if let suite, case .object(var object) = document {
             // The document may leave the suite out when the caller names it.
-            object["suite"] = suite
-            document = (try? JSONSerialization.data(withJSONObject: object)) ?? data
+            object["suite"] = .string(suite)
+            document = .object(object)
         }
         let submission = try RequestDecoding.decode(ReportSubmission.self, from: document, allowedKeys: allowedKeys, what: what)
         try submission.validate()

@@ -1,5 +1,5 @@
 /// A gray release of a candidate version onto `master` (contract section 6).
-public struct Rollout: Sendable, Codable, Hashable {
+public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     public enum State: String, Sendable, Codable, CaseIterable {
         case progressing, paused, aborted, completed
 
@@ -63,7 +63,7 @@ public struct Resolution: Sendable, Codable, Hashable {
 }
 
 /// The REST body of `POST /v1/models/{name}/rollout`.
-public struct RolloutStartRequest: Sendable, Codable, Hashable {
+public struct RolloutStartRequest: Sendable, Codable, Hashable, JSONWritable {
     public var version: Int
     public var steps: [Int]?
 
@@ -73,21 +73,4 @@ public struct RolloutStartRequest: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey { case version, steps }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard let version = try c.decodeWholeNumber(forKey: .version) else {
-            throw DecodingError.keyNotFound(CodingKeys.version, DecodingError.Context(codingPath: c.codingPath, debugDescription: "required"))
-        }
-        self.version = version
-        steps = try c.decodeIfPresent([Double].self, forKey: .steps).map { numbers in
-            try numbers.enumerated().map { index, number in
-                guard let whole = Int(exactly: number) else {
-                    throw DecodingError.typeMismatch(
-                        Int.self, DecodingError.Context(codingPath: c.codingPath + [CodingKeys.steps], debugDescription: "step \(index + 1) is not a whole number"))
-                }
-                return whole
-            }
-        }
-    }
 }

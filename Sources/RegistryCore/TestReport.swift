@@ -1,5 +1,5 @@
 /// A CI test report attached to one version. The newest report per (version, suite) counts.
-public struct TestReport: Sendable, Hashable, Codable {
+public struct TestReport: Sendable, Hashable, Codable, JSONWritable {
     public enum Status: String, Sendable, Codable { case passed, failed }
 
     public let model: String
@@ -27,7 +27,7 @@ public struct TestReport: Sendable, Hashable, Codable {
 
 /// A report as submitted, before it is attached: the REST body of
 /// `POST /v1/models/{name}/versions/{n}/reports`, or what a JUnit document parses into.
-public struct ReportSubmission: Sendable, Hashable, Codable {
+public struct ReportSubmission: Sendable, Hashable, Codable, JSONWritable {
     public var suite: String
     public var status: TestReport.Status
     public var tests: Int
@@ -60,10 +60,10 @@ public struct ReportSubmission: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         suite = try c.decode(String.self, forKey: .suite)
-        tests = try c.decodeWholeNumber(forKey: .tests) ?? 0
-        failures = try c.decodeWholeNumber(forKey: .failures) ?? 0
-        errors = try c.decodeWholeNumber(forKey: .errors) ?? 0
-        skipped = try c.decodeWholeNumber(forKey: .skipped) ?? 0
+        tests = try c.decodeIfPresent(Int.self, forKey: .tests) ?? 0
+        failures = try c.decodeIfPresent(Int.self, forKey: .failures) ?? 0
+        errors = try c.decodeIfPresent(Int.self, forKey: .errors) ?? 0
+        skipped = try c.decodeIfPresent(Int.self, forKey: .skipped) ?? 0
         metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
         durationSeconds = try c.decodeIfPresent(Double.self, forKey: .durationSeconds)
         status = try c.decodeIfPresent(TestReport.Status.self, forKey: .status)

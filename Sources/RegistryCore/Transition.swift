@@ -68,7 +68,7 @@ public struct TransitionResult: Sendable, Hashable, Codable {
 }
 
 /// What `promote` takes: the REST body of `POST /v1/models/{name}/promote`.
-public struct PromoteRequest: Sendable, Hashable, Codable {
+public struct PromoteRequest: Sendable, Hashable, Codable, JSONWritable {
     public var to: Branch
     /// The version to promote; by default the head of the branch below `to`.
     public var version: Int?
@@ -95,8 +95,8 @@ public struct PromoteRequest: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         to = try c.decode(Branch.self, forKey: .to)
-        version = try c.decodeWholeNumber(forKey: .version)
-        expect = try c.decodeWholeNumber(forKey: .expect)
+        version = try c.decodeIfPresent(Int.self, forKey: .version)
+        expect = try c.decodeIfPresent(Int.self, forKey: .expect)
         reason = try c.decodeIfPresent(String.self, forKey: .reason) ?? ""
         dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
         force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
@@ -104,7 +104,7 @@ public struct PromoteRequest: Sendable, Hashable, Codable {
 }
 
 /// What `rollback` takes: the REST body of `POST /v1/models/{name}/rollback`.
-public struct RollbackRequest: Sendable, Hashable, Codable {
+public struct RollbackRequest: Sendable, Hashable, Codable, JSONWritable {
     public var branch: Branch
     /// Roll back to this version (it must have been on the branch before); by default the
     /// version the branch held before its current one arrived.
@@ -125,9 +125,9 @@ public struct RollbackRequest: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         branch = try c.decodeIfPresent(Branch.self, forKey: .branch) ?? .master
-        to = try c.decodeWholeNumber(forKey: .to)
+        to = try c.decodeIfPresent(Int.self, forKey: .to)
         reason = try c.decodeIfPresent(String.self, forKey: .reason) ?? ""
-        expect = try c.decodeWholeNumber(forKey: .expect)
+        expect = try c.decodeIfPresent(Int.self, forKey: .expect)
     }
 }
 

@@ -4,7 +4,7 @@ extension Double {
 }
 
 /// What changed between two versions of a model (`mreg diff`).
-public struct VersionDiff: Sendable, Codable {
+public struct VersionDiff: Sendable, Codable, JSONWritable {
     public struct MapChanges: Sendable, Codable, Hashable {
         public struct Change: Sendable, Codable, Hashable {
             public let from: String

@@ -14,11 +14,11 @@ struct APIResponse: Sendable {
     /// audit export). Only GET routes stream, so no idempotent replay needs to store one.
     var stream: ResponseBody?
 
-    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
+    static func json(_ value: some JSONWritable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
         json(bytes: JSONCoding.bytes(value), status: status, headers: headers)
     }
 
-    /// JSON the registry has already written (`Registry.versionsJSON`, `historyJSON`).
+    /// JSON the registry has already written (`Registry.versionsJSON`).
     static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> APIResponse {
         APIResponse(status: status, contentType: "application/json", body: bytes, headers: headers)
     }

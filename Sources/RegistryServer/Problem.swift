@@ -5,7 +5,7 @@ import NIOCore
 import RegistryCore
 
 /// An RFC 9457 problem document (`application/problem+json`) with the contract's stable code.
-struct Problem: Encodable {
+struct Problem: JSONWritable {
     let type: String
     let title: String
     let status: Int

@@ -29,7 +29,7 @@ struct PromotionRoutes {
                 let name = try request.parameter("name")
                 let branch = try request.query("branch").map { (text: String) throws(RegistryError) in try Branch.parse(text) }
                 if let at = try request.timeQuery("at") { return .json(try registry.branches(model: name, at: at)) }
-                return .json(bytes: try registry.historyJSON(
+                return .json(try registry.history(
                     model: name, branch: branch, limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor")))
             },
             Route(.get, "/v1/models/{name}/policy", role: .reader) { request in

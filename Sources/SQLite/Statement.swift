@@ -185,7 +185,9 @@ public final class Statement {
         guard sqlite3_column_type(handle, Int32(column)) == type else { throw mismatch(column, expected) }
     }
 
-    private func mismatch(_ column: Int, _ expected: String) -> SQLiteError {
+    /// The error for a value in `column` that is not what its reader requires (`SQLITE_MISMATCH`,
+    /// naming the table and column).
+    public func mismatch(_ column: Int, _ expected: String) -> SQLiteError {
         .corruptColumn(columnNames.names[column], holds: value(column), expected: expected)
     }
 

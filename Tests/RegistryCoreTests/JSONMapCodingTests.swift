@@ -3,8 +3,8 @@ import Testing
 
 @testable import RegistryCore
 
-/// The hand-written JSON for stored maps must be valid JSON that reads back exactly.
-@Suite struct JSONFlatCodingTests {
+/// The JSON written for stored maps must be valid JSON that reads back exactly.
+@Suite struct JSONMapCodingTests {
     static let strings: [String: String] = [
         "plain": "value", "quote": "say \"hi\"", "backslash": #"C:\models\v1"#, "newline": "a\nb\tc\r",
         "control": "bell\u{07}", "unicode": "zoë ✓ 模型", "slash": "s3://bucket/key", "": "empty key", "empty": "",
@@ -33,7 +33,7 @@ import Testing
         #expect(JSONCoding.text(["z": JSONValue.number(1), "a": .array([.null, .bool(true), .string("x")])]) == #"{"a":[null,true,"x"],"z":1}"#)
     }
 
-    @Test func theReaderFallsBackOnAnythingButFlatObjects() throws {
+    @Test func mapsReadWithAnySpacingAndRefuseOtherShapes() throws {
         #expect(try JSONCoding.decode([String: String].self, from: #" { "a" : "1" , "b":"x\"y" } "#) == ["a": "1", "b": "x\"y"])
         #expect(throws: (any Error).self) { try JSONCoding.decode([String: Double].self, from: #"{"a": "not a number"}"#) }
         #expect(throws: (any Error).self) { try JSONCoding.decode([String: String].self, from: #"{"a": "1"} trailing"#) }
