@@ -42,7 +42,7 @@ struct ModelRoutes {
                 // One page: a version has few reports.
                 .json(Page(items: try registry.reports(model: try request.parameter("name"), version: try request.intParameter("ref")), nextCursor: nil))
             },
-            // Up to 10 MiB of JUnit XML, parsed here: only the parsed report goes to the write thread.
+            // Up to 10 MiB of JUnit XML, parsed here: only the parsed report goes into the write.
             Route(.post, "/v1/models/{name}/versions/{ref}/reports", role: .engineer, idempotent: true, maxBodyBytes: 10 << 20) { request in
                 let isXML = request.header(.contentType).map { $0.contains("xml") } ?? false
                 let upload = ReportUpload(

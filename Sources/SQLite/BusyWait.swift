@@ -7,7 +7,7 @@ import Foundation
 /// SQLite's own `sqlite3_busy_timeout` sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries, so a
 /// lock held for 3 ms costs its waiter 8 ms. In a server the lock is the WAL checkpointer's
 /// RESTART, which holds writers back for a few milliseconds up to twice a second under load; the
-/// group-commit thread waiting out those steps was the writes' p999 and much of their p99
+/// group-commit leader waiting out those steps was the writes' p999 and much of their p99
 /// (strace showed it sleeping 1, 2 and 5 ms in turn).
 ///
 /// Used by one connection, which SQLite calls on the thread running its statement.

@@ -6,85 +6,146 @@ import Synchronization
 /// can carry them.
 ///
 /// Each commit appends every page it touched to the WAL, and two registrations a few
-/// microseconds apart touch the same right-most pages of the same tables and indexes. So one
-/// thread owns the write connection and takes the writes queued for it in turn: the first opens
-/// `BEGIN IMMEDIATE`, each runs in a SAVEPOINT of its own inside it (so a write that fails rolls
-/// back alone, never its neighbours: https://www.sqlite.org/lang_savepoint.html), and the group
-/// commits when no more writes are waiting or it holds `maxGroupSize` of them. A write returns
-/// only after that commit, so nobody hears "done" about a change that is not yet committed, and
-/// a failed commit fails every write in the group: each write is still all or nothing.
+/// microseconds apart touch the same right-most pages of the same tables and indexes. So writes
+/// that arrive while another is running wait in a queue, and the next of them to run leads a
+/// group: on its caller's thread it opens `BEGIN IMMEDIATE`, runs its own write and those queued
+/// behind it (up to `maxGroupSize`), each in a SAVEPOINT of its own (so a write that fails rolls
+/// back alone, never its neighbours: https://www.sqlite.org/lang_savepoint.html), commits, answers
+/// them, and hands the lead to the first write that queued meanwhile. A write returns only after
+/// its group's commit, so nobody hears "done" about a change that is not yet committed, and a
+/// failed commit fails every write in the group: each write is still all or nothing.
 ///
-/// `@unchecked Sendable` invariant: the write connection is only ever used by the thread, which
-/// the writer reaches only through `queue`, itself guarded by its condition.
+/// A lone write runs on its caller's thread, like `SerialWriter`, with no hop to another thread
+/// and back; under load a group costs one hop (to its leader) and one resumption per follower.
+///
+/// `@unchecked Sendable` invariant: `leading` and `queue` are only used while `lock` is held;
+/// `group` (the write connection) only by the leader, and there is one leader at a time: a
+/// write leads after setting `leading` under the lock, or when the leader before it hands over.
 final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
-    private let queue = WriteQueue()
-    private let counters = Counters()
-    /// Signalled by the thread once it has closed the write connection.
-    private let closed = DispatchSemaphore(value: 0)
+    // NSLock is a plain pthread mutex (see SerialWriter). Held only to queue, take or hand over.
+    private let lock = NSLock()
+    private var leading = false
+    private var queue: [any QueuedWrite] = []
+    private var group: CommitGroup
+    private let maxGroupSize: Int
 
-    /// Starts the thread, which owns `connection` from then on.
     /// - Parameter maxGroupSize: the most writes one group spans, which bounds how long the
-    ///   first write of a busy group waits for its commit (BENCHMARKS.md, "group size").
+    ///   last write of a busy group waits for its commit (BENCHMARKS.md, "group size").
     init(connection: Connection, maxGroupSize: Int) {
-        let handoff = Handoff(connection)
-        let thread = Thread { [queue, counters, closed] in
-            Thread.current.name = Self.threadName
-            do {
-                var loop = CommitLoop(connection: handoff.take(), maxGroupSize: max(1, maxGroupSize), counters: counters)
-                loop.run(queue)
-            }  // the loop held the connection's last reference: it is closed here
-            closed.signal()
-        }
-        thread.start()
-    }
-
-    /// The thread's name in `top -H`, `perf` and `/proc/PID/task/*/comm`. Linux keeps at most
-    /// 15 bytes of a name and refuses a longer one, leaving the thread under its creator's name;
-    /// and Foundation passes a name to the kernel only when it is set on the running thread
-    /// (set before `start()`, it stays in the `Thread` object).
-    static let threadName = "mreg-commit"
-
-    /// Stops the thread once the writes already queued have run and committed, and waits until
-    /// it has closed the write connection, so the file is closed (and its WAL checkpointed) when
-    /// the `Database` is gone, not whenever the thread gets to it, perhaps after the process has
-    /// begun to exit. This never runs on the thread itself: the thread holds nothing that owns
-    /// the writer, since a queued write lets go of its body once it ran or was answered.
-    deinit {
-        queue.stop()
-        closed.wait()
+        self.maxGroupSize = max(1, maxGroupSize)
+        group = CommitGroup(connection: connection, capacity: self.maxGroupSize)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.push(PendingWrite(body: body, continuation: continuation))
+        let write = PendingWrite(body: body)
+        let leads = lock.withLock {
+            if leading {
+                queue.append(write)
+                return false
+            }
+            leading = true
+            return true
+        }
+        if !leads, await write.turn() == .answered { return try write.result() }
+        lead(write)
+        return try write.result()
+    }
+
+    /// Runs `first` and the writes queued behind it as one group, then hands the lead on.
+    private func lead(_ first: any QueuedWrite) {
+        var batch = [first]
+        lock.withLock {
+            let taken = min(queue.count, maxGroupSize - 1)
+            batch.append(contentsOf: queue.prefix(taken))
+            queue.removeFirst(taken)
+        }
+        group.run(batch)
+        handOver()
+    }
+
+    /// Gives the lead to the first queued write, or gives it up when nothing waits.
+    private func handOver() {
+        let next: (any QueuedWrite)? = lock.withLock {
+            guard !queue.isEmpty else {
+                leading = false
+                return nil
+            }
+            return queue.removeFirst()
+        }
+        next?.signal(.lead)
+    }
+
+    var totals: WriteTotals { group.counters.totals }
+
+    /// Writes waiting for a leader (not counting those it is running).
+    var queued: Int { lock.withLock { queue.count } }
+
+    /// Tests: makes the writes that follow queue, as behind a busy leader, until `releaseQueue`.
+    func holdQueue() {
+        lock.withLock {
+            precondition(!leading, "holdQueue while writes run")
+            leading = true
         }
     }
 
-    var totals: WriteTotals { counters.totals }
-
-    /// Writes waiting for the thread (not counting the one it is running).
-    var queued: Int { queue.count }
+    /// Tests: lets the queued writes run, the first of them leading.
+    func releaseQueue() { handOver() }
 }
 
-/// A write waiting for the thread, whose caller is suspended until `finish`.
+/// What a queued write's caller is woken for.
+enum WriteTurn: Sendable {
+    /// Its group committed (or failed): the outcome is ready.
+    case answered
+    /// It leads the next group: its write has not run yet.
+    case lead
+}
+
+/// A write in a group, whose caller may be suspended until it is answered or asked to lead.
 private protocol QueuedWrite: AnyObject, Sendable {
     /// Runs the write in a savepoint of the open group; its error, if it failed.
     func run(on connection: Connection) -> (any Error)?
-    /// Answers the caller once the group's commit succeeded or failed.
+    /// Records the outcome once the group's commit succeeded or failed, and wakes the caller.
     func finish(_ commit: Result<Void, any Error>)
+    /// Wakes the caller for `turn` (or, if it is not asleep yet, saves the turn for it).
+    func signal(_ turn: WriteTurn)
 }
 
-/// `@unchecked Sendable` invariant: once queued, only the commit thread touches it.
+/// `@unchecked Sendable` invariant: `body` and `outcome` are used by one thread at a time: the
+/// leader running the group, then (after `signal`, under `lock`) the caller; `waiting` and
+/// `pendingTurn` only while `lock` is held.
 private final class PendingWrite<T: Sendable>: QueuedWrite, @unchecked Sendable {
-    /// Dropped as soon as it ran or the write was answered: it may hold what owns the writer
-    /// (a `Registry`), which must never be released on the commit thread (`deinit` waits for it).
+    /// Dropped as soon as it ran or the write was answered, so that what it holds is released
+    /// by its own caller's path.
     private var body: (@Sendable (Connection) throws -> T)?
-    private let continuation: CheckedContinuation<T, any Error>
     private var outcome: Result<T, any Error>?
+    private let lock = NSLock()
+    private var waiting: CheckedContinuation<WriteTurn, Never>?
+    private var pendingTurn: WriteTurn?
 
-    init(body: @escaping @Sendable (Connection) throws -> T, continuation: CheckedContinuation<T, any Error>) {
-        self.body = body
-        self.continuation = continuation
+    init(body: @escaping @Sendable (Connection) throws -> T) { self.body = body }
+
+    /// Suspends until the leader answers this write or hands it the lead.
+    func turn() async -> WriteTurn {
+        await withCheckedContinuation { continuation in
+            let ready: WriteTurn? = lock.withLock {
+                if let turn = pendingTurn { return turn }
+                waiting = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    func signal(_ turn: WriteTurn) {
+        let continuation: CheckedContinuation<WriteTurn, Never>? = lock.withLock {
+            guard let waiting else {
+                pendingTurn = turn
+                return nil
+            }
+            self.waiting = nil
+            return waiting
+        }
+        continuation?.resume(returning: turn)
     }
 
     func run(on connection: Connection) -> (any Error)? {
@@ -103,10 +164,18 @@ private final class PendingWrite<T: Sendable>: QueuedWrite, @unchecked Sendable 
         body = nil
         // A commit that fails takes every write of the group with it, this one included.
         switch (commit, outcome) {
-        case (.success, let outcome?): continuation.resume(with: outcome)
-        case (.failure(let error), _): continuation.resume(throwing: error)
+        case (.success, let outcome?): self.outcome = outcome
+        case (.failure(let error), _): outcome = .failure(error)
         case (.success, nil): preconditionFailure("a write is answered after it ran")
         }
+        signal(.answered)
+    }
+
+    /// The outcome, once answered.
+    func result() throws -> T {
+        let outcome = lock.withLock { self.outcome }
+        guard let outcome else { preconditionFailure("a write's result is read once it is answered") }
+        return try outcome.get()
     }
 }
 
@@ -124,73 +193,24 @@ private final class Counters: Sendable {
     }
 }
 
-/// The writes waiting for the thread, in the order they arrived.
-///
-/// `@unchecked Sendable` invariant: `pending` and `stopped` are only read or written while
-/// `condition` is locked.
-private final class WriteQueue: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var pending: [any QueuedWrite] = []
-    private var stopped = false
-
-    func push(_ write: any QueuedWrite) {
-        condition.withLock {
-            pending.append(write)
-            condition.signal()
-        }
-    }
-
-    func stop() {
-        condition.withLock {
-            stopped = true
-            condition.signal()
-        }
-    }
-
-    /// Waits for writes and takes all of them; an empty batch once stopped and drained.
-    func takeAll(into batch: inout [any QueuedWrite]) {
-        condition.withLock {
-            while pending.isEmpty && !stopped { condition.wait() }
-            swap(&batch, &pending)
-        }
-    }
-
-    var isEmpty: Bool { condition.withLock { pending.isEmpty } }
-
-    var count: Int { condition.withLock { pending.count } }
-}
-
-/// The thread's state: the write connection and the group open on it.
-private struct CommitLoop {
+/// The write connection and the group open on it, used by one leader at a time.
+private struct CommitGroup {
     let connection: Connection
-    let maxGroupSize: Int
-    let counters: Counters
+    let counters = Counters()
     /// The writes run in the open group, failed ones included (each waits for the commit: its
     /// refusal may rest on state the group has not committed yet), and how many succeeded.
     private var waiting: [any QueuedWrite] = []
     private var succeeded = 0
 
-    init(connection: Connection, maxGroupSize: Int, counters: Counters) {
+    init(connection: Connection, capacity: Int) {
         self.connection = connection
-        self.maxGroupSize = maxGroupSize
-        self.counters = counters
-        waiting.reserveCapacity(maxGroupSize)
+        waiting.reserveCapacity(capacity)
     }
 
-    /// Runs what is queued, commits when nothing more waits or the group is full, sleeps when
-    /// the queue is empty, and returns once the queue is stopped and drained.
-    mutating func run(_ queue: WriteQueue) {
-        var batch: [any QueuedWrite] = []
-        while true {
-            queue.takeAll(into: &batch)
-            if batch.isEmpty { return }
-            for write in batch {
-                run(write)
-                if waiting.count >= maxGroupSize { commit() }
-            }
-            batch.removeAll(keepingCapacity: true)
-            if queue.isEmpty { commit() }
-        }
+    /// Runs `batch` in one transaction (or more, when a write ends one) and commits it.
+    mutating func run(_ batch: [any QueuedWrite]) {
+        for write in batch { run(write) }
+        commit()
     }
 
     private mutating func run(_ write: any QueuedWrite) {
@@ -236,21 +256,5 @@ private struct CommitLoop {
         for write in waiting { write.finish(outcome) }
         waiting.removeAll(keepingCapacity: true)
         succeeded = 0
-    }
-}
-
-/// The write connection on its way to the thread: taken once, so that the thread's loop holds
-/// its only reference and closes it when the loop ends.
-///
-/// `@unchecked Sendable` invariant: `connection` is set by `init` and taken once, by the thread.
-private final class Handoff: @unchecked Sendable {
-    private var connection: Connection?
-
-    init(_ connection: Connection) { self.connection = connection }
-
-    func take() -> Connection {
-        guard let connection else { preconditionFailure("the write connection is taken once") }
-        self.connection = nil
-        return connection
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @testable import RegistryCore
 
 /// A registry with the `.server` workload, as `mreg serve` uses it: its writes go through the
-/// group-commit thread, a lone change commits at once, and every call returns only once committed.
+/// group-committing writer, a lone change commits at once, and every call returns only once committed.
 @Suite struct GroupCommitRegistryTests {
     private static func withServerRegistry(_ body: @Sendable (Registry, String) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in

@@ -6,11 +6,11 @@ import Testing
 
 @testable import RegistryServer
 
-/// Changing requests through the router write through the group-commit thread, each answered
-/// once committed. Only the write itself runs there: a report upload parses its document (up to
-/// 10 MiB) where the request runs, and hands the thread the parsed report.
+/// Changing requests through the router write through the group-committing writer, each
+/// answered once committed. Only the write itself runs in the group: a report upload parses its
+/// document (up to 10 MiB) before it writes, and the write takes the parsed report.
 @Suite struct GroupCommitRouteTests {
-    @Test func concurrentRegistrationsAllLandThroughTheWriteThread() async throws {
+    @Test func concurrentRegistrationsAllLandThroughTheGroupWriter() async throws {
         try await withTestServer { server in
             let before = server.registry.writeTotals
             try await withThrowingTaskGroup(of: Int.self) { requests in
@@ -31,7 +31,7 @@ import Testing
         }
     }
 
-    @Test func aReportUploadIsOneWriteOfTheCommitThread() async throws {
+    @Test func aReportUploadIsOneWrite() async throws {
         try await withTestServer { server in
             try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://m/1"}"#).expect(.created)
             let before = server.registry.writeTotals

@@ -8,8 +8,8 @@ import Testing
 /// `GroupCommitWriter`: writes queued together share one commit, each stays all or nothing, and
 /// nobody hears "done" before the commit.
 ///
-/// To queue writes deterministically, a first write holds the commit thread at a gate (its own
-/// thread, never one of Swift's pool) until the test has seen the others waiting in the queue.
+/// To queue writes deterministically, the test holds the queue (as a busy leader would) until it
+/// has seen the writes waiting in it, in order; no thread is blocked to do so.
 @Suite struct GroupCommitTests {
     /// A writer on a database with table `t (x)` (and `child`, whose deferred foreign key fails
     /// only at COMMIT), and the file's path, in a directory removed afterwards.
@@ -37,30 +37,7 @@ import Testing
         { try $0.execute("INSERT INTO t VALUES (?)", [value]) }
     }
 
-    /// Holds the commit thread inside a write (which first runs `body`) until `open()`.
-    private final class Gate: Sendable {
-        private let semaphore = DispatchSemaphore(value: 0)
-        private let (entered, enter) = AsyncStream<Void>.makeStream()
-
-        /// Starts the holding write; returns once the thread is inside it.
-        func hold(_ writer: GroupCommitWriter, _ body: @escaping @Sendable (Connection) throws -> Void = { _ in })
-            async -> Task<Void, any Error>
-        {
-            let write = Task {
-                try await writer.write { connection in
-                    try body(connection)
-                    self.enter.yield()
-                    _ = self.semaphore.wait(timeout: .now() + 30)
-                }
-            }
-            for await _ in entered { break }
-            return write
-        }
-
-        func open() { semaphore.signal() }
-    }
-
-    /// Waits until `count` writes wait in the queue behind the held one.
+    /// Waits until `count` writes wait in the held queue.
     private static func waitUntilQueued(_ writer: GroupCommitWriter, _ count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while writer.queued < count {
@@ -72,19 +49,21 @@ import Testing
         }
     }
 
-    /// Runs `writes` queued together behind a held first write, and the outcome of each.
+    /// Runs `first` and then `writes` queued together (`first` at the head of the queue, so it
+    /// leads), and the outcome of each.
     private static func queuedTogether<T: Sendable>(
         _ writer: GroupCommitWriter, first: @escaping @Sendable (Connection) throws -> Void = { _ in },
         _ writes: [@Sendable (Connection) throws -> T]
     ) async throws -> (first: Result<Void, any Error>, rest: [Result<T, any Error>]) {
-        let gate = Gate()
-        let held = await gate.hold(writer, first)
+        writer.holdQueue()
+        let head = Task { try await writer.write(first) }
+        try await waitUntilQueued(writer, 1)
         let tasks = writes.map { write in Task { try await writer.write(write) } }
-        try await waitUntilQueued(writer, writes.count)
-        gate.open()
+        try await waitUntilQueued(writer, 1 + writes.count)
+        writer.releaseQueue()
         var rest: [Result<T, any Error>] = []
         for task in tasks { rest.append(await task.result) }
-        return (await held.result, rest)
+        return (await head.result, rest)
     }
 
     @Test func writesQueuedTogetherShareOneCommitAndAllLand() async throws {
@@ -93,7 +72,7 @@ import Testing
             try outcome.first.get()
             for result in outcome.rest { try result.get() }
             #expect(try Self.values(path).count == 21)
-            #expect(writer.totals == WriteTotals(commits: 1, writes: 21), "the held write and the twenty behind it")
+            #expect(writer.totals == WriteTotals(commits: 1, writes: 21), "the first write and the twenty behind it")
         }
     }
 
@@ -191,21 +170,37 @@ import Testing
             for result in outcome.rest { try result.get() }
             #expect(try Self.values(path).count == 6)
             #expect(writer.totals == WriteTotals(commits: 3, writes: 6), "six queued writes, two per group")
+            #expect(writer.queued == 0)
         }
     }
 
-    @Test func theWriteRunsOnTheNamedThreadAndItsCallerGoesOnElsewhere() async throws {
+    /// A lone write runs on its caller's thread: no hop to another thread and back.
+    @Test func aLoneWriteRunsOnItsCallersThread() async throws {
         try await Self.withWriter { writer, _ in
-            let inside = try await writer.write { _ in currentThreadName() }
-            #expect(inside == GroupCommitWriter.threadName, "named for top and perf")
-            // The commit resumes the caller, which must go on elsewhere, or a server would render
-            // its answers on the thread every write waits for.
-            #expect(currentThreadName() != GroupCommitWriter.threadName)
+            for _ in 0..<20 {
+                let caller = pthread_self()
+                let inside = try await writer.write { _ in pthread_self() }
+                #expect(pthread_equal(caller, inside) != 0)
+            }
         }
     }
 
-    /// The commit thread owns the write connection; a `Database` that is gone has closed it (and
-    /// with it the file), not left it to the thread to close later, perhaps while the process exits.
+    /// Writes from many tasks at once all land, in groups, and leave nothing queued.
+    @Test func concurrentWritesAllLandInGroups() async throws {
+        try await Self.withWriter(maxGroupSize: 8) { writer, path in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for n in 0..<400 { tasks.addTask { try await writer.write(Self.insert("c\(n)")) } }
+                try await tasks.waitForAll()
+            }
+            #expect(try Self.values(path).count == 400)
+            #expect(writer.totals.writes == 400)
+            #expect(writer.totals.commits <= 400)
+            #expect(writer.queued == 0)
+        }
+    }
+
+    /// The writer owns the write connection; a `Database` that is gone has closed it (and with it
+    /// the file).
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/fd")))
     func aDatabaseThatIsGoneHasClosedItsWriteConnection() async throws {
         try await withTemporaryDirectory { directory in
@@ -219,16 +214,12 @@ import Testing
         }
     }
 
-    @Test func aDatabaseWithGroupCommitWritesThroughItsThread() async throws {
+    @Test func aDatabaseWithGroupCommitCountsItsGroups() async throws {
         try await withTemporaryDirectory { directory in
             let database = try Database(
                 path: directory.file("db.sqlite"), writes: .groupCommit(),
                 prepare: { try $0.execute("CREATE TABLE t (x TEXT NOT NULL)") })
-            let name = try await database.write { connection in
-                try connection.execute("INSERT INTO t VALUES ('x')")
-                return currentThreadName()
-            }
-            #expect(name == GroupCommitWriter.threadName)
+            try await database.write { connection in try connection.execute("INSERT INTO t VALUES ('x')") }
             #expect(database.writeTotals == WriteTotals(commits: 1, writes: 1))
             #expect(try database.read { try $0.queryFirst("SELECT count(*) FROM t")?.int(0) } == 1)
         }
