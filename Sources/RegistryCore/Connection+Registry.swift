@@ -33,6 +33,35 @@ extension Connection {
         return ModelRow(id: id, name: name)
     }
 
+    /// Writes version `number` of `model` (checked by the caller) and moves `develop` to it,
+    /// with the transition and audit entry of a registration.
+    func insertVersion(_ model: ModelRow, number: Int, _ request: RegisterRequest, actor: String, at: Timestamp) throws -> ModelVersion {
+        try execute(
+            """
+            INSERT INTO versions (model_id, version, artifact_uri, digest, params, metrics, tags, parent, description,
+                                  status, created_by, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+            """,
+            [
+                model.id, number, request.artifactURI,
+                request.digest, JSONCoding.text(request.params),
+                JSONCoding.text(request.metrics), JSONCoding.text(request.tags),
+                request.parent, request.description, actor,
+                at.millisecondsSinceEpoch,
+            ])
+        _ = try moveBranch(
+            model, .develop, from: try branchHeads(model).develop, to: number, kind: .register, actor: actor, reason: "", gates: [],
+            at: at, auditAction: "version.register",
+            auditDetails: [
+                "artifact_uri": .string(request.artifactURI), "digest": JSONValue(request.digest),
+                "parent": JSONValue(request.parent),
+            ])
+        return ModelVersion(
+            model: model.name, version: number, artifactURI: request.artifactURI, digest: request.digest, params: request.params,
+            metrics: request.metrics, tags: request.tags, parent: request.parent, description: request.description,
+            status: .active, createdBy: actor, createdAt: at)
+    }
+
     func branchHeads(_ model: ModelRow) throws -> BranchHeads {
         var heads = BranchHeads()
         try forEachRow("SELECT name, version FROM branches WHERE model_id = ?", [model.id]) { row in

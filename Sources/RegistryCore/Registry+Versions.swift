@@ -29,31 +29,7 @@ extension Registry {
             if let parent = request.parent, parent >= number {
                 throw RegistryError(.notFound, "model \"\(name)\" has no version \(parent) to be the parent")
             }
-            try connection.execute(
-                """
-                INSERT INTO versions (model_id, version, artifact_uri, digest, params, metrics, tags, parent, description,
-                                      status, created_by, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
-                """,
-                [
-                    model.id, number, request.artifactURI,
-                    request.digest, JSONCoding.text(request.params),
-                    JSONCoding.text(request.metrics), JSONCoding.text(request.tags),
-                    request.parent, request.description, caller.name,
-                    now.millisecondsSinceEpoch,
-                ])
-            let previous = try connection.branchHeads(model).develop
-            _ = try connection.moveBranch(
-                model, .develop, from: previous, to: number, kind: .register, actor: caller.name, reason: "", gates: [],
-                at: now, auditAction: "version.register",
-                auditDetails: [
-                    "artifact_uri": .string(request.artifactURI), "digest": JSONValue(request.digest),
-                    "parent": JSONValue(request.parent),
-                ])
-            return ModelVersion(
-                model: name, version: number, artifactURI: request.artifactURI, digest: request.digest, params: request.params,
-                metrics: request.metrics, tags: request.tags, parent: request.parent, description: request.description,
-                status: .active, createdBy: caller.name, createdAt: now)
+            return try connection.insertVersion(model, number: number, request, actor: caller.name, at: now)
         }
     }
 

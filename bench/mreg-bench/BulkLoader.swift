@@ -16,11 +16,11 @@ struct LoadedRegistry {
     var versions: Int { modelNames.count * versionsPerModel }
 }
 
-/// Writes a registry database directly through the SQLite layer, many rows per transaction,
-/// as if every version had been registered and then promoted to release and master one at a
-/// time: per version one `versions` row, three `transitions` (register on develop, promote to
-/// release, promote to master) and their three hash-chained `audit_log` entries, whose details
-/// and hashes are those `Registry` would have written, so `verifyAudit` accepts the result.
+/// Writes a registry database through `RegistryBulkWriter` (the registry's own row writers),
+/// many changes per transaction, as if every version had been registered and then promoted to
+/// release and master one at a time: per version one `versions` row, three `transitions`
+/// (register on develop, promote to release, promote to master) and their three hash-chained
+/// `audit_log` entries, so `verifyAudit` accepts the result.
 ///
 /// Versions are written round-robin over the models (version 1 of every model, then version 2
 /// …), so a model's rows are spread over the file as they would be in a registry where many
@@ -71,7 +71,7 @@ struct BulkLoader {
         // many versions. The file is thrown away after the run, so the loader skips the fsyncs
         // of checkpoints. Queries later run with mreg's own settings.
         try connection.execute(script: "PRAGMA cache_size = -1048576; PRAGMA synchronous = OFF")
-        var writer = try RowWriter(connection: connection, models: models)
+        var writer = RowWriter(writer: RegistryBulkWriter(connection: connection), models: models)
         let total = models * versionsPerModel
         var next = 0
         while next < total {
@@ -83,7 +83,6 @@ struct BulkLoader {
             }
             next = end
         }
-        try connection.transaction(.immediate) { _ in try writer.writeBranchHeads(version: versionsPerModel) }
         // Fold the WAL into the main file, so its size is the database's size.
         try connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
         return LoadedRegistry(
@@ -93,155 +92,55 @@ struct BulkLoader {
     }
 }
 
-/// The loader's running state: the audit chain's head, model ids, and the time of each branch's
-/// last move.
+/// The loader's running state: the number of events so far (which spaces their times) and
+/// the generator of the metrics.
 private struct RowWriter {
-    let connection: Connection
-    // Prepared once: looking a statement up by its SQL text for each of millions of rows costs
-    // more than the insert.
-    let insertVersion: Statement
-    let insertTransition: Statement
-    let insertAudit: Statement
-    var names: [String]
-    var modelIDs: [Int64]
-    var branchMovedAt: [[Int64]]
+    let writer: RegistryBulkWriter
+    let names: [String]
     var seq = 0
-    var previousHash = AuditChain.genesis
     var transitions = 0
     var lastEventAt = BulkLoader.firstEventAt
-    var canonical: [UInt8] = []
     var random = SplitMix64(seed: 0x6D72_6567)
 
-    init(connection: Connection, models: Int) throws {
-        self.connection = connection
-        insertVersion = try connection.prepare(
-            """
-            INSERT INTO versions (model_id, version, artifact_uri, digest, params, metrics, tags, parent, description,
-                                  status, created_by, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
-            """)
-        insertTransition = try connection.prepare(
-            """
-            INSERT INTO transitions (model_id, kind, branch, from_version, to_version, actor, reason, at, gates)
-            VALUES (?, ?, ?, ?, ?, ?, '', ?, '[]')
-            """)
-        insertAudit = try connection.prepare(
-            """
-            INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+    init(writer: RegistryBulkWriter, models: Int) {
+        self.writer = writer
         names = (0..<models).map(BulkLoader.modelName)
-        modelIDs = Array(repeating: 0, count: models)
-        branchMovedAt = Array(repeating: [0, 0, 0], count: models)
-        canonical.reserveCapacity(1024)
     }
 
     mutating func writeVersion(model: Int, version: Int) throws {
         let name = names[model]
-        if version == 1 { try createModel(model) }
-        let previous: Int? = version > 1 ? version - 1 : nil
-        let previousJSON = version > 1 ? String(version - 1) : "null"
-        let artifactURI = "s3://mreg-bench/models/\(name)/v\(version)/model.safetensors"
-        let digest = BulkLoader.digest(model: name, version: version)
-        let registeredAt = nextEventAt()
-        try run(
-            insertVersion,
-            [
-                modelIDs[model], version, artifactURI, digest,
-                params(version), metrics(), #"{"dataset":"events-2025","team":"ranking"}"#, previous,
-                version % 10 == 0 ? "weekly retrain on fresh data" : "", "ci-bot", registeredAt,
-            ])
-        for (branchIndex, branch) in Branch.allCases.enumerated() {
-            let at = branchIndex == 0 ? registeredAt : nextEventAt()
-            let kind = branch == .develop ? "register" : "promote"
-            let actor = branch == .master ? "carol" : branch == .release ? "alice" : "ci-bot"
-            try run(
-                insertTransition,
-                [
-                    modelIDs[model], kind, branch.rawValue, previous, version,
-                    actor, at,
-                ])
-            transitions += 1
-            let transitionID = connection.lastInsertRowID
-            let details = branch == .develop
-                ? #"{"artifact_uri":"\#(artifactURI)","digest":"\#(digest)","from_version":\#(previousJSON),"kind":"register","parent":\#(previousJSON),"to_version":\#(version),"transition_id":\#(transitionID)}"#
-                : #"{"from_version":\#(previousJSON),"kind":"promote","to_version":\#(version),"transition_id":\#(transitionID)}"#
-            try appendAudit(
-                at: at, actor: actor, action: branch == .develop ? "version.register" : "branch.promote", model: name,
-                version: version, branch: branch.rawValue, details: details)
-            branchMovedAt[model][branchIndex] = at
-        }
+        if version == 1 { try writer.createModel(name, actor: "ci-bot", at: nextEventAt()) }
+        let request = RegisterRequest(
+            artifactURI: "s3://mreg-bench/models/\(name)/v\(version)/model.safetensors",
+            digest: BulkLoader.digest(model: name, version: version), params: params(version), metrics: metrics(),
+            tags: ["dataset": "events-2025", "team": "ranking"], parent: version > 1 ? version - 1 : nil,
+            description: version % 10 == 0 ? "weekly retrain on fresh data" : "")
+        _ = try writer.register(model: name, request, actor: "ci-bot", at: nextEventAt())
+        try writer.promote(model: name, to: .release, version: version, actor: "alice", at: nextEventAt())
+        try writer.promote(model: name, to: .master, version: version, actor: "carol", at: nextEventAt())
+        transitions += 3
     }
 
-    /// Points every model's branches at `version`, as the last promotions left them.
-    mutating func writeBranchHeads(version: Int) throws {
-        for (model, id) in modelIDs.enumerated() {
-            for (branchIndex, branch) in Branch.allCases.enumerated() {
-                try connection.execute(
-                    "UPDATE branches SET version = ?, updated_at = ? WHERE model_id = ? AND name = ?",
-                    [version, branchMovedAt[model][branchIndex], id, branch.rawValue])
-            }
-        }
-    }
-
-    private mutating func createModel(_ model: Int) throws {
-        let at = nextEventAt()
-        try connection.execute(
-            "INSERT INTO models (name, description, created_by, created_at) VALUES (?, '', 'ci-bot', ?)",
-            [names[model], at])
-        let id = connection.lastInsertRowID
-        modelIDs[model] = id
-        for branch in Branch.allCases {
-            try connection.execute(
-                "INSERT INTO branches (model_id, name, version, updated_at) VALUES (?, ?, NULL, ?)",
-                [id, branch.rawValue, at])
-        }
-        try appendAudit(
-            at: at, actor: "ci-bot", action: "model.create", model: names[model], version: nil, branch: nil,
-            details: #"{"description":""}"#)
-    }
-
-    /// The time of the next audit entry: events are evenly spaced in sequence order.
-    private mutating func nextEventAt() -> Int64 {
+    /// The time of the next event: events are evenly spaced in audit sequence order.
+    private mutating func nextEventAt() -> Timestamp {
         lastEventAt = BulkLoader.firstEventAt + Int64(seq) * BulkLoader.eventSpacingMilliseconds
-        return lastEventAt
-    }
-
-    private mutating func appendAudit(
-        at: Int64, actor: String, action: String, model: String?, version: Int?, branch: String?, details: String
-    ) throws {
         seq += 1
-        canonical.removeAll(keepingCapacity: true)
-        AuditChain.canonicalBytes(
-            seq: seq, at: at, actor: actor, action: action, model: model, version: version, branch: branch, details: details,
-            into: &canonical)
-        let hash = AuditChain.hash(previous: previousHash, canonical: canonical)
-        try run(
-            insertAudit,
-            [
-                seq, at, actor, action, model,
-                version, branch, details,
-                previousHash, hash,
-            ])
-        previousHash = hash
+        return Timestamp(millisecondsSinceEpoch: lastEventAt)
     }
 
-    private func run(_ statement: Statement, _ arguments: [any SQLiteBindable]) throws {
-        try statement.bind(arguments)
-        defer { statement.reset() }
-        while try statement.step() {}
-    }
-
-    private func params(_ version: Int) -> String {
+    private func params(_ version: Int) -> [String: String] {
         let rates = ["0.0001", "0.0003", "0.001", "0.003"]
-        return #"{"batch_size":"\#(64 << (version % 3))","epochs":"\#(10 + version % 20)","learning_rate":"\#(rates[version % 4])","optimizer":"adamw"}"#
+        return [
+            "batch_size": String(64 << (version % 3)), "epochs": String(10 + version % 20), "learning_rate": rates[version % 4],
+            "optimizer": "adamw",
+        ]
     }
 
     /// Four metrics with four decimals, as a training job reports them.
-    private mutating func metrics() -> String {
+    private mutating func metrics() -> [String: Double] {
         func metric(_ low: Double, _ high: Double) -> Double {
             (Double.random(in: low..<high, using: &random) * 10_000).rounded() / 10_000
         }
-        return #"{"accuracy":\#(metric(0.85, 0.97)),"auc":\#(metric(0.9, 0.99)),"f1":\#(metric(0.8, 0.95)),"loss":\#(metric(0.1, 0.4))}"#
+        return ["accuracy": metric(0.85, 0.97), "auc": metric(0.9, 0.99), "f1": metric(0.8, 0.95), "loss": metric(0.1, 0.4)]
     }
 }
