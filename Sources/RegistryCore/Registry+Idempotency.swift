@@ -4,8 +4,8 @@ import SQLite
 public enum IdempotencyClaim: Sendable, Equatable {
     /// First use of the key: run the request, then `completeIdempotentRequest`.
     case claimed
-    /// The key was used for the same request before: answer with the stored response.
-    case replay(status: Int, contentType: String, headers: [String: String], body: [UInt8])
+    /// The key was used for the same request before: answer with what was stored for it.
+    case replay(answer: [UInt8])
     /// The key was used for a different request.
     case conflict(String)
     /// The first request with the key is still running: the same request may be asked again
@@ -27,18 +27,14 @@ extension Registry {
         let now = clock().millisecondsSinceEpoch
         return try await write { connection in
             if let row = try connection.queryFirst(
-                "SELECT request_hash, status, content_type, body, created_at, headers FROM idempotency_keys WHERE actor = ? AND key = ?",
+                "SELECT request_hash, answer, created_at FROM idempotency_keys WHERE actor = ? AND key = ?",
                 [actor, key])
             {
                 guard try row.string(0) == requestHash else {
                     return .conflict("Idempotency-Key \"\(key)\" was already used for a different request")
                 }
-                if let status = try row.optionalInt(1) {
-                    let headers = try row.optionalString(5).map { try JSONCoding.decode([String: String].self, from: $0) } ?? [:]
-                    return .replay(
-                        status: status, contentType: try row.string(2), headers: headers, body: try row.blob(3))
-                }
-                guard now - Int64(try row.int(4)) > Self.abandonedClaimMilliseconds else {
+                if row[1] != .null { return .replay(answer: try row.blob(1)) }
+                guard now - Int64(try row.int(2)) > Self.abandonedClaimMilliseconds else {
                     return .inProgress("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
                 }
                 try connection.execute(
@@ -53,21 +49,18 @@ extension Registry {
         }
     }
 
-    /// Stores the response of a claimed key's first request.
-    public func completeIdempotencyKey(
-        _ key: String, actor: String, status: Int, contentType: String, headers: [String: String], body: [UInt8]
-    ) async throws(RegistryError) {
+    /// Stores the answer to a claimed key's first request, as the caller will want it back: the
+    /// registry keeps it as it is and never reads it.
+    public func completeIdempotencyKey(_ key: String, actor: String, answer: [UInt8]) async throws(RegistryError) {
         try await write { connection in
-            try connection.execute(
-                "UPDATE idempotency_keys SET status = ?, content_type = ?, headers = ?, body = ? WHERE actor = ? AND key = ?",
-                [status, contentType, JSONCoding.text(headers), body, actor, key])
+            try connection.execute("UPDATE idempotency_keys SET answer = ? WHERE actor = ? AND key = ?", [answer, actor, key])
         }
     }
 
     /// Forgets a claim whose request failed in a way worth retrying (a server error).
     public func releaseIdempotencyKey(_ key: String, actor: String) async throws(RegistryError) {
         try await write { connection in
-            try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND status IS NULL", [actor, key])
+            try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND answer IS NULL", [actor, key])
         }
     }
 }

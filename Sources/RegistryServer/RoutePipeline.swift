@@ -110,9 +110,8 @@ struct Idempotency: RouteMiddleware {
         switch try await registry.claimIdempotencyKey(
             key, actor: caller.name, method: http.method.rawValue, path: http.uri.path, requestHash: requestHash)
         {
-        case .replay(let status, let contentType, let headers, let body):
-            var response = APIResponse(status: HTTPResponse.Status(code: status), contentType: contentType, body: body)
-            for (name, value) in headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
+        case .replay(let answer):
+            var response = try StoredAnswer.decode(answer)
             response.headers[.idempotentReplayed] = "true"
             return response
         case .conflict(let message):
@@ -129,10 +128,7 @@ struct Idempotency: RouteMiddleware {
             if response.status.code >= 500 {
                 try? await registry.releaseIdempotencyKey(key, actor: caller.name)
             } else {
-                let replayed = Dictionary(response.headers.map { ($0.name.canonicalName, $0.value) }, uniquingKeysWith: { first, _ in first })
-                try await registry.completeIdempotencyKey(
-                    key, actor: caller.name, status: response.status.code, contentType: response.contentType, headers: replayed,
-                    body: response.body)
+                try await registry.completeIdempotencyKey(key, actor: caller.name, answer: StoredAnswer.encode(response))
             }
             return response
         }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import RegistryCore
+import SQLite
 import Testing
 
 @testable import RegistryServer
@@ -88,6 +89,32 @@ import Testing
             repeated.expect(.conflict, code: "CONFLICT", detailMentions: "still being processed")
             #expect(repeated.headers[.retryAfter] == "1")
             #expect(try server.versionCount() == versions)
+        }
+    }
+
+    /// Answers stored before migration 5 (status, content type, headers and body in columns of
+    /// their own) were rewritten by it: a retry after the upgrade still gets its first answer.
+    @Test func anAnswerStoredBeforeMigration5IsStillReplayed() async throws {
+        let body = #"{"artifact_uri":"s3://before-the-upgrade"}"#
+        let target = "POST /v1/models/m/versions\napplication/json\n"
+        let stored = #"{"artifact_uri":"s3://before-the-upgrade","model":"m","version":7}"#
+        try await withTestServer(prepare: { path in
+            let connection = try Connection(path: path)
+            try Migrator(migrations: Array(Registry.migrations.prefix(4))).migrate(connection)
+            try connection.execute(
+                """
+                INSERT INTO idempotency_keys (actor, key, method, path, request_hash, status, content_type, headers, body, created_at)
+                VALUES (?, 'old-key', 'POST', '/v1/models/m/versions', ?, 201, 'application/json', '{"Location":"/v1/models/m/versions/7"}', ?, 1)
+                """, [Tokens.names[.engineer] ?? "", AuditChain.sha256(Array(target.utf8) + Array(body.utf8)), Array(stored.utf8)])
+        }) { server in
+            let replay = try await server.send(
+                .post, "/v1/models/m/versions", as: .engineer, json: body, headers: [.idempotencyKey: "old-key"])
+            replay.expect(.created)
+            #expect(replay.text == stored)
+            #expect(replay.headers[.location] == "/v1/models/m/versions/7")
+            #expect(replay.headers[.contentType] == "application/json")
+            #expect(replay.headers[.idempotentReplayed] == "true")
+            #expect(try server.versionCount() == 0, "a replay writes nothing")
         }
     }
 

@@ -174,9 +174,15 @@ struct TestServer: Sendable {
 
 /// Runs `body` against a fresh server whose database lives in a temporary directory, removed
 /// afterwards whether `body` returns or throws.
-/// - Parameter checkpointKey: the audit checkpoint signing key (`mreg serve --checkpoint-key`).
-func withTestServer(checkpointKey: String? = nil, _ body: @escaping @Sendable (TestServer) async throws -> Void) async throws {
+/// - Parameters:
+///   - checkpointKey: the audit checkpoint signing key (`mreg serve --checkpoint-key`).
+///   - prepare: runs on the database file's path before the server opens it.
+func withTestServer(
+    checkpointKey: String? = nil, prepare: (String) throws -> Void = { _ in },
+    _ body: @escaping @Sendable (TestServer) async throws -> Void
+) async throws {
     try await withTemporaryDirectory { directory in
+        try prepare(directory.file("mreg.db"))
         let registry = try Registry(path: directory.file("mreg.db"), workload: .server)
         let tokens = try await Tokens(registry)
         // Warnings only: the access log of hundreds of requests would bury the test output.
