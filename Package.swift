@@ -94,6 +94,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Running the real `mreg` and `mreg serve` as child processes, for the end-to-end tests.
+        // A SQLite VFS that simulates power losses, for the durability tests (C: a VFS is a
+        // table of C callbacks, as SQLite's own test VFSes are written).
+        .target(
+            name: "PowerLossVFS",
+            dependencies: ["CSQLite"],
+            path: "Tests/PowerLossVFS"
+        ),
         .target(
             name: "MregTestSupport",
             path: "Tests/MregTestSupport",
@@ -106,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistryCoreTests",
-            dependencies: ["RegistryCore", "SQLite", "MregTestSupport"],
+            dependencies: ["RegistryCore", "SQLite", "MregTestSupport", "PowerLossVFS"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -21,17 +21,25 @@ public final class Registry: Sendable {
     /// - Throws: `UNAVAILABLE` when the file cannot be used as a registry database (a directory,
     ///   not SQLite, written by a newer mreg, migrations changed after release). The file is
     ///   left as it was.
-    public init(
+    public convenience init(
         path: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, workload: Workload = .library
     ) throws(RegistryError) {
+        try self.init(path: path, clock: clock, workload: workload, options: Connection.Options())
+    }
+
+    /// `init(path:clock:workload:)` with the connections' options given (tests: another VFS,
+    /// another `synchronous`); the workload still decides checkpointing.
+    init(path: String, clock: @escaping @Sendable () -> Timestamp, workload: Workload, options: Connection.Options) throws(RegistryError) {
         self.clock = clock
+        var options = options
+        options.checkpointOnClose = workload != .oneShot
         do {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw RegistryError(.unavailable, "cannot open database \(path): it is a directory")
             }
             self.database = try Database(
-                path: path, options: Connection.Options(checkpointOnClose: workload != .oneShot),
+                path: path, options: options,
                 writes: workload == .server ? .groupCommit() : .serial,
                 backgroundCheckpointInterval: workload == .server ? .milliseconds(500) : nil,
                 prepare: { _ = try Migrator(migrations: Self.migrations).migrate($0) })

@@ -26,10 +26,15 @@ public final class Connection {
         /// every commit each reader unmaps the whole file (the pager cannot tell what changed)
         /// and maps it again, an munmap with a TLB shootdown per read (BENCHMARKS.md).
         public var memoryMapBytes = 256 << 20
+        /// Whether a commit returns only once it is on disk (https://www.sqlite.org/pragma.html#pragma_synchronous).
+        public var synchronous: Synchronous = .full
+        /// The SQLite VFS the file is opened through; nil for the default. Tests name one that
+        /// simulates power losses.
+        public var vfs: String?
 
         public init(
             busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false, create: Bool = true, checkpointOnClose: Bool = true,
-            automaticCheckpoint: Bool = true, memoryMapBytes: Int = 256 << 20
+            automaticCheckpoint: Bool = true, memoryMapBytes: Int = 256 << 20, synchronous: Synchronous = .full, vfs: String? = nil
         ) {
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
             self.readOnly = readOnly
@@ -37,7 +42,21 @@ public final class Connection {
             self.checkpointOnClose = checkpointOnClose
             self.automaticCheckpoint = automaticCheckpoint
             self.memoryMapBytes = memoryMapBytes
+            self.synchronous = synchronous
+            self.vfs = vfs
         }
+    }
+
+    /// When a commit in WAL mode reaches the disk.
+    public enum Synchronous: String, Sendable {
+        /// Each commit syncs the WAL before it returns: a change that was acknowledged survives
+        /// a power loss or an operating-system crash, not only a killed process. One fsync per
+        /// commit, so per group of a group-committing writer.
+        case full = "FULL"
+        /// The WAL is synced only at checkpoints: commits are durable against a killed process
+        /// but not a power loss, which may take back every commit since the last checkpoint.
+        /// Only for tests that show what it loses.
+        case normal = "NORMAL"
     }
 
     public enum TransactionKind: String, Sendable {
@@ -68,7 +87,7 @@ public final class Connection {
     private var statementCache: [String: Statement] = [:]
 
     /// Opens (and with `options.create`, creates) the database at `path`, then configures it:
-    /// extended result codes, the busy timeout, WAL, `synchronous=NORMAL`, `foreign_keys=ON`.
+    /// extended result codes, the busy timeout, WAL, `options.synchronous`, `foreign_keys=ON`.
     /// - Throws: `SQLiteError` when the file cannot be opened, is not a database, or WAL
     ///   cannot be turned on.
     public init(path: String, options: Options = Options()) throws(SQLiteError) {
@@ -81,7 +100,7 @@ public final class Connection {
             if options.create { flags |= SQLITE_OPEN_CREATE }
         }
         var db: OpaquePointer?
-        let code = sqlite3_open_v2(path, &db, flags, nil)
+        let code = sqlite3_open_v2(path, &db, flags, options.vfs)
         guard code == SQLITE_OK, let db else {
             let error = SQLiteError(handle: db, code: code, sql: nil)
             sqlite3_close_v2(db)
@@ -98,7 +117,7 @@ public final class Connection {
             self.busyWait = nil
         }
         if !options.checkpointOnClose { csqlite_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1) }
-        try configure(readOnly: options.readOnly, automaticCheckpoint: options.automaticCheckpoint, memoryMapBytes: options.memoryMapBytes)
+        try configure(options)
     }
 
     deinit {
@@ -107,8 +126,8 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    private func configure(readOnly: Bool, automaticCheckpoint: Bool, memoryMapBytes: Int) throws(SQLiteError) {
-        if !readOnly {
+    private func configure(_ options: Options) throws(SQLiteError) {
+        if !options.readOnly {
             // https://www.sqlite.org/wal.html — the answer is the mode now in force; a database
             // that cannot use WAL (e.g. on some network file systems) answers something else.
             let mode = try queryFirst("PRAGMA journal_mode=WAL")?.optionalString(0).map { $0.lowercased() }
@@ -123,8 +142,11 @@ public final class Connection {
         // spills to a temporary file past 64 KiB, which cost ~20 pwrite calls per write
         // (https://www.sqlite.org/tempfiles.html#stmtjrnl).
         try execute(
-            script: "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=\(max(0, memoryMapBytes)); PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;")
-        if !automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
+            script: """
+                PRAGMA synchronous=\(options.synchronous.rawValue); PRAGMA foreign_keys=ON; PRAGMA mmap_size=\(max(0, options.memoryMapBytes));
+                PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;
+                """)
+        if !options.automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
     }
 
     /// Runs one or more SQL statements without arguments (https://www.sqlite.org/c3ref/exec.html).

@@ -9,10 +9,12 @@ import Foundation
 /// shows. A long-running process turns automatic checkpoints off on its writer and runs this
 /// instead: a PASSIVE checkpoint every interval, which never blocks readers or writers.
 ///
-/// `@unchecked Sendable` invariant: `connection` is used only by the checkpoint thread; `state`
-/// is only read or written while `condition` is locked.
+/// `@unchecked Sendable` invariant: `connection` is used only by the checkpoint thread (once it
+/// started); `state` is only read or written while `condition` is locked.
 final class WALCheckpointer: @unchecked Sendable {
-    private let connection: Connection
+    /// Closed by the thread before it reports `.stopped`, so the files are closed when `stop()`
+    /// returns (the thread may still hold the checkpointer itself for a moment).
+    private var connection: Connection?
     private let interval: Duration
     /// Wakes the thread early when it is told to stop, and tells `stop()` when it has.
     private let condition = NSCondition()
@@ -49,7 +51,7 @@ final class WALCheckpointer: @unchecked Sendable {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let thread = Thread { [self] in
             Thread.current.name = Self.threadName
-            while sleep(seconds) {
+            while sleep(seconds), let connection {
                 // A failed checkpoint (e.g. the disk is full) is retried at the next interval; the
                 // WAL keeps every committed change meanwhile.
                 let frames = (try? connection.queryFirst("PRAGMA wal_checkpoint(PASSIVE)")?.optionalInt(1)) ?? 0
@@ -58,6 +60,7 @@ final class WALCheckpointer: @unchecked Sendable {
                 // waits for readers and briefly holds writers back so the log starts over.
                 if frames > Self.restartFrames { try? connection.execute("PRAGMA wal_checkpoint(RESTART)") }
             }
+            connection = nil
             condition.withLock {
                 state = .stopped
                 condition.broadcast()

@@ -36,3 +36,12 @@ public func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) async throws 
     defer { directory.remove() }
     return try await body(directory)
 }
+
+/// The process's open files inside `directory`, read from `/proc/self/fd`: only the test that
+/// made the directory opens files there, so tests running in parallel cannot change the count.
+public func openFiles(in directory: TemporaryDirectory) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { descriptor in
+        let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")
+        return target.flatMap { $0.hasPrefix(directory.path + "/") || $0 == directory.path ? $0 : nil }
+    }
+}

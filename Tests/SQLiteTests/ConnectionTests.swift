@@ -27,11 +27,14 @@ import Testing
         }
     }
 
-    @Test func synchronousIsNormal() async throws {
+    /// Commits are synced before they return (PowerLossTests shows what that buys).
+    @Test func synchronousIsFull() async throws {
         try withTemporaryDirectory { directory in
             let connection = try Connection(path: directory.file("db.sqlite"))
-            // NORMAL is 1 (https://www.sqlite.org/pragma.html#pragma_synchronous).
-            #expect(try connection.queryFirst("PRAGMA synchronous")?.optionalInt(0) == 1)
+            // FULL is 2, NORMAL 1 (https://www.sqlite.org/pragma.html#pragma_synchronous).
+            #expect(try connection.queryFirst("PRAGMA synchronous")?.optionalInt(0) == 2)
+            let normal = try Connection(path: directory.file("db.sqlite"), options: Connection.Options(synchronous: .normal))
+            #expect(try normal.queryFirst("PRAGMA synchronous")?.optionalInt(0) == 1)
         }
     }
 

@@ -81,12 +81,3 @@ func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) async throws -
         try await group.waitForAll()
     }
 }
-
-/// The process's open files inside `directory`, read from `/proc/self/fd`: only the test that
-/// made the directory opens files there, so tests running in parallel cannot change the count.
-func openFiles(in directory: TemporaryDirectory) throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { descriptor in
-        let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")
-        return target.flatMap { $0.hasPrefix(directory.path + "/") || $0 == directory.path ? $0 : nil }
-    }
-}
