@@ -31,7 +31,7 @@ public final class ServeProcess: @unchecked Sendable {
     public let port: Int
     /// The admin token the server printed on its first start (nil when tokens existed).
     public let firstToken: String?
-    private let process: Process
+    private let process: ChildProcess
     private let stderrPath: String
 
     /// The URL it serves on (`http://127.0.0.1:PORT`, or `https://` with `--tls-cert`).
@@ -42,14 +42,9 @@ public final class ServeProcess: @unchecked Sendable {
     public init(database: String, directory: String, options: [String] = []) async throws {
         stderrPath = "\(directory)/serve-\(UUID().uuidString).stderr"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: MregBinary.path)
-        process.arguments = ["serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + options
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
+        let process = try ChildProcess(
+            MregBinary.path, ["serve", "--db", database, "--host", "127.0.0.1", "--port", "0", "--log-level", "warning"] + options,
+            directory: directory, stderr: stderrPath)
         self.process = process
 
         let deadline = ContinuousClock.now + .seconds(20)
@@ -59,14 +54,14 @@ public final class ServeProcess: @unchecked Sendable {
             do {
                 try await Task.sleep(for: .milliseconds(20))
             } catch {
-                kill(process.processIdentifier, SIGKILL)
+                process.stop()
                 throw error
             }
             log = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
             if let match = log.firstMatch(of: /on (https?:\/\/[^\s:]+:(\d+))/), let port = Int(match.2) { address = (String(match.1), port) }
         }
         guard let address else {
-            if process.isRunning { process.terminate() }
+            process.stop()
             throw ServeError.didNotStart(log)
         }
         self.port = address.port
@@ -88,25 +83,20 @@ public final class ServeProcess: @unchecked Sendable {
 
     /// Sends SIGTERM, as a service manager does to stop it.
     public func sendTerminate() {
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
     }
 
     /// Waits up to `timeout` for the process to exit; returns its exit status, or nil when it
     /// is still running.
     public func waitForExit(within timeout: Duration) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        return process.isRunning ? nil : process.terminationStatus
+        try await process.wait(upTo: timeout)
     }
 
     /// Whether it exited normally (rather than on a signal).
-    public var exitedNormally: Bool { !process.isRunning && process.terminationReason == .exit }
+    public var exitedNormally: Bool { process.exitedNormally }
 
     /// Kills the server if it still runs: every test ends with this, whatever happened.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.stop()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import SQLite
 import Testing
 
@@ -238,16 +239,15 @@ import Testing
         .map { "\($0)/python3" }
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    private static func runVerifier(on database: String) throws -> (verdict: PythonVerdict, status: Int32) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(python3))
-        process.arguments = [SourceTree.fixtures.appendingPathComponent("verify_audit.py").path, database]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (try JSONDecoder().decode(PythonVerdict.self, from: data), process.terminationStatus)
+    private static func runVerifier(on database: String) async throws -> (verdict: PythonVerdict, status: Int32) {
+        let output = database + ".verdict.json"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = try ChildProcess(
+            try #require(python3), [SourceTree.fixtures.appendingPathComponent("verify_audit.py").path, database],
+            directory: FileManager.default.currentDirectoryPath, stdout: output)
+        let status = try #require(try await process.wait(upTo: .seconds(60)), "the verifier did not finish")
+        let data = FileManager.default.contents(atPath: output) ?? Data()
+        return (try JSONDecoder().decode(PythonVerdict.self, from: data), status)
     }
 
     @Test(.enabled(if: AuditTests.python3 != nil, "python3 is not installed"))
@@ -255,7 +255,7 @@ import Testing
         try await withTemporaryRegistry { registry in
             try await Self.populate(registry)
             let ours = try registry.verifyAudit()
-            let (theirs, status) = try Self.runVerifier(on: registry.path)
+            let (theirs, status) = try await Self.runVerifier(on: registry.path)
             #expect(status == 0)
             #expect(theirs.ok)
             #expect(theirs.entries == ours.entries)
@@ -271,7 +271,7 @@ import Testing
             let connection = try Connection(path: registry.path)
             try connection.execute(script: "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 6")
             let ours = try registry.verifyAudit()
-            let (theirs, status) = try Self.runVerifier(on: registry.path)
+            let (theirs, status) = try await Self.runVerifier(on: registry.path)
             #expect(status == 1)
             #expect(!theirs.ok)
             #expect(theirs.firstBadSeq == 6)

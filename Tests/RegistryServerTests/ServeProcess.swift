@@ -35,32 +35,17 @@ func runProgram(_ executable: String, _ arguments: [String], in directory: Strin
     let token = UUID().uuidString
     let stdoutPath = "\(directory)/.stdout-\(token)"
     let stderrPath = "\(directory)/.stderr-\(token)"
-    _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
     defer {
         try? FileManager.default.removeItem(atPath: stdoutPath)
         try? FileManager.default.removeItem(atPath: stderrPath)
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-    try process.run()
-    let deadline = ContinuousClock.now + timeout
-    while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-    var timedOut = false
-    if process.isRunning {
-        timedOut = true
-        process.terminate()
-        process.waitUntilExit()
-    }
+    let process = try ChildProcess(executable, arguments, directory: directory, stdout: stdoutPath, stderr: stderrPath)
+    let timedOut = try await process.wait(upTo: timeout) == nil
+    process.stop()
     let stdout = String(decoding: FileManager.default.contents(atPath: stdoutPath) ?? Data(), as: UTF8.self)
     let stderr = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
     return ProcessOutcome(
-        status: process.terminationStatus, stdout: stdout, stderr: timedOut ? stderr + "\n(killed after \(timeout))" : stderr)
+        status: process.terminationStatus ?? -1, stdout: stdout, stderr: timedOut ? stderr + "\n(killed after \(timeout))" : stderr)
 }
 
 /// Runs `body` with `mreg serve` on a fresh database in a temporary directory; the server is

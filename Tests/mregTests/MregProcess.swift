@@ -53,48 +53,22 @@ func runProcess(
     let token = UUID().uuidString
     let stdoutPath = "\(directory)/.stdout-\(token)"
     let stderrPath = "\(directory)/.stderr-\(token)"
-    try Data().write(to: URL(fileURLWithPath: stdoutPath))
-    try Data().write(to: URL(fileURLWithPath: stderrPath))
     defer {
         try? FileManager.default.removeItem(atPath: stdoutPath)
         try? FileManager.default.removeItem(atPath: stderrPath)
     }
-    let stdoutHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-    let stderrHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-    defer {
-        try? stdoutHandle.close()
-        try? stderrHandle.close()
-    }
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = environment
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = stdoutHandle
-    process.standardError = stderrHandle
-    var watchdog: Task<Void, any Error>?
-    let (status, signalled): (Int32, Bool) = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { finished in
-            continuation.resume(returning: (finished.terminationStatus, finished.terminationReason == .uncaughtSignal))
-        }
-        do {
-            try process.run()
-        } catch {
-            continuation.resume(throwing: error)
-            return
-        }
-        let pid = process.processIdentifier
-        watchdog = Task {
-            try await Task.sleep(for: timeout)
-            kill(pid, SIGKILL)
-        }
-    }
-    watchdog?.cancel()
+    let child = try ChildProcess(
+        executable, arguments, environment: environment, directory: directory, stdout: stdoutPath, stderr: stderrPath)
+    let finished = try await child.wait(upTo: timeout) != nil
+    child.stop()
+    let status = child.terminationStatus ?? -1
     let stdout = String(decoding: FileManager.default.contents(atPath: stdoutPath) ?? Data(), as: UTF8.self)
     var stderr = String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self)
-    if signalled { stderr += "\n(killed by signal \(status); the timeout is \(timeout))" }
+    if !finished {
+        stderr += "\n(killed after \(timeout))"
+    } else if !child.exitedNormally {
+        stderr += "\n(killed by signal \(status))"
+    }
     return ProcessOutcome(status: status, stdout: stdout, stderr: stderr)
 }
 

@@ -454,20 +454,14 @@ final class SilentListener: @unchecked Sendable {
 }
 
 /// A helper program running beside a test (the proxy), stopped at the end.
-/// `@unchecked Sendable`: `process` and the path are set once in `init`; `Process`'s state is thread-safe.
-final class BackgroundProgram: @unchecked Sendable {
-    private let process = Process()
+final class BackgroundProgram: Sendable {
+    private let process: ChildProcess
     private let stdoutPath: String
 
     init(_ executable: String, _ arguments: [String], directory: String) async throws {
         stdoutPath = "\(directory)/background-\(UUID().uuidString).out"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(executable, arguments, directory: directory, stdout: stdoutPath)
     }
 
     /// The first line it prints, waiting up to 10 s for it.
@@ -482,10 +476,5 @@ final class BackgroundProgram: @unchecked Sendable {
     }
 
     /// SIGKILL: the test process may hand its children SIGTERM ignored.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    func stop() { process.stop() }
 }
