@@ -71,13 +71,13 @@ extension Connection {
     }
 
     func version(_ model: ModelRow, _ number: Int) throws -> ModelVersion {
-        var found: [UInt8] = []
+        var found: ModelVersion?
         try forEachRow(
             "SELECT \(ModelVersion.columns) FROM versions WHERE model_id = ? AND version = ?",
             [model.id, number]
-        ) { (statement: Statement) throws in try ModelVersion.appendJSON(model: model.name, statement: statement, to: &found) }
-        guard !found.isEmpty else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
-        return try JSONCoding.decode(ModelVersion.self, from: found)
+        ) { (statement: Statement) throws in found = try ModelVersion(model: model.name, statement: statement) }
+        guard let found else { throw RegistryError(.notFound, "model \"\(model.name)\" has no version \(number)") }
+        return found
     }
 
     /// Whether `version` has ever been on `branch`.
@@ -199,21 +199,46 @@ extension Connection {
 }
 
 extension ModelVersion {
-    /// The columns `appendJSON(model:statement:to:)` reads, in its order.
+    /// The columns `init(model:statement:)` and `appendJSON(model:statement:to:)` read, in order.
     static let columns = "version, artifact_uri, digest, params, metrics, tags, parent, description, status, created_by, created_at"
 
-    /// Writes the version on the row `statement` is on (selected with `columns`) as the API
-    /// answers it: the one way a version row is read; a `ModelVersion` is this JSON decoded.
-    /// The stored params, metrics and tags are copied as they are: the registry stores them with
-    /// the writer the API answers with (`JSONCoding.text`), and the schema's `json_valid` checks
-    /// make them valid JSON. Decoding them into dictionaries and writing them again made a page
-    /// of 50 versions four times as slow (BENCHMARKS.md, "#17: one JSON path").
+    /// Builds a version from the row `statement` is on (selected with `columns`).
+    /// - Throws: `SQLITE_MISMATCH` naming the column when a stored map is not a JSON object.
+    init(model: String, statement: Statement) throws {
+        let map = { (column: Int) throws -> JSONValue in
+            let value = try statement.withBytes(column) { try JSONParser.parse($0) }
+            guard case .object = value else { throw statement.mismatch(column, "a JSON object") }
+            return value
+        }
+        self.init(
+            model: model,
+            version: try statement.int(0),
+            artifactURI: try statement.text(1),
+            digest: try statement.optionalText(2),
+            params: try JSONValueDecoder.decode([String: String].self, from: try map(3), at: []),
+            metrics: try JSONValueDecoder.decode([String: Double].self, from: try map(4), at: []),
+            tags: try JSONValueDecoder.decode([String: String].self, from: try map(5), at: []),
+            parent: try statement.optionalInt(6),
+            description: try statement.text(7),
+            status: try statement.value(8, as: Status.self),
+            createdBy: try statement.text(9),
+            createdAt: Timestamp(millisecondsSinceEpoch: try statement.int64(10)))
+    }
+
+    /// Writes what `ModelVersion(model:statement:).appendJSON(to:)` writes, for pages of
+    /// versions, without building the version: the stored params, metrics and tags are copied
+    /// as they are. The registry stores them with the writer the API answers with
+    /// (`JSONCoding.text`), and the schema's `json_valid` checks make them valid JSON. Decoding
+    /// them into dictionaries and writing them again made a page of 50 versions four times as
+    /// slow (BENCHMARKS.md, "#17: one JSON path"); this is the one fast path of the reads. A
+    /// map not stored as a bare `{…}` is read and written again.
     /// - Throws: `SQLITE_MISMATCH` naming the column when a stored map is not a JSON object.
     static func appendJSON(model: String, statement: Statement, to out: inout [UInt8]) throws {
-        for column in 3...5 {
-            guard statement.withBytes(column, { $0.first == UInt8(ascii: "{") && $0.last == UInt8(ascii: "}") }) else {
-                throw statement.mismatch(column, "a JSON object")
-            }
+        let bare = { (column: Int) in statement.withBytes(column) { $0.first == UInt8(ascii: "{") && $0.last == UInt8(ascii: "}") } }
+        guard bare(3), bare(4), bare(5) else {
+            // Stored by something other than the registry: read and written again.
+            try ModelVersion(model: model, statement: statement).appendJSON(to: &out)
+            return
         }
         let copy = { (column: Int) in { (out: inout [UInt8]) in statement.withBytes(column) { out.append(contentsOf: $0) } } }
         appendJSON(

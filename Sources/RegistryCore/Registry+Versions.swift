@@ -53,7 +53,7 @@ extension Registry {
     }
 
     /// A model's versions, newest first, as the JSON the API answers, written straight from the
-    /// rows (`ModelVersion.appendJSON(model:statement:to:)`), the one way a version row is read.
+    /// rows (`ModelVersion.appendJSON(model:statement:to:)`): the one way a page of versions is read.
     public func versionsJSON(model name: String, limit: Int = 50, cursor: String? = nil) throws(RegistryError) -> [UInt8] {
         try validate(limit: limit)
         var items: [UInt8] = [UInt8(ascii: "[")]

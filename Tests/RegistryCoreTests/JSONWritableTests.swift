@@ -108,24 +108,29 @@ import Testing
     }
 
     /// A map stored by something other than the registry: an object with other spacing or key
-    /// order is answered as stored, which is the same JSON; one that is not a bare `{…}` is a
-    /// corrupt row, and the read says which column holds it.
+    /// order is answered as stored, which is the same JSON; one that is not a bare `{…}` is read
+    /// and written again; one that is not an object is a corrupt row, named by its column.
     @Test func versionRowsCopeWithMapsStoredByHand() async throws {
         try await withOneVersionAndAConnection { registry, connection in
-            try connection.execute("""
+            try connection.execute(script: """
                 INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
-                SELECT id, 2, 's3://m/2', '{}', '{"x": 1.5, "w": 2}', '{}', 'sql', 0 FROM models WHERE name = 'm'
+                SELECT id, 2, 's3://m/2', '{}', '{"x": 1.5, "w": 2}', '{}', 'sql', 0 FROM models WHERE name = 'm';
+                INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
+                SELECT id, 3, 's3://m/3', '  {"b":"1","a":"2"}', '{}', '{}', 'sql', 0 FROM models WHERE name = 'm'
                 """)
             let written = String(decoding: try registry.versionsJSON(model: "m", limit: 5), as: UTF8.self)
             #expect(written.contains(#""metrics":{"x": 1.5, "w": 2},"model":"m","params":{}"#), "\(written)")
+            #expect(written.contains(#""model":"m","params":{"a":"2","b":"1"}"#), "\(written)")
             #expect(try registry.version(model: "m", .number(2)).metrics == ["x": 1.5, "w": 2])
+            #expect(try registry.version(model: "m", .number(3)).params == ["a": "2", "b": "1"])
+            #expect(try registry.versions(model: "m", limit: 5).items.map(\.version) == [3, 2, 1])
 
             try connection.execute("""
                 INSERT INTO versions (model_id, version, artifact_uri, params, metrics, tags, created_by, created_at)
-                SELECT id, 3, 's3://m/3', '  {"b":"1"}', '{}', '{}', 'sql', 0 FROM models WHERE name = 'm'
+                SELECT id, 4, 's3://m/4', '["b"]', '{}', '{}', 'sql', 0 FROM models WHERE name = 'm'
                 """)
             let page = #expect(throws: RegistryError.self) { try registry.versionsJSON(model: "m", limit: 5) }
-            let one = #expect(throws: RegistryError.self) { try registry.version(model: "m", .number(3)) }
+            let one = #expect(throws: RegistryError.self) { try registry.version(model: "m", .number(4)) }
             for error in [page, one] { #expect(error?.message.contains("versions.params") == true, "\(error?.message ?? "-")") }
         }
     }
