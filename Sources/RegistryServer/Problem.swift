@@ -72,6 +72,6 @@ struct Problem: JSONWritable {
     }
 
     var response: APIResponse {
-        APIResponse(status: HTTPResponse.Status(code: status), contentType: "application/problem+json", body: Array(JSONCoding.text(self).utf8))
+        APIResponse(status: HTTPResponse.Status(code: status), contentType: "application/problem+json", body: JSONCoding.bytes(self))
     }
 }

@@ -14,8 +14,8 @@ public final class Database: @unchecked Sendable {
     public enum Writes: Sendable {
         /// Each write a transaction of its own, on the caller's thread.
         case serial
-        /// Writes queued together share one commit, on a thread that owns the write connection
-        /// (`GroupCommitWriter`); `maxGroupSize` bounds how many.
+        /// Writes queued together share one commit, run by the first of them on its caller's
+        /// thread (`GroupCommitWriter`); `maxGroupSize` bounds how many.
         case groupCommit(maxGroupSize: Int = 32)
     }
 

@@ -38,7 +38,9 @@ final class WALCheckpointer: @unchecked Sendable {
     static let restartFrames = 4096
     static let restartPatienceMilliseconds: Int32 = 5
 
-    /// At most 15 bytes, set from the thread itself, as `GroupCommitWriter.threadName` explains.
+    /// The thread's name in `top -H`, `perf` and `/proc/PID/task/*/comm`. Linux keeps at most
+    /// 15 bytes of a name and refuses a longer one, and Foundation passes a name to the kernel
+    /// only when it is set on the running thread, so the thread sets it itself.
     static let threadName = "mreg-checkpoint"
 
     func start() {

@@ -169,3 +169,23 @@ import Testing
         }
     }
 }
+
+/// The form the server stores an answer in for replays.
+@Suite struct StoredAnswerTests {
+    @Test func anAnswerReadsBackAsItWasStored() throws {
+        var response = APIResponse(status: .created, contentType: "application/json", body: Array(#"{"version":7}"#.utf8))
+        response.headers[.location] = "/v1/models/m/versions/7"
+        let stored = StoredAnswer.encode(response)
+        let replay = try StoredAnswer.decode(stored)
+        #expect(replay.status == .created)
+        #expect(replay.contentType == "application/json")
+        #expect(replay.body == response.body)
+        #expect(replay.headers[.location] == "/v1/models/m/versions/7")
+    }
+
+    /// A damaged row is an error, never a made-up answer.
+    @Test func bytesWithoutAHeadLineAreRefused() {
+        #expect(throws: RegistryError.self) { try StoredAnswer.decode(Array(#"{"version":7}"#.utf8)) }
+        #expect(throws: (any Error).self) { try StoredAnswer.decode(Array("not json\n{}".utf8)) }
+    }
+}
