@@ -8,6 +8,7 @@ import RegistryCore
 ///     {
 ///       "meta": {"quick", "sqlite_version", "cpus", "loadavg_start", "loadavg_end", "seconds"},
 ///       "in_process": {"<op>": {"ops_per_s", "p50_us", "p99_us", "n"}, …},
+///       "wal_cost": {"<change>": {"frames", "bytes", "trees": {"<table or index>": frames, …}}, …},
 ///       "limit": {"insert_txn": {…}, "point_select": {…},
 ///                 "register_fraction" (one caller), "register_concurrent_fraction" (32, group commit),
 ///                 "resolve_fraction", "resolve_rollout_fraction"},
@@ -24,6 +25,8 @@ import RegistryCore
 /// resolve_rollout, audit_verify. In `at_1k` / `at_full`: the reads (resolve … versions_deep_page),
 /// then register, promote (to release), start_rollout, resolve_rollout, audit_verify.
 /// `audit_verify` counts whole-log runs and adds `entries`, `entries_per_s` and `ok`.
+/// `wal_cost` is per change, each committed alone (`WALCost`); a registration with an
+/// idempotency key is three commits (claim, register, answer).
 /// `insert_txn` is one-row `BEGIN IMMEDIATE; INSERT; COMMIT`; `point_select` a primary-key
 /// select, both through the C API in WAL with `synchronous=NORMAL` on ~300-byte rows.
 struct BenchReport {
@@ -55,6 +58,7 @@ struct BenchReport {
     var insertLimit: OperationFigure
     var selectLimit: OperationFigure
     var inProcess: FigureTable
+    var walCost: [WALCost.Row]
     var scale: Scale
 
     var registerFraction: Double { (inProcess["register"]?.opsPerSecond ?? 0) / insertLimit.opsPerSecond }
@@ -90,6 +94,12 @@ struct BenchReport {
         out += "\(Self.fixed(concurrentRegisterFraction * 100, 1)) % with \(InProcessBenchmark.Sizes.concurrentClients) (group commit); "
         out += "resolve = \(Self.fixed(resolveFraction * 100, 1)) % of raw point selects "
         out += "(\(Self.fixed(resolveRolloutFraction * 100, 1)) % with an active rollout)\n"
+
+        out += "\nWAL written per change, one commit at a time (frames are whole pages; by table or index, frames per change)\n"
+        for row in walCost {
+            out += "  \(Self.pad(row.operation, 34)) \(Self.pad(Self.fixed(row.frames, 1), 6, right: true)) frames \(Self.pad(Self.fixed(row.bytes / 1024, 1), 6, right: true)) KiB  "
+            out += row.trees.map { "\($0.name) \(Self.fixed($0.frames, 1))" }.joined(separator: ", ") + "\n"
+        }
 
         let loaded = scale.loaded
         out += "\nScale: bulk-loaded \(Self.count(loaded.versions)) versions over \(Self.count(loaded.modelNames.count)) models, "
@@ -198,6 +208,12 @@ struct BenchReport {
                 "loadavg_start": .string(loadAverageAtStart), "loadavg_end": .string(loadAverageAtEnd), "seconds": number(seconds),
             ]),
             "in_process": .object(inProcess.json),
+            "wal_cost": .object(Dictionary(uniqueKeysWithValues: walCost.map { row in
+                (row.operation, JSONValue.object([
+                    "frames": number(row.frames), "bytes": number(row.bytes),
+                    "trees": .object(Dictionary(uniqueKeysWithValues: row.trees.map { ($0.name, number($0.frames)) })),
+                ]))
+            })),
             "limit": .object([
                 "insert_txn": insertLimit.json, "point_select": selectLimit.json,
                 "register_fraction": number(registerFraction), "register_concurrent_fraction": number(concurrentRegisterFraction),

@@ -37,6 +37,10 @@ func runBenchmark(_ options: BenchOptions, in directory: String) async throws ->
     progress("in-process operations")
     let inProcess = try await InProcessBenchmark(sizes: options.quick ? .quick : .full).run(in: "\(directory)/inprocess.db")
 
+    progress("WAL written per change")
+    let walCost = try await WALCost(models: options.quick ? 2 : 20, versionsPerModel: options.quick ? 10 : 500, operations: options.quick ? 4 : 30)
+        .run(in: directory)
+
     let scaleSizes: ScaleBenchmark.Sizes = options.quick ? .quick : .full
     let perModel = options.versionsPerModel
     progress("scale: loading 1 model x \(perModel) versions")
@@ -54,7 +58,7 @@ func runBenchmark(_ options: BenchOptions, in directory: String) async throws ->
     return BenchReport(
         quick: options.quick, sqliteVersion: String(cString: sqlite3_libversion()), loadAverageAtStart: loadAtStart,
         loadAverageAtEnd: loadAverage(), seconds: start.duration(to: clock.now).seconds,
-        insertLimit: limit.insert, selectLimit: limit.select, inProcess: inProcess,
+        insertLimit: limit.insert, selectLimit: limit.select, inProcess: inProcess, walCost: walCost,
         scale: .init(loaded: loaded, databaseBytes: bytes, smallVersions: small.versions, small: smallTable, full: fullTable))
 }
 
