@@ -5,9 +5,11 @@
 2. Over HTTP: `mreg serve` on loopback driven by wrk (2 threads, 32 connections, 15 s per
    route, several rounds): register, promote/rollback pair, resolve (with and without a
    rollout), branch GET, history. Throughput, p50/p99, errors, server RSS and CPU; cold start.
-3. Whole-process CLI: hyperfine on `mreg show` and `mreg register`.
+3. The WAL under sustained registrations: its size each second of a 60 s wrk run, and the
+   write pauses its restarts cost.
+4. Whole-process CLI: hyperfine on `mreg show` and `mreg register`.
 
-Prints a table and writes bench/results/<date>.json (section http, cli, inprocess; `make
+Prints a table and writes bench/results/<date>.json (section http, wal, cli, inprocess; `make
 bench-compare` adds compare). `--smoke` runs a tiny version that checks the harness, not
 timings, and writes bench/.work/smoke.json instead.
 """
@@ -250,6 +252,72 @@ def part_http(bin_dir: Path, work: Path, runs: int, duration: str, threads: int,
     return results
 
 
+def metrics(port: int) -> dict[str, float]:
+    """The server's /metrics as {name: value}, for the samples without labels."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://{B.LOOPBACK}:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and not line.startswith("#") and "{" not in parts[0]:
+            values[parts[0]] = float(parts[1])
+    return values
+
+
+# The WAL restarts past 4096 frames (Database.BackgroundCheckpoint.restartFrames) of 4 KiB pages
+# and 24-byte frame headers; the bound the file must stay under (README, "The database file")
+# allows for what writes add while the checkpointer catches up.
+WAL_RESTART_BYTES = 4096 * (4096 + 24)
+WAL_BOUND_BYTES = 2 * WAL_RESTART_BYTES
+
+
+def part_wal(bin_dir: Path, work: Path, seconds: int, threads: int, connections: int) -> dict:
+    """The WAL under sustained registrations: its file size sampled every second of a `seconds`
+    wrk run on the register route, and the write pauses the server counted for its restarts."""
+    import threading
+    binary = bin_dir / "mreg"
+    db = work / "wal.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    server = B.MregServer(binary, db, work / "wal-server.log")
+    server.create_token()
+    server.start()
+    samples: list[int] = []
+    stop = threading.Event()
+
+    def sample():
+        wal = Path(f"{db}-wal")
+        while not stop.wait(1.0):
+            samples.append(wal.stat().st_size if wal.exists() else 0)
+
+    try:
+        Client(server.port, server.token).call("POST", "/v1/models", {"name": "bench-reg"})
+        B.log(f"wal: {seconds} s of registrations (wrk -t{threads} -c{connections}), the WAL's size sampled each second")
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            load = run_wrk(server, ROUTES[0], f"{seconds}s", threads, connections, POOL)
+        finally:
+            stop.set()
+            sampler.join()
+        counters = metrics(server.port)
+    finally:
+        server.stop()
+    result = {
+        "seconds": seconds, "threads": threads, "connections": connections,
+        "register": {k: load[k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "max_ms", "errors_total")},
+        "wal_bytes_each_second": samples, "wal_bytes_max": max(samples, default=0),
+        "restart_bytes": WAL_RESTART_BYTES, "bound_bytes": WAL_BOUND_BYTES,
+        "write_pauses": counters.get("mreg_db_wal_write_pauses"), "wal_restarts": counters.get("mreg_db_wal_restarts"),
+        "longest_pause_ms": round(counters.get("mreg_db_wal_write_pause_longest_seconds", 0) * 1000, 3),
+        "paused_ms": round(counters.get("mreg_db_wal_write_paused_seconds", 0) * 1000, 3),
+    }
+    B.log(f"wal: max {result['wal_bytes_max'] / 2**20:.1f} MiB (bound {WAL_BOUND_BYTES / 2**20:.0f} MiB); "
+          f"{result['wal_restarts']} restarts, longest pause {result['longest_pause_ms']} ms; register p99 {load['p99_ms']:.2f} ms")
+    return result
+
+
 def part_cli(bin_dir: Path, work: Path, warmup: int, runs: int) -> dict:
     if not shutil.which("hyperfine"):
         return {"skipped": "hyperfine is not installed (scripts/install-deps.sh hyperfine)"}
@@ -367,6 +435,17 @@ def report(doc: dict) -> tuple[str, list[dict]]:
                        "ok": cs["new_db_ms"]["median"] <= TARGETS["cold_start_ms"]})
         checks.append({"target": "HTTP errors = 0", "value": sum(r["errors_total"] for r in routes.values()),
                        "ok": all(r["errors_total"] == 0 for r in routes.values())})
+    wal = doc.get("wal")
+    if wal:
+        lines.append("")
+        lines.append(f"WAL under {wal['seconds']} s of registrations (wrk -t{wal['threads']} -c{wal['connections']}): "
+                     f"{B.fmt_num(wal['register']['rps'])} req/s, p99 {B.fmt_num(wal['register']['p99_ms'], 2)} ms, "
+                     f"max {B.fmt_num(wal['register']['max_ms'], 2)} ms")
+        lines.append(f"  WAL file MiB each second: {' '.join(f'{b / 2**20:.1f}' for b in wal['wal_bytes_each_second'])}")
+        lines.append(f"  {B.fmt_num(wal['wal_restarts'])} restarts; writes paused {B.fmt_num(wal['write_pauses'])} times, "
+                     f"{B.fmt_num(wal['paused_ms'], 1)} ms in all, longest {B.fmt_num(wal['longest_pause_ms'], 2)} ms")
+        checks.append({"target": f"WAL ≤ {wal['bound_bytes'] / 2**20:.0f} MiB under sustained writes (MiB)",
+                       "value": wal["wal_bytes_max"] / 2**20, "ok": wal["wal_bytes_max"] <= wal["bound_bytes"]})
     cli = doc.get("cli")
     if cli and "commands" in cli:
         lines.append("")
@@ -409,7 +488,8 @@ def main() -> int:
     parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"), help="wrk -d per route and round")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--only", default="inprocess,http,cli,client", help="comma-separated parts to run")
+    parser.add_argument("--only", default="inprocess,http,wal,cli,client", help="comma-separated parts to run")
+    parser.add_argument("--wal-seconds", type=int, default=60, help="length of the sustained load the WAL is sampled under")
     parser.add_argument("--out", help="results file (default bench/results/<date>.json; smoke: bench/.work/smoke.json)")
     args = parser.parse_args()
 
@@ -436,6 +516,8 @@ def main() -> int:
         doc["inprocess"] = part_inprocess(bin_dir, quick=args.smoke, work=work)
     if "http" in parts:
         doc["http"] = part_http(bin_dir, work, runs, duration, args.threads, args.connections, routes, pool, cold)
+    if "wal" in parts:
+        doc["wal"] = part_wal(bin_dir, work, 2 if args.smoke else args.wal_seconds, args.threads, args.connections)
     if "cli" in parts:
         doc["cli"] = part_cli(bin_dir, work, warmup, cli_runs)
     if args.smoke and "client" in parts:
@@ -455,7 +537,7 @@ def main() -> int:
         print(f"bench-smoke: {'FAILED' if problems else 'OK'} in {doc['wall_s']} s (results in {out.relative_to(B.ROOT)})")
         return 1 if problems else 0
     path = Path(args.out) if args.out else B.results_path()
-    for section in ("inprocess", "http", "cli"):
+    for section in ("inprocess", "http", "wal", "cli"):
         if section in doc:
             B.merge_results(section, {**doc[section], "machine": doc["machine"], "git": doc["git"],
                                       "started_at": doc["started_at"]}, path)
@@ -502,6 +584,9 @@ def smoke_problems(doc: dict) -> list[str]:
             problems.append(f"wrk {r['route']}: no request completed")
         if r["errors_total"] or r["non_2xx_3xx"]:
             problems.append(f"wrk {r['route']}: {r['errors_total']} errors ({r['errors']})")
+    wal = doc.get("wal")
+    if wal is not None and (not wal["wal_bytes_each_second"] or wal["register"]["errors_total"] or wal["write_pauses"] is None):
+        problems.append(f"wal: no samples, errors, or no pause counters in /metrics: {wal}")
     cli = doc.get("cli")
     if cli is not None and ("commands" not in cli or set(cli["commands"]) != {"show", "register", "remote show", "remote register"}):
         problems.append(f"hyperfine: {cli}")

@@ -41,7 +41,7 @@ public final class Registry: Sendable {
             self.database = try Database(
                 path: path, options: options,
                 writes: workload == .server ? .groupCommit() : .serial,
-                backgroundCheckpointInterval: workload == .server ? .milliseconds(500) : nil,
+                backgroundCheckpoint: workload == .server ? .init(interval: .milliseconds(500)) : nil,
                 prepare: { _ = try Migrator(migrations: Self.migrations).migrate($0) })
         } catch let error as RegistryError {
             throw error
@@ -74,6 +74,10 @@ public final class Registry: Sendable {
     /// Commits so far and the writes they carried (with group commit, their ratio is the mean
     /// group size).
     public var writeTotals: WriteTotals { database.writeTotals }
+
+    /// How often writes were paused for the WAL to start over, and for how long (a server's;
+    /// nil for other workloads, whose commits checkpoint).
+    public var checkpointTotals: CheckpointTotals? { database.checkpointTotals }
 
     // MARK: Transactions with errors in the registry's terms
 

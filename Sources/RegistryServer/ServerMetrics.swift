@@ -11,6 +11,10 @@ final class ServerMetrics: Sendable {
     private let versions: Gauge
     private let groupCommits: Gauge
     private let groupedWrites: Gauge
+    private let walPauses: Gauge
+    private let walRestarts: Gauge
+    private let walLongestPause: Gauge
+    private let walPaused: Gauge
     /// The collectors of each (route, method, status), so a request costs one dictionary lookup
     /// instead of the registry's label matching.
     private let perRequest = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
@@ -27,6 +31,10 @@ final class ServerMetrics: Sendable {
         self.versions = collectors.makeGauge(descriptor: Self.versions)
         self.groupCommits = collectors.makeGauge(descriptor: Self.groupCommits)
         self.groupedWrites = collectors.makeGauge(descriptor: Self.groupedWrites)
+        self.walPauses = collectors.makeGauge(descriptor: Self.walPauses)
+        self.walRestarts = collectors.makeGauge(descriptor: Self.walRestarts)
+        self.walLongestPause = collectors.makeGauge(descriptor: Self.walLongestPause)
+        self.walPaused = collectors.makeGauge(descriptor: Self.walPaused)
     }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
@@ -54,6 +62,12 @@ final class ServerMetrics: Sendable {
         let totals = registry.writeTotals
         groupCommits.set(Double(totals.commits))
         groupedWrites.set(Double(totals.writes))
+        if let checkpoints = registry.checkpointTotals {
+            walPauses.set(Double(checkpoints.pauses))
+            walRestarts.set(Double(checkpoints.restarts))
+            walLongestPause.set(Self.seconds(checkpoints.longestPause))
+            walPaused.set(Self.seconds(checkpoints.totalPaused))
+        }
         var output: [UInt8] = []
         collectors.emit(into: &output)
         return output
@@ -68,6 +82,22 @@ final class ServerMetrics: Sendable {
     static var groupedWrites: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "db", metricName: "grouped_writes", unitName: "",
         helpText: "Writes those commits carried (divided by mreg_db_group_commits: the mean group size).") }
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static var walPauses: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "db", metricName: "wal_write_pauses", unitName: "",
+        helpText: "Times writes were paused between two groups for the WAL to start over, since the server started.") }
+    static var walRestarts: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "db", metricName: "wal_restarts", unitName: "",
+        helpText: "Pauses after which the WAL started over (the others found a reader of the old log).") }
+    static var walLongestPause: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "db", metricName: "wal_write_pause_longest", unitName: "seconds",
+        helpText: "The longest of those pauses.") }
+    static var walPaused: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "db", metricName: "wal_write_paused", unitName: "seconds",
+        helpText: "The time writes spent paused for the WAL, in all.") }
     static var requests: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "http", metricName: "requests", unitName: "total",
         helpText: "HTTP requests by route, method and status.") }

@@ -19,7 +19,7 @@ public final class Connection {
         public var checkpointOnClose = true
         /// Whether a commit that grows the WAL past 1000 pages checkpoints it, inside the commit.
         /// A long-running process turns it off and checkpoints from a thread of its own
-        /// (`Database(…, backgroundCheckpointInterval:)`).
+        /// (`Database(…, backgroundCheckpoint:)`).
         public var automaticCheckpoint = true
         /// How much of the file reads may memory-map (https://www.sqlite.org/mmap.html): no copy
         /// per page read. 0 turns it off, for a process that reads while it writes: after
@@ -85,6 +85,8 @@ public final class Connection {
     /// The busy handler's state, which must live as long as `handle` is open.
     private let busyWait: BusyWait?
     private var statementCache: [String: Statement] = [:]
+    /// The WAL hook's closure, which must live as long as `handle` is open.
+    private var walHook: WALHook?
 
     /// Opens (and with `options.create`, creates) the database at `path`, then configures it:
     /// extended result codes, the busy timeout, WAL, `options.synchronous`, `foreign_keys=ON`.
@@ -263,6 +265,20 @@ public final class Connection {
         }
     }
 
+    /// Calls `body` after each commit on this connection, with the number of frames the WAL
+    /// then holds (https://www.sqlite.org/c3ref/wal_hook.html), on the thread that committed.
+    /// SQLite's automatic checkpoint is itself a WAL hook, which this replaces: only for a
+    /// connection whose WAL is checkpointed otherwise (`Database`'s `WALCheckpointer`).
+    func onCommit(walFrames body: @escaping (Int) -> Void) {
+        let hook = WALHook(body)
+        walHook = hook
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames))
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
     /// Copies the whole database into a new file at `path` with the online backup API
     /// (https://www.sqlite.org/backup.html). With the default of all pages in one step the copy
     /// is one consistent snapshot, taken under a read transaction that in WAL mode does not
@@ -289,4 +305,11 @@ public final class Connection {
             throw SQLiteError(handle: destination, code: code == SQLITE_DONE ? finishCode : code, sql: nil)
         }
     }
+}
+
+/// A WAL hook's closure, boxed to pass through SQLite's context pointer.
+private final class WALHook {
+    let body: (Int) -> Void
+
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }

@@ -19,6 +19,22 @@ public final class Database: @unchecked Sendable {
         case groupCommit(maxGroupSize: Int = 32)
     }
 
+    /// How a long-running process checkpoints the WAL: from a thread of its own
+    /// (`WALCheckpointer`), never inside a commit.
+    public struct BackgroundCheckpoint: Sendable {
+        /// How often a PASSIVE checkpoint runs while the log is short.
+        public var interval: Duration
+        /// The log length, in frames, past which the log is restarted, with writes paused for
+        /// the last few frames' copy. The WAL file stays near this size (BENCHMARKS.md, "#18").
+        public var restartFrames: Int
+
+        /// 4096 frames: 16 MiB of 4 KiB pages.
+        public init(interval: Duration, restartFrames: Int = 4096) {
+            self.interval = interval
+            self.restartFrames = restartFrames
+        }
+    }
+
     public let path: String
     private let options: Connection.Options
     private let writer: any DatabaseWriter
@@ -30,19 +46,19 @@ public final class Database: @unchecked Sendable {
     /// Opens the file and its writer connection.
     /// - Parameters:
     ///   - writes: how writes are committed, for the life of the database.
-    ///   - backgroundCheckpointInterval: when given, commits never checkpoint the WAL; a thread
-    ///     does, at this interval (for long-running processes: see `WALCheckpointer`), and reads
-    ///     do not memory-map the file (see `Connection.Options.memoryMapBytes`).
+    ///   - backgroundCheckpoint: when given, commits never checkpoint the WAL; a thread does
+    ///     (for long-running processes: see `WALCheckpointer`), and reads do not memory-map the
+    ///     file (see `Connection.Options.memoryMapBytes`).
     ///   - prepare: runs on the writer connection before any write, outside a transaction (a
     ///     `Migrator` manages its own).
     /// - Throws: `SQLiteError` when the file cannot be opened as a WAL database, or what
     ///   `prepare` throws.
     public init(
         path: String, options: Connection.Options = Connection.Options(), maxIdleReaders: Int = 8, writes: Writes = .serial,
-        backgroundCheckpointInterval: Duration? = nil, prepare: (Connection) throws -> Void = { _ in }
+        backgroundCheckpoint: BackgroundCheckpoint? = nil, prepare: (Connection) throws -> Void = { _ in }
     ) throws {
         var options = options
-        if backgroundCheckpointInterval != nil {
+        if backgroundCheckpoint != nil {
             // A long-running process that writes while it reads: no checkpoint inside a commit,
             // and no memory map that every commit would make each reader unmap and map again.
             options.automaticCheckpoint = false
@@ -52,13 +68,16 @@ public final class Database: @unchecked Sendable {
         self.options = options
         let connection = try Connection(path: path, options: options)
         try prepare(connection)
-        switch writes {
-        case .serial: self.writer = SerialWriter(connection: connection)
-        case .groupCommit(let maxGroupSize): self.writer = GroupCommitWriter(connection: connection, maxGroupSize: maxGroupSize)
+        let writer: any DatabaseWriter = switch writes {
+        case .serial: SerialWriter(connection: connection)
+        case .groupCommit(let maxGroupSize): GroupCommitWriter(connection: connection, maxGroupSize: maxGroupSize)
         }
+        self.writer = writer
         self.maxIdleReaders = maxIdleReaders
-        self.checkpointer = try backgroundCheckpointInterval.map { (interval: Duration) throws(SQLiteError) in
-            let checkpointer = try WALCheckpointer(path: path, options: options, interval: interval)
+        self.checkpointer = try backgroundCheckpoint.map { (policy: BackgroundCheckpoint) throws(SQLiteError) in
+            let checkpointer = try WALCheckpointer(path: path, options: options, policy: policy, writer: writer)
+            // No write has run yet, so the connection is still this thread's to set up.
+            connection.onCommit { [weak checkpointer] frames in checkpointer?.logGrew(to: frames) }
             checkpointer.start()
             return checkpointer
         }
@@ -75,6 +94,10 @@ public final class Database: @unchecked Sendable {
     /// Commits so far and the writes they carried (with group commit, their ratio is the mean
     /// group size).
     public var writeTotals: WriteTotals { writer.totals }
+
+    /// How often, and for how long, writes were paused for the WAL to restart (nil without a
+    /// background checkpoint).
+    public var checkpointTotals: CheckpointTotals? { checkpointer?.totals }
 
     /// Runs `body` in one read transaction on a pooled reader connection, so every query in it
     /// sees the same snapshot of what is committed.

@@ -9,6 +9,11 @@ protocol DatabaseWriter: Sendable {
     /// committed. When `body` throws, or the commit fails, nothing of `body` is kept.
     func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T
 
+    /// Runs `body` on the calling thread while no write runs: writes that arrive meanwhile
+    /// wait until it returns. Blocks the thread until the writes before it are done, so it is
+    /// for a thread of its own (`WALCheckpointer`), never for a task on Swift's thread pool.
+    func pausingWrites<T>(_ body: () throws -> T) rethrows -> T
+
     /// Commits so far and the writes they carried (equal for a serial writer).
     var totals: WriteTotals { get }
 }
@@ -42,6 +47,8 @@ final class SerialWriter: DatabaseWriter, @unchecked Sendable {
         commits.add(1, ordering: .relaxed)
         return result
     }
+
+    func pausingWrites<T>(_ body: () throws -> T) rethrows -> T { try lock.withLock(body) }
 
     var totals: WriteTotals {
         let commits = commits.load(ordering: .relaxed)

@@ -17,15 +17,17 @@ import Synchronization
 ///
 /// A lone write runs on its caller's thread, like `SerialWriter`, with no hop to another thread
 /// and back; under load a group costs one hop (to its leader) and one resumption per follower.
+/// A pause (`pausingWrites`) queues like a write and, when its turn comes, runs alone.
 ///
 /// `@unchecked Sendable` invariant: `leading` and `queue` are only used while `lock` is held;
 /// `group` (the write connection) only by the leader, and there is one leader at a time: a
-/// write leads after setting `leading` under the lock, or when the leader before it hands over.
+/// write (or a pause, which leaves `group` alone) leads after setting `leading` under the lock,
+/// or when the leader before it hands over.
 final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
     // NSLock is a plain pthread mutex (see SerialWriter). Held only to queue, take or hand over.
     private let lock = NSLock()
     private var leading = false
-    private var queue: [any QueuedWrite] = []
+    private var queue: [Waiter] = []
     private var group: CommitGroup
     private let maxGroupSize: Int
 
@@ -40,7 +42,7 @@ final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
         let write = PendingWrite(body: body)
         let leads = lock.withLock {
             if leading {
-                queue.append(write)
+                queue.append(.write(write))
                 return false
             }
             leading = true
@@ -55,24 +57,47 @@ final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
     private func lead(_ first: any QueuedWrite) {
         var batch = [first]
         lock.withLock {
-            let taken = min(queue.count, maxGroupSize - 1)
-            batch.append(contentsOf: queue.prefix(taken))
+            var taken = 0
+            for waiter in queue.prefix(maxGroupSize - 1) {
+                guard case .write(let write) = waiter else { break }  // a pause runs alone, after this group
+                batch.append(write)
+                taken += 1
+            }
             queue.removeFirst(taken)
         }
         group.run(batch)
         handOver()
     }
 
-    /// Gives the lead to the first queued write, or gives it up when nothing waits.
+    /// Gives the lead to the first in the queue, or gives it up when nothing waits.
     private func handOver() {
-        let next: (any QueuedWrite)? = lock.withLock {
+        let next: Waiter? = lock.withLock {
             guard !queue.isEmpty else {
                 leading = false
                 return nil
             }
             return queue.removeFirst()
         }
-        next?.signal(.lead)
+        switch next {
+        case .write(let write)?: write.signal(.lead)
+        case .pause(let pause)?: pause.go()
+        case nil: break
+        }
+    }
+
+    func pausingWrites<T>(_ body: () throws -> T) rethrows -> T {
+        let pause = Pause()
+        let leads = lock.withLock {
+            if leading {
+                queue.append(.pause(pause))
+                return false
+            }
+            leading = true
+            return true
+        }
+        if !leads { pause.waitForTurn() }
+        defer { handOver() }
+        return try body()
     }
 
     var totals: WriteTotals { group.counters.totals }
@@ -90,6 +115,33 @@ final class GroupCommitWriter: DatabaseWriter, @unchecked Sendable {
 
     /// Tests: lets the queued writes run, the first of them leading.
     func releaseQueue() { handOver() }
+}
+
+/// What waits in the queue for the lead.
+private enum Waiter {
+    case write(any QueuedWrite)
+    case pause(Pause)
+}
+
+/// A pause's place in the queue: its thread sleeps until the group before it hands over.
+///
+/// `@unchecked Sendable` invariant: `ready` is only read or written while `condition` is locked.
+private final class Pause: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var ready = false
+
+    func waitForTurn() {
+        condition.withLock {
+            while !ready { condition.wait() }
+        }
+    }
+
+    func go() {
+        condition.withLock {
+            ready = true
+            condition.signal()
+        }
+    }
 }
 
 /// What a queued write's caller is woken for.

@@ -36,6 +36,12 @@ import Testing
             #expect(lines.contains(#"mreg_http_requests_total{route="/v1/models/{name}",method="GET",status="404"} 1"#), "\(metrics.text)")
             #expect(lines.contains { $0.hasPrefix("mreg_versions ") && Double($0.split(separator: " ")[1]) == 2 }, "\(metrics.text)")
             #expect(lines.contains { $0.hasPrefix("mreg_models ") && Double($0.split(separator: " ")[1]) == 1 }, "\(metrics.text)")
+            // What restarting the WAL cost the writes: nothing yet, two registrations are far from a restart.
+            for name in [
+                "mreg_db_wal_write_pauses", "mreg_db_wal_restarts", "mreg_db_wal_write_pause_longest_seconds", "mreg_db_wal_write_paused_seconds",
+            ] {
+                #expect(lines.contains { $0.hasPrefix(name + " ") && Double($0.split(separator: " ")[1]) == 0 }, "\(name): \(metrics.text)")
+            }
         }
     }
 

@@ -14,7 +14,7 @@ import Testing
         try await withTemporaryDirectory { directory in
             func mapSize(_ database: Database) throws -> Int? { try database.read { try $0.queryFirst("PRAGMA mmap_size")?.int(0) } }
             let tool = try Database(path: directory.file("tool.sqlite"))
-            let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .seconds(1))
+            let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpoint: .init(interval: .seconds(1)))
             #expect(try mapSize(tool) == 256 << 20)
             // Every commit would make each reader unmap and map the file again.
             #expect(try mapSize(server) == 0)
@@ -23,7 +23,7 @@ import Testing
 
     @Test func theCheckpointThreadCarriesItsName() async throws {
         try await withTemporaryDirectory { directory in
-            let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .milliseconds(10))
+            let server = try Database(path: directory.file("server.sqlite"), backgroundCheckpoint: .init(interval: .milliseconds(10)))
             // The thread names itself once it runs, which may be a moment after `init` returns.
             let deadline = ContinuousClock.now + .seconds(5)
             var names = try processThreadNames()
@@ -38,7 +38,7 @@ import Testing
 
     @Test func closingStopsTheCheckpointThreadWithoutWaitingOutItsInterval() async throws {
         try await withTemporaryDirectory { directory in
-            var server: Database? = try Database(path: directory.file("server.sqlite"), backgroundCheckpointInterval: .seconds(600))
+            var server: Database? = try Database(path: directory.file("server.sqlite"), backgroundCheckpoint: .init(interval: .seconds(600)))
             try await server?.write { try $0.execute("CREATE TABLE t (x)") }
             let clock = ContinuousClock()
             let start = clock.now

@@ -174,6 +174,38 @@ import Testing
         }
     }
 
+    /// A pause (the WAL checkpointer's last step) waits for the group before it, runs alone with
+    /// no write in between, and the writes queued behind it run once it is done.
+    @Test func aPauseRunsAloneBetweenTwoGroups() async throws {
+        try await Self.withWriter { writer, path in
+            writer.holdQueue()
+            let before = (0..<3).map { n in Task { try await writer.write(Self.insert("before\(n)")) } }
+            try await Self.waitUntilQueued(writer, 3)
+            // On a thread of its own, as the checkpointer calls it.
+            let seen = SharedList<[String]>()
+            let pause = Task { try await onThreads(1) { _ in seen.append(try writer.pausingWrites { try Self.values(path) }) } }
+            try await Self.waitUntilQueued(writer, 4)
+            let after = Task { try await writer.write(Self.insert("after")) }
+            try await Self.waitUntilQueued(writer, 5)
+            writer.releaseQueue()
+            try await pause.value
+            #expect(seen.elements == [["before0", "before1", "before2"]], "the group ahead committed; the write behind had not run")
+            for task in before + [after] { try await task.value }
+            #expect(try Self.values(path).count == 4)
+            #expect(writer.totals == WriteTotals(commits: 2, writes: 4), "the pause split the queue into two groups")
+            #expect(writer.queued == 0)
+        }
+    }
+
+    /// A pause when nothing is writing runs at once, and writes go on after it.
+    @Test func aPauseOnAnIdleWriterRunsAtOnce() async throws {
+        try await Self.withWriter { writer, path in
+            #expect(try writer.pausingWrites { try Self.values(path) } == [])
+            try await writer.write(Self.insert("x"))
+            #expect(try Self.values(path) == ["x"])
+        }
+    }
+
     /// A lone write runs on its caller's thread: no hop to another thread and back.
     @Test func aLoneWriteRunsOnItsCallersThread() async throws {
         try await Self.withWriter { writer, _ in
