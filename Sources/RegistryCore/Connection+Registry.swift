@@ -146,7 +146,8 @@ extension Connection {
         return transitionID
     }
 
-    /// Appends one entry to the audit log, chained to the previous one (docs/AUDIT.md).
+    /// Appends one entry to the audit log, chained to the previous one (docs/AUDIT.md), and
+    /// indexes the entries before it when it completes a batch (`AuditIndex`).
     func appendAudit(
         at: Timestamp, actor: String, action: String, model: String?, version: Int?, branch: String?,
         details: [String: JSONValue]
@@ -174,6 +175,7 @@ extension Connection {
                 model, version,
                 branch, detailsText, previous, hash,
             ])
+        try AuditIndex.catchUp(through: seq, on: self)
     }
 }
 

@@ -7,18 +7,8 @@ extension Registry {
     public func auditLog(_ query: AuditQuery) throws(RegistryError) -> Page<AuditEntry> {
         try validate(limit: query.limit)
         let before = try query.cursor.map { (c: String) throws(RegistryError) in try Cursor.decodeInteger(c) } ?? Int64.max
-        var conditions = ["seq < ?"]
-        var arguments: [any SQLiteBindable] = [before]
-        if let model = query.model { conditions.append("model = ?"); arguments.append(model) }
-        if let actor = query.actor { conditions.append("actor = ?"); arguments.append(actor) }
-        if let action = query.action { conditions.append("action = ?"); arguments.append(action) }
-        if let since = query.since { conditions.append("at >= ?"); arguments.append(since.millisecondsSinceEpoch) }
-        if let until = query.until { conditions.append("at <= ?"); arguments.append(until.millisecondsSinceEpoch) }
-        arguments.append(query.limit + 1)
-        let sql = "SELECT \(AuditEntry.columns) FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?"
         return try read { connection in
-            var items: [AuditEntry] = []
-            try connection.forEachRow(sql, arguments) { items.append(try AuditEntry(row: $0)) }
+            var items = try AuditIndex.entries(query, before: before, count: query.limit + 1, on: connection)
             let more = items.count > query.limit
             if more { items.removeLast() }
             return Page(items: items, nextCursor: more ? items.last.map { Cursor.encode(Int64($0.seq)) } : nil)

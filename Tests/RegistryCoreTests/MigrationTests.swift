@@ -105,6 +105,51 @@ import Testing
         }
     }
 
+    /// 0006 replaces the audit log's four indexes with `audit_index`: a file written at schema
+    /// version 5 has every entry indexed, and lookups answer what they answered before.
+    @Test func migration6IndexesEveryEntryOfAVersion5File() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("mreg.db")
+            let queries: [(String, String, [any SQLiteBindable])] = [
+                ("model", "model = ?", ["m1"]), ("actor", "actor = ?", ["bob"]), ("action", "action = ?", ["branch.promote"]),
+                ("time", "at BETWEEN ? AND ?", [50_000, 120_000]),
+            ]
+            var before: [[Int]] = []
+            do {
+                let connection = try Connection(path: path)
+                try Migrator(migrations: Array(Registry.migrations.prefix(5))).migrate(connection)
+                try connection.execute(script: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+                    INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
+                    SELECT i, 1000 * i, CASE i % 3 WHEN 0 THEN 'alice' WHEN 1 THEN 'bob' ELSE 'ci-bot' END,
+                           CASE WHEN i % 4 = 0 THEN 'branch.promote' ELSE 'version.register' END,
+                           CASE WHEN i % 10 = 0 THEN NULL ELSE 'm' || (i % 2) END, i, NULL, '{}', zeroblob(32), zeroblob(32)
+                    FROM n;
+                    """)
+                for (_, condition, arguments) in queries {
+                    before.append(try connection.query("SELECT seq FROM audit_log WHERE \(condition) ORDER BY seq DESC", arguments).map { try $0.int(0) })
+                }
+            }
+
+            let registry = try Registry(path: path)
+            let connection = try Connection(path: path)
+            #expect(try AuditIndex.indexedThrough(connection) == 300)
+            #expect(try connection.queryFirst("SELECT count(*) FROM audit_index")?.int(0) == 4 * 300 - 30, "no model row for the 30 entries without one")
+            let indexes = try connection.query("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log'")
+            #expect(indexes.isEmpty, "the four indexes of version 1 are gone")
+            let found = try [
+                registry.auditLog(AuditQuery(model: "m1", limit: 500)), registry.auditLog(AuditQuery(actor: "bob", limit: 500)),
+                registry.auditLog(AuditQuery(action: "branch.promote", limit: 500)),
+                registry.auditLog(AuditQuery(
+                    since: Timestamp(millisecondsSinceEpoch: 50_000), until: Timestamp(millisecondsSinceEpoch: 120_000), limit: 500)),
+            ]
+            for ((name, _, _), (page, expected)) in zip(queries, zip(found, before)) {
+                #expect(page.items.map(\.seq) == expected, "by \(name)")
+                #expect(!expected.isEmpty)
+            }
+        }
+    }
+
     /// SQLite codes `x IN (a, b, c)` over more than two constants as an ephemeral B-tree that
     /// every execution builds; none of the writes every registration and promotion makes may
     /// carry such a constraint (0004 took them out of `transitions`).
