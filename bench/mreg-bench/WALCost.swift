@@ -6,12 +6,14 @@ import SQLite
 /// commit, and the tables and indexes those pages belong to.
 ///
 /// Each operation runs alone, one commit each, as one CI client's requests do (the worst case:
-/// concurrent writes that share a commit share its pages). Before each kind the WAL is folded
-/// in and truncated; after `operations` of them the WAL file is read frame by frame (its format:
-/// https://www.sqlite.org/fileformat.html#the_write_ahead_log) and each frame's page number is
-/// looked up in `dbstat` (https://www.sqlite.org/dbstat.html). The registry is opened as a
-/// one-shot command opens it, so nothing checkpoints while the frames are counted: SQLite's
-/// automatic checkpoint waits for 1000 frames, more than `operations` changes write.
+/// concurrent writes that share a commit share its pages). The operations of a kind run in
+/// rounds: before each round the WAL is folded in and truncated, after it the WAL file is read
+/// frame by frame (its format: https://www.sqlite.org/fileformat.html#the_write_ahead_log) and
+/// each frame's page number is looked up in `dbstat` (https://www.sqlite.org/dbstat.html). The
+/// registry is opened as a one-shot command opens it, so nothing checkpoints while a round's
+/// frames are counted: SQLite's automatic checkpoint waits for 1000 frames, more than a round
+/// writes. Over enough rounds the figures include the audit index's batches (`AuditIndex`), one
+/// every 256 entries.
 struct WALCost {
     struct Row {
         let operation: String
@@ -25,6 +27,7 @@ struct WALCost {
     let versionsPerModel: Int
     /// Operations of each kind measured.
     let operations: Int
+    static let operationsPerRound = 30
 
     func run(in directory: String) async throws -> [Row] {
         let loaded = try BulkLoader(models: models, versionsPerModel: versionsPerModel).load(into: "\(directory)/walcost.db")
@@ -39,9 +42,16 @@ struct WALCost {
 
         var rows: [Row] = []
         func measureKind(_ name: String, commitsEach: Int = 1, _ body: (Int) async throws -> Void) async throws {
-            try inspector.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            for index in 0..<count { try await body(index) }
-            rows.append(try Self.read(walOf: loaded.path, operations: count, commitsEach: commitsEach, inspector: inspector, name: name))
+            var frames = Frames()
+            var start = 0
+            while start < count {
+                try inspector.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                let end = min(count, start + Self.operationsPerRound)
+                for index in start..<end { try await body(index) }
+                try frames.add(walOf: loaded.path, commits: (end - start) * commitsEach, inspector: inspector, name: name)
+                start = end
+            }
+            rows.append(frames.row(name, operations: count))
         }
 
         try await measureKind("register") { index in
@@ -82,13 +92,21 @@ struct WALCost {
         return rows
     }
 
-    /// Reads the frames of the WAL next to `path` (all written since it was truncated) and sorts
-    /// them by the B-tree their page belongs to.
-    private static func read(walOf path: String, operations: Int, commitsEach: Int, inspector: Connection, name: String) throws -> Row {
+}
+
+/// The WAL frames of the rounds of one kind of change, by the B-tree their page belongs to.
+private struct Frames {
+    var byTree: [String: Int] = [:]
+    var total = 0
+    var pageSize = 4096
+
+    /// Reads the frames of the WAL next to `path` (all written since it was truncated, in
+    /// `commits` commits) and sorts them by the B-tree their page belongs to.
+    mutating func add(walOf path: String, commits expected: Int, inspector: Connection, name: String) throws {
         let wal = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "-wal")))
         try check(wal.count >= 32, "the WAL of \(path) has no header after \(name)")
         func word(_ offset: Int) -> UInt32 { wal[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) } }
-        let pageSize = Int(word(8))
+        pageSize = Int(word(8))
         let salts = (word(16), word(20))
         var pages: [UInt32] = []
         var commits = 0
@@ -98,18 +116,21 @@ struct WALCost {
             if word(offset + 4) != 0 { commits += 1 }
             offset += 24 + pageSize
         }
-        try check(commits == operations * commitsEach, "\(name): \(commits) commits in the WAL for \(operations) operations")
+        try check(commits == expected, "\(name): \(commits) commits in the WAL for \(expected)")
 
         var treeOfPage: [UInt32: String] = [:]
         try inspector.forEachRow("SELECT name, pageno FROM dbstat") { row in
             treeOfPage[UInt32(try row.int64(1))] = try row.text(0)
         }
-        var frames: [String: Int] = [:]
         // Page 1 holds the file header (its change counter and size) as well as the schema's root.
-        for page in pages { frames[page == 1 ? "page 1 (file header)" : treeOfPage[page] ?? "(free page)", default: 0] += 1 }
+        for page in pages { byTree[page == 1 ? "page 1 (file header)" : treeOfPage[page] ?? "(free page)", default: 0] += 1 }
+        total += pages.count
+    }
+
+    func row(_ name: String, operations: Int) -> WALCost.Row {
         let per = Double(operations)
-        return Row(
-            operation: name, frames: Double(pages.count) / per, bytes: Double(pages.count * (24 + pageSize)) / per,
-            trees: frames.map { (name: $0.key, frames: Double($0.value) / per) }.sorted { ($0.frames, $1.name) > ($1.frames, $0.name) })
+        return WALCost.Row(
+            operation: name, frames: Double(total) / per, bytes: Double(total * (24 + pageSize)) / per,
+            trees: byTree.map { (name: $0.key, frames: Double($0.value) / per) }.sorted { ($0.frames, $1.name) > ($1.frames, $0.name) })
     }
 }

@@ -38,7 +38,7 @@ func runBenchmark(_ options: BenchOptions, in directory: String) async throws ->
     let inProcess = try await InProcessBenchmark(sizes: options.quick ? .quick : .full).run(in: "\(directory)/inprocess.db")
 
     progress("WAL written per change")
-    let walCost = try await WALCost(models: options.quick ? 2 : 20, versionsPerModel: options.quick ? 10 : 500, operations: options.quick ? 4 : 30)
+    let walCost = try await WALCost(models: options.quick ? 2 : 20, versionsPerModel: options.quick ? 10 : 500, operations: options.quick ? 4 : 270)
         .run(in: directory)
 
     let scaleSizes: ScaleBenchmark.Sizes = options.quick ? .quick : .full
