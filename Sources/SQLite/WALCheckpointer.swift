@@ -74,7 +74,7 @@ final class WALCheckpointer: @unchecked Sendable {
     static let tailFrames = 64
     /// The most uncopied frames writes are paused for: a larger backlog means a reader holds an
     /// old snapshot, or writes outran the copying, and the restart waits.
-    var pauseFrames: Int { max(Self.tailFrames, restartFrames / 8) }
+    var pauseFrames: Int { max(Self.tailFrames, restartFrames / 16) }
     /// PASSIVE runs, at most, to bring the backlog down before the pause; under writes faster
     /// than a checkpoint copies, the pause copies what is left.
     static let catchUpRuns = 8
@@ -135,12 +135,14 @@ final class WALCheckpointer: @unchecked Sendable {
         }
         guard backlog.uncopied <= pauseFrames else { return false }
         let clock = ContinuousClock()
-        let start = clock.now
-        let restarted = writer.pausingWrites {
+        let (restarted, paused) = writer.pausingWrites {
+            // Timed from the moment writes stop, not from when the pause joined their queue.
+            let start = clock.now
             // busy = 1 when a reader (or another process's writer) outlasted the patience.
-            (try? connection.queryFirst("PRAGMA wal_checkpoint(RESTART)")?.int(0)) == 0
+            let restarted = (try? connection.queryFirst("PRAGMA wal_checkpoint(RESTART)")?.int(0)) == 0
+            return (restarted, start.duration(to: clock.now))
         }
-        counters.paused(for: start.duration(to: clock.now), restarted: restarted)
+        counters.paused(for: paused, restarted: restarted)
         return restarted
     }
 
