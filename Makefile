@@ -49,7 +49,8 @@ clean:
 
 # ---------------------------------------------------------------------------------------------
 # Benchmarks (BENCHMARKS.md). Never part of `make test`'s timing assertions.
-#   make bench          in process (mreg-bench), over HTTP (wrk), CLI (hyperfine); writes bench/results/<date>.json
+#   make bench          in process (mreg-bench), over HTTP (wrk), the WAL under 60 s of writes, CLI (hyperfine);
+#                       writes bench/results/<date>.json
 #   make bench-compare  mreg and MLflow side by side with the same client (installs MLflow into bench/.mlflow/venv)
 #   make bench-smoke    a few seconds: checks the harness works, not timings
 #   make bench-all      both of the first two, in one go
