@@ -1,10 +1,11 @@
 import SQLite
 
-/// How audit entries are found by model, actor, action and time (docs/AUDIT.md, "Finding
-/// entries"): through `audit_index`, which is filled `batch` entries at a time, and for the
-/// entries after it by reading them.
+/// How audit entries are found by model, actor and action (docs/AUDIT.md, "Finding entries"):
+/// through `audit_index`, which is filled `batch` entries at a time, and for the entries after it
+/// by reading them. A lookup by time alone reads the log backwards, newest first, as SQLite
+/// always did with the time index schema version 1 had.
 ///
-/// An index per lookup would make every change write a B-tree page for each (four pages of a
+/// An index per lookup made every change write a B-tree page for each (four pages of a
 /// registration's sixteen, BENCHMARKS.md "#18"). Here a change writes its entry alone; the change
 /// whose entry completes a batch also adds the batch's rows, which land together on a few pages.
 /// The index is derived from `audit_log`: the chain, not the index, is what `audit verify` checks.
@@ -14,7 +15,7 @@ enum AuditIndex {
 
     /// What a row of `audit_index` indexes by (its `facet` column).
     enum Facet: Int {
-        case model = 1, actor, action, at
+        case model = 1, actor, action
     }
 
     /// Adds the entries up to `seq`, the one just appended, once they make a batch. Runs in
@@ -28,7 +29,6 @@ enum AuditIndex {
             SELECT 1, model, seq FROM audit_log WHERE seq > ?1 AND seq <= ?2 AND model IS NOT NULL
             UNION ALL SELECT 2, actor, seq FROM audit_log WHERE seq > ?1 AND seq <= ?2
             UNION ALL SELECT 3, action, seq FROM audit_log WHERE seq > ?1 AND seq <= ?2
-            UNION ALL SELECT 4, at, seq FROM audit_log WHERE seq > ?1 AND seq <= ?2
             """, [indexed, seq])
         try connection.execute("UPDATE audit_index_state SET indexed_through = ?", [seq])
     }
@@ -42,7 +42,7 @@ enum AuditIndex {
 
     /// The entries matching `query` with `seq < before`, newest first, at most `count`: those
     /// past the index read one by one, then the older ones through the index on the first of
-    /// model, actor, action or time the query names.
+    /// model, actor or action the query names, or by reading on when it names none.
     static func entries(_ query: AuditQuery, before: Int64, count: Int, on connection: Connection) throws -> [AuditEntry] {
         var conditions: [String] = []
         var arguments: [any SQLiteBindable] = []
@@ -73,18 +73,10 @@ enum AuditIndex {
                 WHERE i.facet = ? AND i.value = ? AND i.seq < ?\(filter) ORDER BY i.seq DESC LIMIT ?
                 """, [facet.rawValue, value, below] + arguments + [remaining]
             ) { entries.append(try AuditEntry(row: $0)) }
-        } else if query.since != nil || query.until != nil {
-            let since = query.since?.millisecondsSinceEpoch ?? Int64.min
-            let until = query.until?.millisecondsSinceEpoch ?? Int64.max
-            try connection.forEachRow(
-                """
-                SELECT \(columns) FROM audit_index i JOIN audit_log a ON a.seq = i.seq
-                WHERE i.facet = ? AND i.value BETWEEN ? AND ? AND i.seq < ?\(filter) ORDER BY i.seq DESC LIMIT ?
-                """, [Facet.at.rawValue, since, until, below] + arguments + [remaining]
-            ) { entries.append(try AuditEntry(row: $0)) }
         } else {
             try connection.forEachRow(
-                "SELECT \(columns) FROM audit_log a WHERE a.seq < ? ORDER BY a.seq DESC LIMIT ?", [below, remaining]
+                "SELECT \(columns) FROM audit_log a WHERE a.seq < ?\(filter) ORDER BY a.seq DESC LIMIT ?",
+                [below] + arguments + [remaining]
             ) { entries.append(try AuditEntry(row: $0)) }
         }
         return entries
