@@ -10,7 +10,7 @@ import SQLite
 /// whose entry completes a batch also adds the batch's rows, which land together on a few pages.
 /// The index is derived from `audit_log`: the chain, not the index, is what `audit verify` checks.
 enum AuditIndex {
-    /// Entries added to the index together. A lookup reads at most this many entries one by one.
+    /// Entries added to the index together. A lookup reads fewer than this many one by one.
     static let batch = 256
 
     /// What a row of `audit_index` indexes by (its `facet` column).

@@ -23,17 +23,18 @@ import Synchronization
 /// 2. Past `restartFrames`, more PASSIVE runs while each leaves fewer frames uncopied (those
 ///    written during the run before), down to `tailFrames`.
 /// 3. Then, between two groups of writes (`DatabaseWriter.pausingWrites`), a RESTART copies that
-///    tail, syncs the file and waits at most `restartPatience` for readers of the old log: the
-///    next write starts the log from its beginning. Writes wait for that short copy and one
-///    fsync, once per `restartFrames` pages written; `totals` counts it.
+///    tail (and whatever the groups queued ahead of the pause wrote), syncs the log and the file,
+///    and waits at most `restartPatience` for readers of the old log: the next write starts the
+///    log from its beginning. Writes wait for that short copy and its syncs, about once per
+///    `restartFrames` pages written; `totals` counts it.
 ///
 /// A reader that holds an old snapshot (a backup, a long export) keeps every frame after it
 /// in the log until it ends (https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files).
 /// The backlog then stays above `pauseFrames` and writes are not paused for a restart that could
 /// not happen; the thread tries again each interval, and restarts the log once the reader left.
 ///
-/// `@unchecked Sendable` invariant: `connection` and `writer` are used only by the checkpoint
-/// thread (once it started); `state`, `wakeRequested` and `patient` are only read or written while `condition`
+/// `@unchecked Sendable` invariant: `connection`, `writer` and `restartedAt` are used only by the
+/// checkpoint thread (once it started); `state`, `wakeRequested` and `patient` are only read or written while `condition`
 /// is locked.
 final class WALCheckpointer: @unchecked Sendable {
     /// Closed by the thread before it reports `.stopped`, so the files are closed when `stop()`
@@ -44,6 +45,11 @@ final class WALCheckpointer: @unchecked Sendable {
     private var writer: (any DatabaseWriter)?
     private let interval: Duration
     private let restartFrames: Int
+    /// The log length at which a commit wakes the thread at once: twice `restartFrames`.
+    private let wakeFrames: Int
+    /// The log length a RESTART last left, on the checkpoint thread: until the next write the
+    /// log's header still counts those frames, all copied, and there is nothing to restart.
+    private var restartedAt: Int?
     /// Wakes the thread early when the log is long or it is told to stop, and tells `stop()`
     /// when it has.
     private let condition = NSCondition()
@@ -68,6 +74,7 @@ final class WALCheckpointer: @unchecked Sendable {
         self.writer = writer
         self.interval = policy.interval
         self.restartFrames = max(1, policy.restartFrames)
+        self.wakeFrames = self.restartFrames > Int.max / 2 ? Int.max : 2 * self.restartFrames
     }
 
     /// Uncopied frames the PASSIVE runs aim to leave for the pause to copy.
@@ -97,7 +104,11 @@ final class WALCheckpointer: @unchecked Sendable {
             Thread.current.name = Self.threadName
             while waitForWork(seconds), let connection, let writer {
                 let restarted = checkpoint(connection, pausing: writer)
-                condition.withLock { patient = !restarted }
+                condition.withLock {
+                    patient = !restarted
+                    // A commit during a failed round asked to run again: the interval decides.
+                    if patient { wakeRequested = false }
+                }
             }
             connection = nil
             writer = nil
@@ -112,7 +123,7 @@ final class WALCheckpointer: @unchecked Sendable {
     /// Called after every commit of the write connection with the frames now in the log:
     /// wakes the thread once the log is past twice `restartFrames`.
     func logGrew(to frames: Int) {
-        guard frames > 2 * restartFrames else { return }
+        guard frames > wakeFrames else { return }
         condition.withLock {
             guard state == .running, !wakeRequested, !patient else { return }
             wakeRequested = true
@@ -128,23 +139,28 @@ final class WALCheckpointer: @unchecked Sendable {
         // A failed checkpoint (e.g. the disk is full) is tried again at the next interval; the
         // WAL keeps every committed change meanwhile.
         guard var backlog = passive(connection) else { return false }
-        guard backlog.log > restartFrames else { return true }
-        for _ in 0..<Self.catchUpRuns where backlog.uncopied > Self.tailFrames {
+        guard backlog.log > restartFrames, !(backlog.uncopied == 0 && backlog.log == restartedAt) else { return true }
+        for _ in 0..<Self.catchUpRuns where backlog.uncopied > Self.tailFrames && isRunning {
             guard let next = passive(connection), next.uncopied < backlog.uncopied else { break }
             backlog = next
         }
-        guard backlog.uncopied <= pauseFrames else { return false }
+        guard backlog.uncopied <= pauseFrames, isRunning else { return false }
         let clock = ContinuousClock()
-        let (restarted, paused) = writer.pausingWrites {
+        let (row, paused) = writer.pausingWrites {
             // Timed from the moment writes stop, not from when the pause joined their queue.
             let start = clock.now
-            // busy = 1 when a reader (or another process's writer) outlasted the patience.
-            let restarted = (try? connection.queryFirst("PRAGMA wal_checkpoint(RESTART)")?.int(0)) == 0
-            return (restarted, start.duration(to: clock.now))
+            let row = try? connection.queryFirst("PRAGMA wal_checkpoint(RESTART)")
+            return (row, start.duration(to: clock.now))
         }
+        // busy = 1 when a reader (or another process's writer) outlasted the patience.
+        let restarted = (try? row?.int(0)) == 0
         counters.paused(for: paused, restarted: restarted)
+        if restarted { restartedAt = try? row?.int(1) }
         return restarted
     }
+
+    /// Whether the thread is to go on (`stop()` has not been called).
+    private var isRunning: Bool { condition.withLock { state == .running } }
 
     /// Runs a PASSIVE checkpoint: the frames in the log, and how many are not yet copied.
     private func passive(_ connection: Connection) -> (log: Int, uncopied: Int)? {

@@ -66,6 +66,28 @@ import Testing
         }
     }
 
+    /// After a restart the log's header still counts the old frames until the next write; an
+    /// idle database must not pause writes to restart it again and again.
+    @Test func anIdleDatabaseIsNotPausedAgainAfterItsLogRestarted() async throws {
+        try await Self.withServerDatabase { database, _ in
+            // One commit of ~300 pages: the log ends past `restartFrames`, with nothing after it.
+            try await database.write { connection in
+                for _ in 0..<150 {
+                    try connection.execute("INSERT INTO t (payload) VALUES (?)", [[UInt8](repeating: 7, count: 6_000)])
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try #require(database.checkpointTotals).restarts == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(300))  // any round already under way ends
+            let settled = try #require(database.checkpointTotals)
+            #expect(settled.restarts >= 1)
+            try await Task.sleep(for: .milliseconds(600))  // six intervals with no write
+            #expect(try #require(database.checkpointTotals).pauses == settled.pauses)
+        }
+    }
+
     @Test func aReaderHoldingAnOldSnapshotDelaysTheRestartOnlyWhileItReads() async throws {
         try await Self.withServerDatabase { database, path in
             try await Self.write(database, writers: 1, count: 10)
