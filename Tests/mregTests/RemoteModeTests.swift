@@ -457,22 +457,40 @@ final class SilentListener: @unchecked Sendable {
 final class BackgroundProgram: Sendable {
     private let process: ChildProcess
     private let stdoutPath: String
+    private let stderrPath: String
 
     init(_ executable: String, _ arguments: [String], directory: String) async throws {
-        stdoutPath = "\(directory)/background-\(UUID().uuidString).out"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        process = try ChildProcess(executable, arguments, directory: directory, stdout: stdoutPath)
+        let name = "\(directory)/background-\(UUID().uuidString)"
+        (stdoutPath, stderrPath) = (name + ".out", name + ".err")
+        process = try ChildProcess(executable, arguments, directory: directory, stdout: stdoutPath, stderr: stderrPath)
     }
 
-    /// The first line it prints, waiting up to 10 s for it.
+    /// The first line it prints, waiting up to 30 s for it.
+    ///
+    /// The file is read once more after the deadline: under a full test run this task may not
+    /// be resumed from its sleep for seconds, and a line printed meanwhile still counts.
     func firstLine() async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline, process.isRunning {
-            let text = String(decoding: FileManager.default.contents(atPath: stdoutPath) ?? Data(), as: UTF8.self)
-            if let line = text.split(separator: "\n").first, text.contains("\n") { return String(line) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let text = Self.read(stdoutPath)
+            if let end = text.firstIndex(of: "\n") { return String(text[..<end]) }
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                throw Silent(running: process.isRunning, stderr: Self.read(stderrPath))
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw POSIXError(.ETIMEDOUT)
+    }
+
+    struct Silent: Error, CustomStringConvertible {
+        let running: Bool
+        let stderr: String
+        var description: String {
+            (running ? "printed no line within 30 s" : "exited before printing a line") + "; its stderr:\n" + stderr
+        }
+    }
+
+    private static func read(_ path: String) -> String {
+        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
     }
 
     /// SIGKILL: the test process may hand its children SIGTERM ignored.
