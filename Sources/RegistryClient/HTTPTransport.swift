@@ -110,7 +110,7 @@ final class HTTPTransport: Sendable {
                 throw failure.error(attempts: attempt, mayHaveChanged: request.safety == .onlyIfUnsent && failure.sent)
             }
             do {
-                try await Task.sleep(for: max(retry.delay(after: attempt, using: &generator), failure.retryAfter ?? .zero))
+                try await Task.sleep(for: retry.delay(after: attempt, using: &generator))
             } catch {
                 throw RegistryError(.unavailable, "the request to \(server) was cancelled")
             }
@@ -143,12 +143,6 @@ final class HTTPTransport: Sendable {
                 guard [502, 503, 504].contains(response.status.code) else { return .refused(notMreg(response.status)) }
                 return .failed(TransportFailure(
                     reason: "\(server) answered \(response.status.code) \(response.status.reasonPhrase)", sent: true, transient: true))
-            }
-            // The first request with this key is still running: ask again once it is done.
-            if response.status == .conflict, request.idempotencyKey != nil,
-                let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init)
-            {
-                return .failed(TransportFailure(reason: document.detail ?? "", sent: true, transient: true, retryAfter: .seconds(seconds)))
             }
             return .refused(problem(document, status: response.status))
         }
@@ -225,14 +219,11 @@ struct TransportFailure: Error {
     /// Whether the request may have reached the server (so a change may have been made).
     var sent: Bool
     var transient: Bool
-    /// How long the server asked to wait before asking again.
-    var retryAfter: Duration? = nil
 
-    init(reason: String, sent: Bool, transient: Bool, retryAfter: Duration? = nil) {
+    init(reason: String, sent: Bool, transient: Bool) {
         self.reason = reason
         self.sent = sent
         self.transient = transient
-        self.retryAfter = retryAfter
     }
 
     /// The same failure after a 2xx answer began: the request was carried out.

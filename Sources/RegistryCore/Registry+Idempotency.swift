@@ -1,67 +1,74 @@
 import SQLite
 
-/// What to do with a request that carries an `Idempotency-Key`.
-public enum IdempotencyClaim: Sendable, Equatable {
-    /// First use of the key: run the request, then `completeIdempotentRequest`.
-    case claimed
-    /// The key was used for the same request before: answer with what was stored for it.
-    case replay(answer: [UInt8])
-    /// The key was used for a different request.
-    case conflict(String)
-    /// The first request with the key is still running: the same request may be asked again
-    /// shortly and will then get its answer.
-    case inProgress(String)
+/// A request that carries an `Idempotency-Key`: who sent it, the key, and what the key was
+/// used for.
+public struct IdempotencyKey: Sendable {
+    public let key: String
+    public let actor: String
+    public let method: String
+    public let path: String
+    /// SHA-256 hex of what identifies the request (method, target, content type, body), to
+    /// tell a repeat from another request with the same key.
+    public let requestHash: String
+
+    /// - Throws: `INVALID_ARGUMENT` for a key that is empty or longer than 255 bytes.
+    public init(_ key: String, actor: String, method: String, path: String, requestHash: String) throws(RegistryError) {
+        guard (1...255).contains(key.utf8.count) else { throw RegistryError(.invalidArgument, "Idempotency-Key must be 1 to 255 characters") }
+        (self.key, self.actor, self.method, self.path, self.requestHash) = (key, actor, method, path, requestHash)
+    }
+}
+
+/// How a change applied with an idempotency key ended.
+public enum KeyedOutcome<Value: Sendable>: Sendable {
+    /// First use of the key: the change was made.
+    case made(Value)
+    /// First use of the key: the change was refused, and the refusal is what repeats will get.
+    case refused(RegistryError)
+    /// The key was used for this request before: the answer stored then, as it was given.
+    case replayed([UInt8])
 }
 
 extension Registry {
-    /// How long a claimed key whose request never completed (a crash) blocks a retry.
-    static let abandonedClaimMilliseconds: Int64 = 60_000
-
-    /// Claims an idempotency key for a request, or finds the stored response of its first use.
-    /// - Parameters:
-    ///   - requestHash: SHA-256 hex of method, path and body, to tell a replay from a reuse.
-    public func claimIdempotencyKey(
-        _ key: String, actor: String, method: String, path: String, requestHash: String
-    ) async throws(RegistryError) -> IdempotencyClaim {
-        guard (1...255).contains(key.utf8.count) else { throw RegistryError(.invalidArgument, "Idempotency-Key must be 1 to 255 characters") }
+    /// Makes `change` at most once per key: the first request with `key` runs it and stores
+    /// `storing`'s answer to its outcome — a refusal too — in the same transaction; a repeat of
+    /// the request gets that answer back and writes nothing; the same key with another request
+    /// is refused. Two copies of a request that arrive together are serialized by the write
+    /// lock, so the second finds the first's answer.
+    ///
+    /// An error other than a ``RegistryError`` (the database failing) rolls back everything,
+    /// the key's record included, so a retry runs the change again.
+    /// - Parameter storing: the answer to keep for repeats; the registry never reads it.
+    /// - Throws: `CONFLICT` when the key was used for a different request.
+    public func apply<Value>(
+        _ change: Change<Value>, once key: IdempotencyKey, storing answer: @escaping @Sendable (Result<Value, RegistryError>) -> [UInt8]
+    ) async throws(RegistryError) -> KeyedOutcome<Value> {
         let now = clock().millisecondsSinceEpoch
         return try await write { connection in
             if let row = try connection.queryFirst(
-                "SELECT request_hash, answer, created_at FROM idempotency_keys WHERE actor = ? AND key = ?",
-                [actor, key])
+                "SELECT request_hash, answer FROM idempotency_keys WHERE actor = ? AND key = ?", [key.actor, key.key])
             {
-                guard try row.string(0) == requestHash else {
-                    return .conflict("Idempotency-Key \"\(key)\" was already used for a different request")
+                guard try row.string(0) == key.requestHash else {
+                    throw RegistryError(.conflict, "Idempotency-Key \"\(key.key)\" was already used for a different request")
                 }
-                if row[1] != .null { return .replay(answer: try row.blob(1)) }
-                guard now - Int64(try row.int(2)) > Self.abandonedClaimMilliseconds else {
-                    return .inProgress("the first request with Idempotency-Key \"\(key)\" is still being processed; retry shortly")
-                }
-                try connection.execute(
-                    "UPDATE idempotency_keys SET created_at = ? WHERE actor = ? AND key = ?", [now, actor, key])
-                return .claimed
+                // A row without an answer is a claim that a server before this one made in a
+                // transaction of its own and never completed: the request runs again.
+                if row[1] != .null { return .replayed(try row.blob(1)) }
+            }
+            let outcome: Result<Value, RegistryError>
+            do {
+                outcome = .success(try connection.savepoint(change.body))
+            } catch let refusal as RegistryError {
+                outcome = .failure(refusal)
             }
             try connection.execute(
                 """
-                INSERT INTO idempotency_keys (actor, key, method, path, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, [actor, key, method, path, requestHash, now])
-            return .claimed
-        }
-    }
-
-    /// Stores the answer to a claimed key's first request, as the caller will want it back: the
-    /// registry keeps it as it is and never reads it.
-    public func completeIdempotencyKey(_ key: String, actor: String, answer: [UInt8]) async throws(RegistryError) {
-        try await write { connection in
-            try connection.execute("UPDATE idempotency_keys SET answer = ? WHERE actor = ? AND key = ?", [answer, actor, key])
-        }
-    }
-
-    /// Forgets a claim whose request failed in a way worth retrying (a server error).
-    public func releaseIdempotencyKey(_ key: String, actor: String) async throws(RegistryError) {
-        try await write { connection in
-            try connection.execute("DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND answer IS NULL", [actor, key])
+                INSERT INTO idempotency_keys (actor, key, method, path, request_hash, answer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (actor, key) DO UPDATE SET answer = excluded.answer, created_at = excluded.created_at
+                """, [key.actor, key.key, key.method, key.path, key.requestHash, answer(outcome), now])
+            switch outcome {
+            case .success(let value): return .made(value)
+            case .failure(let refusal): return .refused(refusal)
+            }
         }
     }
 }
-

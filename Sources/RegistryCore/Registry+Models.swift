@@ -4,10 +4,15 @@ extension Registry {
     /// Creates a model with its three empty branches.
     /// - Throws: `INVALID_ARGUMENT` for a bad name, `ALREADY_EXISTS` when the name is taken.
     public func createModel(name: String, description: String = "", by caller: Caller) async throws(RegistryError) -> Model {
+        try await apply(creatingModel(name: name, description: description, by: caller))
+    }
+
+    /// The change ``createModel(name:description:by:)`` makes.
+    public func creatingModel(name: String, description: String = "", by caller: Caller) throws(RegistryError) -> Change<Model> {
         try caller.require(.engineer, to: "create models")
         try Model.validate(name: name)
         let now = clock()
-        return try await write { connection in
+        return Change { connection in
             if try connection.queryFirst("SELECT 1 FROM models WHERE name = ?", [name]) != nil {
                 throw RegistryError(.alreadyExists, "model \"\(name)\" already exists")
             }

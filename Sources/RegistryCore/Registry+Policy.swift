@@ -85,10 +85,15 @@ extension Registry {
     /// - Throws: `PERMISSION_DENIED` below release-manager, `NOT_FOUND`, `ALREADY_EXISTS` when
     ///   this actor already approved it (an approval counts once).
     public func approve(model name: String, version number: Int, to: Branch, comment: String = "", by caller: Caller) async throws(RegistryError) -> Approval {
+        try await apply(approving(model: name, version: number, to: to, comment: comment, by: caller))
+    }
+
+    /// The change ``approve(model:version:to:comment:by:)`` makes.
+    public func approving(model name: String, version number: Int, to: Branch, comment: String = "", by caller: Caller) throws(RegistryError) -> Change<Approval> {
         try caller.require(.releaseManager, to: "approve versions")
         guard to != .develop else { throw RegistryError(.invalidArgument, "approvals are for release or master") }
         let now = clock()
-        return try await write { connection in
+        return Change { connection in
             let model = try connection.modelRow(named: name)
             let versionID = try connection.versionID(model, number)
             if try connection.approvers(model, number, target: to).contains(caller.name) {

@@ -9,7 +9,15 @@ extension Registry {
     public func addReport(
         model name: String, version number: Int, _ upload: ReportUpload, what: String, by caller: Caller
     ) async throws(RegistryError) -> TestReport {
-        try await addReport(model: name, version: number, try upload.submission(what: what), document: upload.document, by: caller)
+        try await apply(addingReport(model: name, version: number, upload, what: what, by: caller))
+    }
+
+    /// The change ``addReport(model:version:_:what:by:)`` makes; the document is read here,
+    /// before the write.
+    public func addingReport(
+        model name: String, version number: Int, _ upload: ReportUpload, what: String, by caller: Caller
+    ) throws(RegistryError) -> Change<TestReport> {
+        try addingReport(model: name, version: number, try upload.submission(what: what), document: upload.document, by: caller)
     }
 
     /// Attaches a test report to a version. The newest report per suite is the one that counts.
@@ -20,11 +28,18 @@ extension Registry {
     public func addReport(
         model name: String, version number: Int, _ submission: ReportSubmission, document: [UInt8], by caller: Caller
     ) async throws(RegistryError) -> TestReport {
+        try await apply(addingReport(model: name, version: number, submission, document: document, by: caller))
+    }
+
+    /// The change ``addReport(model:version:_:document:by:)`` makes.
+    public func addingReport(
+        model name: String, version number: Int, _ submission: ReportSubmission, document: [UInt8], by caller: Caller
+    ) throws(RegistryError) -> Change<TestReport> {
         try caller.require(.engineer, to: "attach test reports")
         try submission.validate()
         let now = clock()
         let sha256 = AuditChain.sha256(document)
-        return try await write { connection in
+        return Change { connection in
             let model = try connection.modelRow(named: name)
             let versionID = try connection.versionID(model, number)
             try connection.execute(

@@ -10,10 +10,15 @@ extension Registry {
     ///   version is deprecated, already on master, never on release, or master is empty),
     ///   `GATE_FAILED` with the gate report, `INVALID_ARGUMENT` for bad steps.
     public func startRollout(model name: String, _ request: RolloutStartRequest, by caller: Caller) async throws(RegistryError) -> Rollout {
+        try await apply(startingRollout(model: name, request, by: caller))
+    }
+
+    /// The change ``startRollout(model:_:by:)`` makes.
+    public func startingRollout(model name: String, _ request: RolloutStartRequest, by caller: Caller) throws(RegistryError) -> Change<Rollout> {
         try caller.require(.releaseManager, to: "start rollouts")
         if let steps = request.steps { try RolloutRule.validate(steps: steps) }
         let now = clock()
-        return try await write { connection in
+        return Change { connection in
             let model = try connection.modelRow(named: name)
             if let active = try connection.activeRolloutID(model) {
                 throw RegistryError(.conflict, "model \"\(name)\" already has an active rollout (#\(active)); finish or abort it first")

@@ -6,11 +6,16 @@ extension Registry {
     /// - Throws: `INVALID_ARGUMENT` for a bad field, `ALREADY_EXISTS` when another version of the
     ///   model has the same digest, `NOT_FOUND` when `parent` is not a version of the model.
     public func register(model name: String, _ request: RegisterRequest, by caller: Caller) async throws(RegistryError) -> ModelVersion {
+        try await apply(registering(model: name, request, by: caller))
+    }
+
+    /// The change ``register(model:_:by:)`` makes, checked as far as it can be before the write.
+    public func registering(model name: String, _ request: RegisterRequest, by caller: Caller) throws(RegistryError) -> Change<ModelVersion> {
         try caller.require(.engineer, to: "register versions")
         try Model.validate(name: name)
         try request.validate()
         let now = clock()
-        return try await write { connection in
+        return Change { connection in
             let model: ModelRow
             if let row = try connection.queryFirst("SELECT id FROM models WHERE name = ?", [name]) {
                 model = ModelRow(id: try row.int64(0), name: name)

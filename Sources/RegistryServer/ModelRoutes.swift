@@ -14,8 +14,10 @@ struct ModelRoutes {
             Route(.post, "/v1/models", role: .engineer, idempotent: true) { request in
                 struct Body: Decodable { let name: String; let description: String? }
                 let body = try request.decode(Body.self, allowedKeys: ["name", "description"])
-                let model = try await registry.createModel(name: body.name, description: body.description ?? "", by: try request.caller)
-                return .json(model, status: .created, headers: [.location: "/v1/models/\(model.name)"])
+                let change = try registry.creatingModel(name: body.name, description: body.description ?? "", by: try request.caller)
+                return try await registry.answer(request, applying: change) { model in
+                    .json(model, status: .created, headers: [.location: "/v1/models/\(model.name)"])
+                }
             },
             Route(.get, "/v1/models/{name}", role: .reader) { request in
                 .json(try registry.model(named: try request.parameter("name")))
@@ -26,8 +28,10 @@ struct ModelRoutes {
             },
             Route(.post, "/v1/models/{name}/versions", role: .engineer, idempotent: true) { request in
                 let body = try request.decode(RegisterRequest.self, allowedKeys: RegisterRequest.allowedKeys)
-                let version = try await registry.register(model: try request.parameter("name"), body, by: try request.caller)
-                return .json(version, status: .created, headers: [.location: "/v1/models/\(version.model)/versions/\(version.version)"])
+                let change = try registry.registering(model: try request.parameter("name"), body, by: try request.caller)
+                return try await registry.answer(request, applying: change) { version in
+                    .json(version, status: .created, headers: [.location: "/v1/models/\(version.model)/versions/\(version.version)"])
+                }
             },
             Route(.get, "/v1/models/{name}/versions/{ref}", role: .reader) { request in
                 .json(try registry.version(model: try request.parameter("name"), try VersionRef(parsing: try request.parameter("ref"))))
@@ -48,10 +52,10 @@ struct ModelRoutes {
                 let upload = ReportUpload(
                     document: request.body, format: isXML ? .junit : .json, suite: request.query("suite"),
                     metrics: try request.metricQueries())
-                let report = try await registry.addReport(
+                let change = try registry.addingReport(
                     model: try request.parameter("name"), version: try request.intParameter("ref"), upload, what: "the request body",
                     by: try request.caller)
-                return .json(report, status: .created)
+                return try await registry.answer(request, applying: change) { .json($0, status: .created) }
             },
             Route(.get, "/v1/models/{name}/branches", role: .reader) { request in
                 let name = try request.parameter("name")

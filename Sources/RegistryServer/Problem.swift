@@ -74,4 +74,12 @@ struct Problem: JSONWritable {
     var response: APIResponse {
         APIResponse(status: HTTPResponse.Status(code: status), contentType: "application/problem+json", body: JSONCoding.bytes(self))
     }
+
+    /// A route's answer to a refusal, as `HandlerErrors` gives it and a repeat with the same
+    /// `Idempotency-Key` gets it back.
+    static func answer(_ error: RegistryError, requestID: String) -> APIResponse {
+        var problem = Problem(error)
+        problem.requestID = requestID
+        return problem.response
+    }
 }

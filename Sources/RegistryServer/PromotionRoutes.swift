@@ -46,11 +46,10 @@ struct PromotionRoutes {
             Route(.post, "/v1/models/{name}/versions/{ref}/approvals", role: .releaseManager, idempotent: true) { request in
                 struct Body: Decodable { let to: Branch?; let comment: String? }
                 let body = try request.decode(Body.self, allowedKeys: ["to", "comment"])
-                return .json(
-                    try await registry.approve(
-                        model: try request.parameter("name"), version: try request.intParameter("ref"), to: body.to ?? .master,
-                        comment: body.comment ?? "", by: try request.caller),
-                    status: .created)
+                let change = try registry.approving(
+                    model: try request.parameter("name"), version: try request.intParameter("ref"), to: body.to ?? .master,
+                    comment: body.comment ?? "", by: try request.caller)
+                return try await registry.answer(request, applying: change) { .json($0, status: .created) }
             },
         ]
     }

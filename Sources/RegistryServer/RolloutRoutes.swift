@@ -13,7 +13,8 @@ struct RolloutRoutes {
             },
             Route(.post, "/v1/models/{name}/rollout", role: .releaseManager, idempotent: true) { request in
                 let body = try request.decode(RolloutStartRequest.self, allowedKeys: ["version", "steps"])
-                return .json(try await registry.startRollout(model: try request.parameter("name"), body, by: try request.caller), status: .created)
+                let change = try registry.startingRollout(model: try request.parameter("name"), body, by: try request.caller)
+                return try await registry.answer(request, applying: change) { .json($0, status: .created) }
             },
             Route(.post, "/v1/models/{name}/rollout/advance", role: .releaseManager) { request in
                 .json(try await registry.advanceRollout(model: try request.parameter("name"), by: try request.caller))

@@ -10,6 +10,8 @@ struct APIRequest: Sendable {
     var context: ServerContext
     /// Read by `RequestBody`; empty before, and for GET.
     var body: [UInt8]
+    /// Set by `Idempotency` on a creating route's request that carries an `Idempotency-Key`.
+    var idempotencyKey: IdempotencyKey? = nil
 
     /// The caller of a route that requires a role (public routes have none).
     var caller: Caller {
@@ -80,7 +82,8 @@ struct Route: Sendable {
     let path: String
     /// `nil`: public, no token needed.
     let role: Role?
-    /// Creating POSTs honour `Idempotency-Key`.
+    /// Creating POSTs honour `Idempotency-Key`: their handlers make their change with
+    /// `Registry.answer(_:applying:_:)`.
     let idempotent: Bool
     let maxBodyBytes: Int
     let handler: Handler

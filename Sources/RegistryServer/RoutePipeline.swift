@@ -17,7 +17,7 @@ enum RoutePipeline {
         [
             Authentication(registry: registry),
             RequestBody(),
-            Idempotency(registry: registry),
+            Idempotency(),
             HandlerErrors(registry: registry),
         ]
     }
@@ -91,13 +91,9 @@ struct RequestBody: RouteMiddleware {
     }
 }
 
-/// `Idempotency-Key` on the creating routes that take one: the first request with a key runs
-/// and its answer is stored; the same request again gets that answer (`Idempotent-Replayed:
-/// true`), another request with the key is a conflict, and a repeat while the first still runs
-/// is told when to retry.
+/// `Idempotency-Key` on the creating routes that take one: the key, checked, with what
+/// identifies the request, for the handler's ``Registry/answer(_:applying:_:)``.
 struct Idempotency: RouteMiddleware {
-    let registry: Registry
-
     func handle(_ request: APIRequest, route: Route, next: (APIRequest) async throws -> APIResponse) async throws -> APIResponse {
         let http = request.request
         guard route.idempotent, let key = http.headers[.idempotencyKey], let caller = request.context.caller else {
@@ -106,38 +102,49 @@ struct Idempotency: RouteMiddleware {
         // The key identifies one request: the same key with another target, query or body is a
         // client error, not a replay.
         let target = "\(http.method.rawValue) \(http.uri.description)\n\(http.headers[.contentType] ?? "")\n"
-        let requestHash = AuditChain.sha256(Array(target.utf8) + request.body)
-        switch try await registry.claimIdempotencyKey(
-            key, actor: caller.name, method: http.method.rawValue, path: http.uri.path, requestHash: requestHash)
-        {
-        case .replay(let answer):
-            var response = try StoredAnswer.decode(answer)
-            response.headers[.idempotentReplayed] = "true"
-            return response
-        case .conflict(let message):
-            throw RegistryError(.conflict, message)
-        case .inProgress(let message):
-            // A client that lost the first answer retries with the key; this tells it when.
-            var problem = Problem(RegistryError(.conflict, message))
-            problem.requestID = request.context.requestID
-            var response = problem.response
-            response.headers[.retryAfter] = "1"
-            return response
-        case .claimed:
-            let response = try await next(request)
-            if response.status.code >= 500 {
-                try? await registry.releaseIdempotencyKey(key, actor: caller.name)
-            } else {
-                try await registry.completeIdempotencyKey(key, actor: caller.name, answer: StoredAnswer.encode(response))
+        var request = request
+        request.idempotencyKey = try IdempotencyKey(
+            key, actor: caller.name, method: http.method.rawValue, path: http.uri.path,
+            requestHash: AuditChain.sha256(Array(target.utf8) + request.body))
+        return try await next(request)
+    }
+}
+
+extension Registry {
+    /// Makes the change a creating route asked for and answers `respond(value)`. With an
+    /// `Idempotency-Key`, the key's record and the answer a repeat will get — `respond`'s, or
+    /// the problem document of a refusal — are written in the change's own transaction: a
+    /// repeat is answered from the record (`Idempotent-Replayed: true`), the key with another
+    /// request is a conflict.
+    func answer<Value>(
+        _ request: APIRequest, applying change: Change<Value>, _ respond: @escaping @Sendable (Value) -> APIResponse
+    ) async throws -> APIResponse {
+        guard let key = request.idempotencyKey else { return respond(try await apply(change)) }
+        let requestID = request.context.requestID
+        let outcome = try await apply(change, once: key) { outcome in
+            switch outcome {
+            case .success(let value): StoredAnswer.encode(respond(value))
+            case .failure(let refusal): StoredAnswer.encode(Problem.answer(refusal, requestID: requestID))
             }
+        }
+        switch outcome {
+        case .made(let value):
+            return respond(value)
+        case .refused(let refusal):
+            // `HandlerErrors` answers it as it was stored, and audits a refusal for the role.
+            throw refusal
+        case .replayed(let stored):
+            var response = try StoredAnswer.decode(stored)
+            response.headers[.idempotentReplayed] = "true"
             return response
         }
     }
 }
 
-/// A registry error from the handler becomes the route's answer here, inside `Idempotency`, so
-/// that a refused first request is stored and replayed as refused; a refusal for the caller's
-/// role found by the handler (a release manager forcing a promotion, say) is audited.
+/// A registry error from the handler becomes the route's problem answer here, the same one
+/// `Registry.answer(_:applying:_:)` stores for a refused request with an `Idempotency-Key`; a
+/// refusal for the caller's role found by the handler (a release manager forcing a promotion,
+/// say) is audited.
 struct HandlerErrors: RouteMiddleware {
     let registry: Registry
 
@@ -149,9 +156,7 @@ struct HandlerErrors: RouteMiddleware {
                 try? await registry.recordDenied(
                     caller, operation: route.operation, reason: error.message, model: request.context.parameters.get("name"))
             }
-            var problem = Problem(error)
-            problem.requestID = request.context.requestID
-            return problem.response
+            return Problem.answer(error, requestID: request.context.requestID)
         }
     }
 }

@@ -70,25 +70,65 @@ import Testing
         }
     }
 
-    /// A client that lost the first answer asks again with the key while the first request
-    /// still runs: it is told to retry shortly (Retry-After), and nothing is written.
-    @Test func aRepeatWhileTheFirstStillRunsIsToldWhenToRetry() async throws {
+    /// A client that lost the first answer asks again while the first request still runs:
+    /// the copies wait for one another on the write lock, one makes the change, and every one
+    /// gets its answer.
+    @Test func copiesSentTogetherMakeOneChangeAndGetOneAnswer() async throws {
         try await withTestServer { server in
             try await server.registerVersion()
-            let body = #"{"artifact_uri":"s3://a"}"#
-            // The claim the first request made when it began, as the route makes it.
-            let target = "POST /v1/models/m/versions\napplication/json\n"
-            let claim = try await server.registry.claimIdempotencyKey(
-                "in-flight", actor: Tokens.names[.engineer] ?? "", method: "POST", path: "/v1/models/m/versions",
-                requestHash: AuditChain.sha256(Array(target.utf8) + Array(body.utf8)))
-            #expect(claim == .claimed)
             let versions = try server.versionCount()
+            let key: HTTPFields = [.idempotencyKey: "together"]
+            let answers = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for _ in 1...8 {
+                    group.addTask {
+                        try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://a"}"#, headers: key)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.status == .created }, "\(answers)")
+            #expect(Set(answers.map(\.bytes)).count == 1, "every copy gets the first answer: \(answers)")
+            #expect(answers.filter { $0.headers[.idempotentReplayed] == nil }.count == 1, "one copy made the change")
+            #expect(try server.versionCount() == versions + 1)
+        }
+    }
 
-            let repeated = try await server.send(
-                .post, "/v1/models/m/versions", as: .engineer, json: body, headers: [.idempotencyKey: "in-flight"])
-            repeated.expect(.conflict, code: "CONFLICT", detailMentions: "still being processed")
-            #expect(repeated.headers[.retryAfter] == "1")
-            #expect(try server.versionCount() == versions)
+    /// The key's record and the answer are written in the change's own transaction: one
+    /// commit for a keyed registration, as for one without a key.
+    @Test func aKeyedChangeIsOneCommit() async throws {
+        try await withTestServer { server in
+            try await server.registerVersion()
+            let before = server.registry.writeTotals
+            try await server.send(
+                .post, "/v1/models/m/versions", as: .engineer, json: #"{"artifact_uri":"s3://a"}"#, headers: [.idempotencyKey: "one-commit"]
+            ).expect(.created)
+            #expect(server.registry.writeTotals == WriteTotals(commits: before.commits + 1, writes: before.writes + 1))
+        }
+    }
+
+    /// A server before this one claimed a key in a transaction of its own and stored the
+    /// answer in another; a claim it left without an answer (it stopped in between) does not
+    /// block the key: the request runs, and its answer is kept.
+    @Test func aClaimAnEarlierServerLeftUnansweredRunsTheRequest() async throws {
+        let body = #"{"artifact_uri":"s3://after-a-crash"}"#
+        let target = "POST /v1/models/m/versions\napplication/json\n"
+        try await withTestServer(prepare: { path in
+            let connection = try Connection(path: path)
+            try Migrator(migrations: Registry.migrations).migrate(connection)
+            try connection.execute(
+                """
+                INSERT INTO idempotency_keys (actor, key, method, path, request_hash, created_at)
+                VALUES (?, 'claimed', 'POST', '/v1/models/m/versions', ?, 1)
+                """, [Tokens.names[.engineer] ?? "", AuditChain.sha256(Array(target.utf8) + Array(body.utf8))])
+        }) { server in
+            let key: HTTPFields = [.idempotencyKey: "claimed"]
+            let first = try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: body, headers: key)
+            first.expect(.created)
+            #expect(first.headers[.idempotentReplayed] == nil)
+            let replay = try await server.send(.post, "/v1/models/m/versions", as: .engineer, json: body, headers: key)
+            #expect(replay.bytes == first.bytes)
+            #expect(replay.headers[.idempotentReplayed] == "true")
+            #expect(try server.versionCount() == 1)
         }
     }
 

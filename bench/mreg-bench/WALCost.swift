@@ -41,14 +41,14 @@ struct WALCost {
         let next = { (index: Int) in (model: names[index % names.count], version: loaded.versionsPerModel + 1 + index / names.count) }
 
         var rows: [Row] = []
-        func measureKind(_ name: String, commitsEach: Int = 1, _ body: (Int) async throws -> Void) async throws {
+        func measureKind(_ name: String, _ body: (Int) async throws -> Void) async throws {
             var frames = Frames()
             var start = 0
             while start < count {
                 try inspector.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 let end = min(count, start + Self.operationsPerRound)
                 for index in start..<end { try await body(index) }
-                try frames.add(walOf: loaded.path, commits: (end - start) * commitsEach, inspector: inspector, name: name)
+                try frames.add(walOf: loaded.path, commits: end - start, inspector: inspector, name: name)
                 start = end
             }
             rows.append(frames.row(name, operations: count))
@@ -59,17 +59,20 @@ struct WALCost {
             let request = Workload.registerRequest(model: model, version: version, random: &random)
             _ = try await registry.register(model: model, request, by: Workload.engineer)
         }
-        // What the server does for a request with an Idempotency-Key: claim it, register, store
-        // the answer.
-        try await measureKind("register with an idempotency key", commitsEach: 3) { index in
+        // What the server does for a request with an Idempotency-Key: the registration, the
+        // key's record and the answer for repeats, in one transaction.
+        try await measureKind("register with an idempotency key") { index in
             let (model, version) = next(count + index)
             let request = Workload.registerRequest(model: model, version: version, random: &random)
-            let key = "walcost-\(index)", actor = Workload.engineer.name
-            let claim = try await registry.claimIdempotencyKey(
-                key, actor: actor, method: "POST", path: "/v1/models/\(model)/versions", requestHash: String(repeating: "ab", count: 32))
-            try check(claim == .claimed, "the key \(key) was not claimed: \(claim)")
-            let registered = try await registry.register(model: model, request, by: Workload.engineer)
-            try await registry.completeIdempotencyKey(key, actor: actor, answer: JSONCoding.bytes(registered))
+            let key = try IdempotencyKey(
+                "walcost-\(index)", actor: Workload.engineer.name, method: "POST", path: "/v1/models/\(model)/versions",
+                requestHash: String(repeating: "ab", count: 32))
+            let outcome = try await registry.apply(try registry.registering(model: model, request, by: Workload.engineer), once: key) {
+                (try? $0.get()).map(JSONCoding.bytes) ?? []
+            }
+            var made = false
+            if case .made = outcome { made = true }
+            try check(made, "the key \(key.key) was not new: \(outcome)")
         }
         try await measureKind("report") { index in
             let (model, version) = next(index)
