@@ -27,6 +27,20 @@ public final class Registry: Sendable {
         try self.init(path: path, clock: clock, workload: workload, options: Connection.Options())
     }
 
+    /// Opens the registry at `path` only to read it, as a read command on a file does
+    /// (`SQLITE_OPEN_READONLY`): it never creates, migrates or otherwise writes the file, not
+    /// even to switch its journal mode, so an auditor's copy keeps its bytes. A change through
+    /// it fails.
+    /// - Throws: `UNAVAILABLE` when there is no file at `path` ("no registry at …"), when it is
+    ///   not a registry database, or when its schema is not this mreg's (older: it needs a
+    ///   writing command such as `mreg init` first).
+    public convenience init(readingAt path: String) throws(RegistryError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RegistryError(.unavailable, "no registry at \(path): there is no such file (mreg init creates one)")
+        }
+        try self.init(path: path, clock: Timestamp.now, workload: .oneShot, options: Connection.Options(readOnly: true, create: false))
+    }
+
     /// `init(path:clock:workload:)` with the connections' options given (tests: another VFS,
     /// another `synchronous`); the workload still decides checkpointing.
     init(path: String, clock: @escaping @Sendable () -> Timestamp, workload: Workload, options: Connection.Options) throws(RegistryError) {
@@ -42,7 +56,10 @@ public final class Registry: Sendable {
                 path: path, options: options,
                 writes: workload == .server ? .groupCommit() : .serial,
                 backgroundCheckpoint: workload == .server ? .init(interval: .milliseconds(500)) : nil,
-                prepare: { _ = try Migrator(migrations: Self.migrations).migrate($0) })
+                prepare: { connection in
+                    let migrator = Migrator(migrations: Self.migrations)
+                    if options.readOnly { try migrator.requireCurrent(connection) } else { try migrator.migrate(connection) }
+                })
         } catch let error as RegistryError {
             throw error
         } catch let error as MigrationError {

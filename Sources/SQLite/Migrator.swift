@@ -23,6 +23,10 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable {
     case unknownMigration(identifier: Int, name: String)
     /// An applied migration's recorded checksum differs from this program's copy.
     case checksumMismatch(name: String, recorded: String, expected: String)
+    /// Migrations this program knows are not applied, and the caller may not apply them.
+    case behind(pending: Int, first: String)
+    /// No migration is applied (an empty file), and the caller may not apply them.
+    case uninitialized
 
     public var description: String {
         switch self {
@@ -30,6 +34,10 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable {
             "the database schema is newer than this program (it has migration \(identifier) \"\(name)\"); upgrade mreg"
         case .checksumMismatch(let name, let recorded, let expected):
             "migration \"\(name)\" was applied with checksum \(recorded) but this program's copy has \(expected); the schema files were changed after release"
+        case .uninitialized:
+            "it holds no schema yet; a command that writes, such as mreg init, creates it"
+        case .behind(let pending, let first):
+            "the database schema is older than this program (\(pending) migration\(pending == 1 ? "" : "s") from \"\(first)\" on not applied); a command that writes, such as mreg init, upgrades it"
         }
     }
 }
@@ -83,9 +91,23 @@ public struct Migrator: Sendable {
 
     /// Whether every known migration has been applied.
     public func isCurrent(_ connection: Connection) throws -> Bool {
+        try pending(connection).isEmpty
+    }
+
+    /// Checks, without changing anything, that the database is up to date: for a connection
+    /// that only reads.
+    /// - Throws: `MigrationError.behind` when a migration is not applied, or as `migrate` does
+    ///   when the database's history disagrees with `migrations`.
+    public func requireCurrent(_ connection: Connection) throws {
+        let pending = try pending(connection)
+        guard let first = pending.first else { return }
+        throw pending.count == migrations.count ? MigrationError.uninitialized : .behind(pending: pending.count, first: first.name)
+    }
+
+    private func pending(_ connection: Connection) throws -> [Migration] {
         let recorded = try recordedMigrations(connection)
         try validate(recorded)
-        return migrations.allSatisfy { recorded[$0.identifier] != nil }
+        return migrations.filter { recorded[$0.identifier] == nil }
     }
 
     private func recordedMigrations(_ connection: Connection) throws(SQLiteError) -> [Int: (name: String, checksum: String)] {

@@ -73,13 +73,24 @@ struct GlobalOptions: ParsableArguments {
         return try Registry(path: databasePath, workload: .oneShot)
     }
 
+    /// Whether a command changes the registry. On a file, a command that only reads opens it
+    /// read-only: it never creates a missing file (exit 1, "no registry at …"), migrates it, or
+    /// changes a byte of it.
+    enum Access {
+        case reads, writes
+    }
+
     /// Runs `body` on the registry: the server named by `--server` (or `$MREG_SERVER`), else the
     /// database file.
     /// - Parameter actorFilters: the command reads `--actor` as a filter, so it is not a
     ///   stand-in for the token's name.
-    func withRegistry<T>(actorFilters: Bool = false, _ body: (any RegistryService) async throws -> T) async throws -> T {
+    func withRegistry<T>(_ access: Access, actorFilters: Bool = false, _ body: (any RegistryService) async throws -> T) async throws -> T {
         guard let serverURL else {
-            return try await body(LocalRegistry(registry: try Registry(path: databasePath, workload: .oneShot), caller: caller))
+            let registry = switch access {
+            case .reads: try Registry(readingAt: databasePath)
+            case .writes: try Registry(path: databasePath, workload: .oneShot)
+            }
+            return try await body(LocalRegistry(registry: registry, caller: caller))
         }
         if actor != nil, !actorFilters {
             Terminal.printError("note: --actor is ignored with --server: the server records the token's name as the actor")

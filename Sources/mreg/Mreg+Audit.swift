@@ -28,7 +28,7 @@ extension Mreg {
 
             func run() async throws {
                 let query = AuditQuery(model: model, actor: global.actor, action: action, since: since, until: until, limit: limit, cursor: cursor)
-                let page = try await global.withRegistry(actorFilters: true) { try await $0.auditLog(query) }
+                let page = try await global.withRegistry(.reads, actorFilters: true) { try await $0.auditLog(query) }
                 global.emit(page) {
                     guard !page.items.isEmpty else { return "No audit entries match." }
                     return Terminal.table(
@@ -63,7 +63,7 @@ extension Mreg {
                 let publicKey = try pubkey.map { path throws(RegistryError) in
                     String(decoding: try readFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 }
-                let verification = try await global.withRegistry { registry in
+                let verification = try await global.withRegistry(.reads) { registry in
                     if let signed, let publicKey {
                         return try await registry.verifyAudit(checkpoint: signed, publicKey: publicKey)
                     }
@@ -88,7 +88,7 @@ extension Mreg {
             @Option(help: "jsonl or csv.") var format: AuditExport.Format = .jsonl
 
             func run() async throws {
-                try await global.withRegistry { registry in
+                try await global.withRegistry(.reads) { registry in
                     try await registry.exportAudit(format) { piece in FileHandle.standardOutput.write(Data(piece)) }
                 }
             }
@@ -108,7 +108,7 @@ extension Mreg {
 
         func run() async throws {
             let privateKey = try key.map { path throws(RegistryError) in String(decoding: try readFile(path), as: UTF8.self) }
-            let checkpoint = try await global.withRegistry { try await $0.checkpoint(privateKey: privateKey, origin: origin) }
+            let checkpoint = try await global.withRegistry(.reads) { try await $0.checkpoint(privateKey: privateKey, origin: origin) }
             if let out {
                 try writeFile(out, Data((JSONCoding.text(checkpoint) + "\n").utf8), mode: 0o644)
                 global.emit(checkpoint) { "Signed checkpoint of \(checkpoint.size) entries (head \(checkpoint.head)) written to \(out)." }

@@ -15,7 +15,7 @@ extension Mreg {
         @Option(help: "The new file to write.") var to: String
 
         func run() async throws {
-            try await global.withRegistry { try await $0.backup(to: to) }
+            try await global.withRegistry(.reads) { try await $0.backup(to: to) }
             struct Answer: Encodable { let backup: String }
             global.emit(Answer(backup: to)) { "Wrote a consistent copy of the registry to \(to)." }
         }

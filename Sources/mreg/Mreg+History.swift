@@ -19,7 +19,7 @@ extension Mreg {
 
         func run() async throws {
             let (from, to) = (try VersionRef(parsing: from), try VersionRef(parsing: to))
-            let diff = try await global.withRegistry { try await $0.diff(model: name, from: from, to: to) }
+            let diff = try await global.withRegistry(.reads) { try await $0.diff(model: name, from: from, to: to) }
             global.emit(diff) { describe(diff) }
         }
     }
@@ -42,13 +42,13 @@ extension Mreg {
 
         func run() async throws {
             if let at {
-                let state = try await global.withRegistry { try await $0.branches(model: name, at: at) }
+                let state = try await global.withRegistry(.reads) { try await $0.branches(model: name, at: at) }
                 global.emit(state) {
                     "\(name) at \(at):\n" + Terminal.fields(Branch.allCases.map { ($0.rawValue, Terminal.version(state.branches[$0])) })
                 }
                 return
             }
-            let history = try await global.withRegistry { try await $0.history(model: name, branch: branch, limit: limit, cursor: cursor) }
+            let history = try await global.withRegistry(.reads) { try await $0.history(model: name, branch: branch, limit: limit, cursor: cursor) }
             global.emit(history) {
                 guard !history.transitions.isEmpty else { return "\(name) has no transitions yet." }
                 return Terminal.table(

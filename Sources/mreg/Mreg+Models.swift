@@ -34,7 +34,7 @@ extension Mreg {
             @Option(help: "What the model is for.") var description = ""
 
             func run() async throws {
-                let model = try await global.withRegistry { try await $0.createModel(name: name, description: description) }
+                let model = try await global.withRegistry(.writes) { try await $0.createModel(name: name, description: description) }
                 global.emit(model) { "Created model \(model.name)." }
             }
         }
@@ -47,7 +47,7 @@ extension Mreg {
             @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
 
             func run() async throws {
-                let page = try await global.withRegistry { try await $0.models(limit: limit, cursor: cursor) }
+                let page = try await global.withRegistry(.reads) { try await $0.models(limit: limit, cursor: cursor) }
                 global.emit(page) {
                     guard !page.items.isEmpty else { return "No models yet. Register one with: mreg register NAME --artifact URI" }
                     return Terminal.table(
@@ -68,7 +68,7 @@ extension Mreg {
             @Argument var name: String
 
             func run() async throws {
-                let model = try await global.withRegistry { try await $0.model(named: name) }
+                let model = try await global.withRegistry(.reads) { try await $0.model(named: name) }
                 global.emit(model) {
                     Terminal.fields([
                         ("model", model.name), ("description", model.description.isEmpty ? "-" : model.description),

@@ -21,7 +21,7 @@ extension Mreg {
             func run() async throws {
                 let data = try readFile(file)
                 let document = String(decoding: data, as: UTF8.self)
-                let revision = try await global.withRegistry { try await $0.setPolicy(model: name, document: document) }
+                let revision = try await global.withRegistry(.writes) { try await $0.setPolicy(model: name, document: document) }
                 global.emit(revision) { "Stored policy revision \(revision.revision) for \(name) (sha256 \(revision.sha256.prefix(12)))." }
             }
         }
@@ -36,7 +36,7 @@ extension Mreg {
             @Option(help: "An earlier revision.") var revision: Int?
 
             func run() async throws {
-                let stored = try await global.withRegistry { try await $0.policy(model: name, revision: revision) }
+                let stored = try await global.withRegistry(.reads) { try await $0.policy(model: name, revision: revision) }
                 global.emit(stored) {
                     "\(name) policy revision \(stored.revision), set \(Terminal.time(stored.createdAt)) by \(stored.createdBy):\n"
                         + String(decoding: (try? JSONCoding.encoder(pretty: true).encode(stored.policy)) ?? Data(), as: UTF8.self)
@@ -58,7 +58,7 @@ extension Mreg {
         @Option(help: "A note for the record.") var comment = ""
 
         func run() async throws {
-            let approval = try await global.withRegistry { try await $0.approve(model: name, version: version, to: to, comment: comment) }
+            let approval = try await global.withRegistry(.writes) { try await $0.approve(model: name, version: version, to: to, comment: comment) }
             global.emit(approval) {
                 "\(approval.actor) approved \(name) v\(version) for \(to.rawValue). Approvers so far: \(approval.approvers.joined(separator: ", "))."
             }

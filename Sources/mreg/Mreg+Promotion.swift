@@ -24,7 +24,7 @@ extension Mreg {
 
         func run() async throws {
             let request = PromoteRequest(to: to, version: version, expect: expect, reason: reason, dryRun: dryRun, force: force)
-            let result = try await global.withRegistry { try await $0.promote(model: name, request) }
+            let result = try await global.withRegistry(.writes) { try await $0.promote(model: name, request) }
             global.emit(result) { describe(result) }
             // A dry run that would be refused fails like the real thing, so CI can gate on it.
             if result.dryRun, !result.passed { throw ExitCode(ExitStatus.denied) }
@@ -50,7 +50,7 @@ extension Mreg {
 
         func run() async throws {
             let request = RollbackRequest(branch: branch, to: to, reason: reason, expect: expect)
-            let result = try await global.withRegistry { try await $0.rollback(model: name, request) }
+            let result = try await global.withRegistry(.writes) { try await $0.rollback(model: name, request) }
             global.emit(result) { describe(result) }
         }
     }

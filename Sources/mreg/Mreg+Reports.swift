@@ -45,7 +45,7 @@ extension Mreg {
                     upload = ReportUpload(suite: suite, status: status ?? .passed, metrics: metrics)
                     what = "the report"
                 }
-                let report = try await global.withRegistry { try await $0.addReport(model: name, version: version, upload, what: what) }
+                let report = try await global.withRegistry(.writes) { try await $0.addReport(model: name, version: version, upload, what: what) }
                 global.emit(report) {
                     "Attached \(report.suite) report (\(report.status.rawValue), \(report.tests) tests, \(report.failures) failures, \(report.errors) errors) to \(report.model) v\(report.version)."
                 }
@@ -63,7 +63,7 @@ extension Mreg {
         @Argument var version: Int
 
         func run() async throws {
-            let reports = try await global.withRegistry { try await $0.reports(model: name, version: version) }
+            let reports = try await global.withRegistry(.reads) { try await $0.reports(model: name, version: version) }
             global.emit(Page(items: reports, nextCursor: nil)) {
                 guard !reports.isEmpty else { return "\(name) v\(version) has no test reports." }
                 return Terminal.table(

@@ -27,7 +27,7 @@ extension Mreg {
                     return numbers.compactMap { $0 }
                 }
                 let request = RolloutStartRequest(version: version, steps: parsed)
-                let rollout = try await global.withRegistry { try await $0.startRollout(model: name, request) }
+                let rollout = try await global.withRegistry(.writes) { try await $0.startRollout(model: name, request) }
                 global.emit(rollout) { describe(rollout) }
             }
         }
@@ -40,6 +40,7 @@ extension Mreg {
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
+            var access: GlobalOptions.Access { .reads }
 
             func act(on registry: any RegistryService) async throws -> Rollout { try await registry.rollout(model: name) }
         }
@@ -119,7 +120,7 @@ extension Mreg {
         @Option(help: "The request key (user id, session id, …).") var key: String
 
         func run() async throws {
-            let resolution = try await global.withRegistry { try await $0.resolve(model: name, key: key) }
+            let resolution = try await global.withRegistry(.reads) { try await $0.resolve(model: name, key: key) }
             global.emit(resolution) {
                 "\(name) serves v\(resolution.version) to \"\(key)\""
                     + (resolution.rolloutID.map { " (rollout #\($0), bucket \(resolution.bucket ?? 0) of 10000)" } ?? " (no rollout)")
@@ -133,12 +134,16 @@ extension Rollout.Target: ExpressibleByArgument {}
 /// A rollout command: names a model, changes or reads its rollout, prints it.
 protocol RolloutAction: AsyncParsableCommand {
     var global: GlobalOptions { get }
+    /// Whether it changes the rollout (all but `status` do).
+    var access: GlobalOptions.Access { get }
     func act(on registry: any RegistryService) async throws -> Rollout
 }
 
 extension RolloutAction {
+    var access: GlobalOptions.Access { .writes }
+
     func run() async throws {
-        let rollout = try await global.withRegistry { try await act(on: $0) }
+        let rollout = try await global.withRegistry(access) { try await act(on: $0) }
         global.emit(rollout) { describe(rollout) }
     }
 }

@@ -18,7 +18,7 @@ extension Mreg {
             @Option(help: "reader, auditor, engineer, release-manager or admin.") var role: Role
 
             func run() async throws {
-                let issued = try await global.withRegistry { try await $0.createToken(name: name, role: role) }
+                let issued = try await global.withRegistry(.writes) { try await $0.createToken(name: name, role: role) }
                 global.emit(issued) { "Token \(issued.id) (\(issued.name), \(issued.role.rawValue)). Shown only now:\n\(issued.token)" }
             }
         }
@@ -29,7 +29,7 @@ extension Mreg {
             @OptionGroup var global: GlobalOptions
 
             func run() async throws {
-                let tokens = try await global.withRegistry { try await $0.tokens() }
+                let tokens = try await global.withRegistry(.reads) { try await $0.tokens() }
                 global.emit(Page(items: tokens, nextCursor: nil)) {
                     guard !tokens.isEmpty else { return "No tokens yet. Create one with: mreg token create --name NAME --role ROLE" }
                     return Terminal.table(
@@ -49,7 +49,7 @@ extension Mreg {
             @Argument var id: String
 
             func run() async throws {
-                let token = try await global.withRegistry { try await $0.revokeToken(id: id) }
+                let token = try await global.withRegistry(.writes) { try await $0.revokeToken(id: id) }
                 global.emit(token) { "Revoked token \(token.id) (\(token.name))." }
             }
         }

@@ -32,7 +32,7 @@ extension Mreg {
                 artifactURI: artifact, digest: digest, params: try param.dictionary(option: "--param"),
                 metrics: try metric.dictionary(), tags: try tag.dictionary(option: "--tag"), parent: parent,
                 description: description)
-            let version = try await global.withRegistry { try await $0.register(model: name, request) }
+            let version = try await global.withRegistry(.writes) { try await $0.register(model: name, request) }
             global.emit(version) { "Registered \(version.model) v\(version.version); develop now points to it." }
         }
     }
@@ -48,7 +48,7 @@ extension Mreg {
         @Option(help: "Continue after a previous page (its next_cursor).") var cursor: String?
 
         func run() async throws {
-            let (page, branches) = try await global.withRegistry { registry in
+            let (page, branches) = try await global.withRegistry(.reads) { registry in
                 let page = try await registry.versions(model: name, limit: limit, cursor: cursor)
                 return (page, global.json ? BranchHeads() : try await registry.model(named: name).branches)
             }
@@ -82,7 +82,7 @@ extension Mreg {
 
         func run() async throws {
             let ref = try VersionRef(parsing: ref)
-            let version = try await global.withRegistry { try await $0.version(model: name, ref) }
+            let version = try await global.withRegistry(.reads) { try await $0.version(model: name, ref) }
             global.emit(version) { describe(version) }
         }
     }
@@ -99,7 +99,7 @@ extension Mreg {
         @Option(help: "Why (required).") var reason: String
 
         func run() async throws {
-            let deprecated = try await global.withRegistry { try await $0.deprecate(model: name, version: version, reason: reason) }
+            let deprecated = try await global.withRegistry(.writes) { try await $0.deprecate(model: name, version: version, reason: reason) }
             global.emit(deprecated) { "Deprecated \(deprecated.model) v\(deprecated.version)." }
         }
     }

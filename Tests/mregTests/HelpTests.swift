@@ -15,11 +15,12 @@ import Testing
     @Test(arguments: commands)
     func helpExitsZero(command: [String]) async throws {
         try await withTemporaryRegistry { registry in
-            let outcome = try await registry.mreg(arguments: command + ["--help"])
+            let unopened = registry.file("unopened.db")
+            let outcome = try await registry.mreg(arguments: command + ["--help"], environment: ["MREG_DB": unopened])
             #expect(outcome.status == 0, "mreg \(command.joined(separator: " ")) --help: \(outcome)")
             #expect(outcome.stdout.contains("USAGE: mreg \(command.joined(separator: " "))"), "\(outcome)")
             #expect(outcome.stderr.isEmpty)
-            #expect(!FileManager.default.fileExists(atPath: registry.database), "help opens no database")
+            #expect(!FileManager.default.fileExists(atPath: unopened), "help opens no database")
         }
     }
 

@@ -20,14 +20,15 @@ import Testing
     @Test func databaseComesFromTheFlagThenTheEnvironmentThenTheWorkingDirectory() async throws {
         try await withTemporaryRegistry { registry in
             let flagged = registry.file("flagged.db")
-            let byFlag = try await registry.mreg("init", "--db", flagged, "--json")
+            let exported = ["MREG_DB": registry.file("exported.db")]
+            let byFlag = try await registry.mreg("init", "--db", flagged, "--json", environment: exported)
             #expect(byFlag.status == 0, "\(byFlag)")
             #expect(try byFlag.json().string("database") == flagged)
-            #expect(!FileManager.default.fileExists(atPath: registry.database), "--db must win over $MREG_DB")
+            #expect(!FileManager.default.fileExists(atPath: registry.file("exported.db")), "--db must win over $MREG_DB")
 
-            let byEnvironment = try await registry.mreg("init", "--json")
+            let byEnvironment = try await registry.mreg("init", "--json", environment: exported)
             #expect(byEnvironment.status == 0, "\(byEnvironment)")
-            #expect(try byEnvironment.json().string("database") == registry.database)
+            #expect(try byEnvironment.json().string("database") == registry.file("exported.db"))
 
             let byDefault = try await registry.mreg("init", "--json", environment: ["MREG_DB": ""])
             #expect(byDefault.status == 0, "\(byDefault)")

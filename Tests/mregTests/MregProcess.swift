@@ -212,6 +212,10 @@ struct BranchHeads: Equatable, Sendable, CustomStringConvertible {
 func withTemporaryRegistry<T>(_ mode: RegistryMode = .file, _ body: (TemporaryRegistry) async throws -> T) async throws -> T {
     try await withTemporaryDirectory { directory in
         let local = TemporaryRegistry(directory: directory.path)
+        // The database exists before the test, as a team's does once `mreg init` made it:
+        // commands that only read never create it.
+        let created = try await local.mreg("init")
+        try #require(created.status == 0, "mreg init: \(created)")
         guard mode == .server else { return try await body(local) }
         var tokens: [String: String] = [:]
         for actor in TemporaryRegistry.actors {
