@@ -178,6 +178,12 @@ public struct AuditVerification: Sendable, Hashable, Codable, JSONWritable {
         case firstBadSeq = "first_bad_seq"
     }
 
+    /// This verification of the chain, failed for a reason outside it (a checkpoint that does
+    /// not hold): no entry is named as bad.
+    public func failing(_ problem: String) -> AuditVerification {
+        AuditVerification(ok: false, entries: entries, head: head, firstBadSeq: nil, problem: problem)
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(ok, forKey: .ok)

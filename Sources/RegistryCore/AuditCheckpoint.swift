@@ -7,6 +7,9 @@ import Foundation
 /// contains that exact prefix, which catches a truncated or rewritten tail that the hash chain
 /// alone cannot (a chain can be recomputed after an edit; a signature cannot).
 public struct AuditCheckpoint: Sendable, Codable, Hashable, JSONWritable {
+    /// The form of the signed note: 2 (since #19) signs the key id too; 1, without a
+    /// `version` field in the JSON, did not. Both are verified, each by its own note.
+    public let version: Int
     public let origin: String
     /// Number of entries covered: seq 1 … size.
     public let size: Int
@@ -18,16 +21,64 @@ public struct AuditCheckpoint: Sendable, Codable, Hashable, JSONWritable {
     /// Base64 Ed25519 signature of `note`.
     public let signature: String
 
+    /// The note form new checkpoints are signed in.
+    public static let currentVersion = 2
+
     enum CodingKeys: String, CodingKey {
-        case origin, size, head, at, signature
+        case version, origin, size, head, at, signature
         case keyID = "key_id"
     }
 
-    /// The signed bytes: four lines, each `name: value`, ending in a newline.
-    public var note: String { Self.note(origin: origin, size: size, head: head, at: at) }
+    init(origin: String, size: Int, head: String, at: Timestamp, keyID: String, signature: String) {
+        (version, self.origin, self.size, self.head, self.at, self.keyID, self.signature) =
+            (Self.currentVersion, origin, size, head, at, keyID, signature)
+    }
 
-    static func note(origin: String, size: Int, head: String, at: Timestamp) -> String {
-        "mreg audit checkpoint v1\norigin: \(origin)\nsize: \(size)\nhead: \(head)\nat: \(at)\n"
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decodeIfPresent(Int.self, forKey: .version) ?? 1
+        origin = try c.decode(String.self, forKey: .origin)
+        size = try c.decode(Int.self, forKey: .size)
+        head = try c.decode(String.self, forKey: .head)
+        at = try c.decode(Timestamp.self, forKey: .at)
+        keyID = try c.decode(String.self, forKey: .keyID)
+        signature = try c.decode(String.self, forKey: .signature)
+    }
+
+    /// The signed bytes: a title line naming the form, then one `name: value` line each for
+    /// the origin, size, head, time and (from version 2) key id, each ending in a newline.
+    /// Nil for a version this mreg does not know.
+    public var note: String? {
+        let lines = "origin: \(origin)\nsize: \(size)\nhead: \(head)\nat: \(at)\n"
+        return switch version {
+        case 1: "mreg audit checkpoint v1\n" + lines
+        case 2: "mreg audit checkpoint v2\n" + lines + "key_id: \(keyID)\n"
+        default: nil
+        }
+    }
+
+    /// Refuses an origin that could not stand on one line of the note: it must be 1 to 256
+    /// bytes of printable text, no line breaks or other control characters.
+    public static func validate(origin: String) throws(RegistryError) {
+        let printable = origin.unicodeScalars.allSatisfy { scalar in
+            scalar == " " || !(scalar.properties.isWhitespace || [.control, .format].contains(scalar.properties.generalCategory))
+        }
+        guard (1...256).contains(origin.utf8.count), printable else {
+            throw RegistryError(.invalidArgument, "a checkpoint origin must be one line of printable text, 1 to 256 bytes")
+        }
+    }
+
+    /// Why this checkpoint is not one `key` signed, or nil when it is.
+    func refusal(by key: Curve25519.Signing.PublicKey) -> String? {
+        let expectedID = CheckpointKeys.keyID(key)
+        guard keyID == expectedID else {
+            return "the checkpoint names key \(keyID), but the public key given is \(expectedID)"
+        }
+        guard let note else { return "the checkpoint is of version \(version), which this mreg does not know" }
+        guard let signature = Data(base64Encoded: signature), key.isValidSignature(signature, for: Data(note.utf8)) else {
+            return "the checkpoint's signature does not verify with this public key"
+        }
+        return nil
     }
 }
 
@@ -63,32 +114,31 @@ extension Registry {
     ///   - origin: names the log, so a checkpoint of one registry is not taken for another's.
     public func checkpoint(privateKey: String, origin: String) throws(RegistryError) -> AuditCheckpoint {
         let key = try CheckpointKeys.privateKey(privateKey)
+        try AuditCheckpoint.validate(origin: origin)
         let verification = try verifyAudit()
         guard verification.ok else {
             throw RegistryError(.integrity, "refusing to sign a log that does not verify: \(verification.problem ?? "")")
         }
-        let at = clock()
-        let note = AuditCheckpoint.note(origin: origin, size: verification.entries, head: verification.head, at: at)
+        let unsigned = AuditCheckpoint(
+            origin: origin, size: verification.entries, head: verification.head, at: clock(),
+            keyID: CheckpointKeys.keyID(key.publicKey), signature: "")
         let signature: Data
-        do { signature = try key.signature(for: Data(note.utf8)) } catch {
+        do { signature = try key.signature(for: Data((unsigned.note ?? "").utf8)) } catch {
             throw RegistryError(.internal, "signing the checkpoint failed: \(error)")
         }
         return AuditCheckpoint(
-            origin: origin, size: verification.entries, head: verification.head, at: at,
-            keyID: CheckpointKeys.keyID(key.publicKey), signature: signature.base64EncodedString())
+            origin: unsigned.origin, size: unsigned.size, head: unsigned.head, at: unsigned.at, keyID: unsigned.keyID,
+            signature: signature.base64EncodedString())
     }
 
     /// Verifies the chain and that it still contains the exact prefix a checkpoint signed.
-    /// - Returns: the chain verification, with `ok` false and a problem naming the first bad
-    ///   seq when the log was truncated or rewritten since the checkpoint.
-    /// - Throws: `INTEGRITY` when the checkpoint's signature does not verify with `publicKey`.
+    /// - Returns: the chain verification, with `ok` false and a problem when the checkpoint is
+    ///   not one `publicKey` signed (its key id or its signature), or naming the first bad seq
+    ///   when the log was truncated or rewritten since the checkpoint.
+    /// - Throws: `INVALID_ARGUMENT` when `publicKey` is not an Ed25519 public key.
     public func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String) throws(RegistryError) -> AuditVerification {
         let key = try CheckpointKeys.publicKey(publicKey)
-        guard let signature = Data(base64Encoded: checkpoint.signature),
-            key.isValidSignature(signature, for: Data(checkpoint.note.utf8))
-        else {
-            throw RegistryError(.integrity, "the checkpoint's signature does not verify with this public key")
-        }
+        if let refusal = checkpoint.refusal(by: key) { return try verifyAudit().failing(refusal) }
         let walk = try walkAuditChain(capturing: checkpoint.size)
         let chain = walk.verification
         if !chain.ok, let bad = chain.firstBadSeq, bad <= checkpoint.size { return chain }

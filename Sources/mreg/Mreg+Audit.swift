@@ -57,17 +57,24 @@ extension Mreg {
             }
 
             func run() async throws {
-                let signed = try checkpoint.map { path throws(RegistryError) in
-                    try RequestDecoding.decode(AuditCheckpoint.self, from: try readFile(path), what: path)
+                // A checkpoint that cannot be read is one that does not verify (exit 7), not a
+                // usage error.
+                let signed = try checkpoint.map { path throws(RegistryError) -> Result<AuditCheckpoint, RegistryError> in
+                    let bytes = try readFile(path)
+                    return Result { () throws(RegistryError) in try RequestDecoding.decode(AuditCheckpoint.self, from: bytes, what: path) }
                 }
                 let publicKey = try pubkey.map { path throws(RegistryError) in
                     String(decoding: try readFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 }
                 let verification = try await global.withRegistry(.reads) { registry in
-                    if let signed, let publicKey {
+                    switch (signed, publicKey) {
+                    case (.success(let signed)?, let publicKey?):
                         return try await registry.verifyAudit(checkpoint: signed, publicKey: publicKey)
+                    case (.failure(let unreadable)?, _):
+                        return try await registry.verifyAudit().failing("the checkpoint is malformed: \(unreadable.message)")
+                    default:
+                        return try await registry.verifyAudit()
                     }
-                    return try await registry.verifyAudit()
                 }
                 global.emit(verification) {
                     verification.ok

@@ -35,6 +35,7 @@ extension Mreg {
             }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+            do { try AuditCheckpoint.validate(origin: origin) } catch { throw ValidationError("--origin: \(error.message)") }
         }
 
         func run() async throws {

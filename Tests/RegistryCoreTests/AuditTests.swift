@@ -9,7 +9,7 @@ import Testing
 /// verifiable by mreg and by an independent verifier.
 @Suite struct AuditTests {
     /// Eight changes, one audit entry each: create, register ×2, report, promote, policy, approve, deprecate.
-    private static func populate(_ registry: Registry) async throws {
+    static func populate(_ registry: Registry) async throws {
         _ = try await registry.createModel(name: "fraud-scorer", description: "card fraud scorer", by: .alice)
         try await registry.registerVersion(metrics: ["accuracy": 0.93], digest: digest(1))
         try await registry.registerVersion(metrics: ["accuracy": 0.95], parent: 1, by: .eve)

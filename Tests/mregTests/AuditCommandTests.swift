@@ -1,4 +1,5 @@
 import Foundation
+import MregTestSupport
 import Testing
 
 /// `mreg audit log|verify|export` and `mreg backup`.
@@ -179,6 +180,69 @@ import Testing
             let nowhere = try await registry.mreg("backup", "--to", registry.file("no/such/dir/copy.db"))
             #expect(nowhere.status == 1, "\(nowhere)")
             #expect(nowhere.stderr.hasPrefix("error:"), "\(nowhere)")
+        }
+    }
+
+    /// `audit checkpoint` and `audit verify --checkpoint`: a checkpoint that does not hold —
+    /// edited, of another key, or not a checkpoint at all — is exit 7 with the verification
+    /// printed, `--json` included. Through a server, the server signs with its own key.
+    @Test(arguments: RegistryMode.allCases) func aCheckpointThatDoesNotHoldIsExit7WithItsVerification(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry { local in
+            for name in ["audit.key", "other.key"] { _ = try await local.json("audit", "keygen", "--out", local.file(name)) }
+            try await Self.seed(local)
+            var server: ServeProcess?
+            var remote: [String: String] = [:]
+            if mode == .server {
+                let started = try await ServeProcess(
+                    database: local.database, directory: local.directory, options: ["--checkpoint-key", local.file("audit.key")])
+                server = started
+                let token = try await local.json("token", "create", "--name", "auditor", "--role", "auditor")
+                remote = ["MREG_SERVER": started.url, "MREG_TOKEN": try #require(token.string("token"))]
+            }
+            defer { server?.stop() }
+            let signing = mode == .server ? ["audit", "checkpoint", "--json"] : ["audit", "checkpoint", "--json", "--key", local.file("audit.key")]
+            let signed = try await local.mreg(arguments: signing, environment: remote).json()
+            #expect(signed.int("version") == 2, "\(signed)")
+            try await local.register("fraud")
+
+            func write(_ name: String, _ fields: [String: Any]) throws -> String {
+                let path = local.file(name)
+                try JSONSerialization.data(withJSONObject: fields).write(to: URL(fileURLWithPath: path))
+                return path
+            }
+            func verify(_ file: String, _ pub: String, json: Bool = true) async throws -> ProcessOutcome {
+                try await local.mreg(
+                    arguments: ["audit", "verify", "--checkpoint", file, "--pubkey", local.file(pub)] + (json ? ["--json"] : []),
+                    environment: remote)
+            }
+            let good = try write("good.json", signed)
+            let verified = try await verify(good, "audit.key.pub")
+            #expect(verified.status == 0, "\(verified)")
+            #expect(try verified.json().bool("ok") == true)
+
+            var zeroed = signed
+            zeroed["key_id"] = String(repeating: "0", count: 64)
+            var shrunk = signed
+            shrunk["size"] = (signed.int("size") ?? 1) - 1
+            let cases: [(what: String, file: String, pub: String, words: String)] = [
+                ("a zeroed key id", try write("zeroed.json", zeroed), "audit.key.pub", "names key"),
+                ("a changed size", try write("shrunk.json", shrunk), "audit.key.pub", "signature"),
+                ("another key", good, "other.key.pub", "names key"),
+                ("not a checkpoint", try local.write("broken.json", "{\"size\": 3"), "audit.key.pub", "malformed"),
+            ]
+            for check in cases {
+                let answer = try await verify(check.file, check.pub)
+                #expect(answer.status == 7, "\(check.what): \(answer)")
+                #expect(try answer.json().bool("ok") == false, "\(check.what): \(answer)")
+                #expect(try answer.json().string("problem")?.contains(check.words) == true, "\(check.what): \(answer)")
+                let human = try await verify(check.file, check.pub, json: false)
+                #expect(human.status == 7, "\(check.what): \(human)")
+                #expect(human.stdout.hasPrefix("FAILED: ") && human.stdout.contains(check.words), "\(check.what): \(human)")
+            }
+
+            let twoLines = try await local.mreg("audit", "checkpoint", "--key", local.file("audit.key"), "--origin", "a\nb")
+            #expect(twoLines.status == 2, "\(twoLines)")
+            #expect(twoLines.stderr.contains("one line of printable text"), "\(twoLines)")
         }
     }
 }
