@@ -1,7 +1,10 @@
 /// The whole audit log as a document, oldest entry first: JSON lines or CSV.
 ///
 /// `mreg audit export` on a file and `GET /v1/audit/export` write it with this one formatter, a
-/// page of entries at a time, so the two are byte for byte the same.
+/// page of entries at a time, so the two are byte for byte the same. Every field is written as
+/// it is stored and hashed — `at` in milliseconds, `details` as its stored text, NULL apart
+/// from an empty text — so that the chain can be recomputed from an export alone (docs/AUDIT.md,
+/// "Re-verifying an export").
 public enum AuditExport {
     public enum Format: String, Sendable, CaseIterable {
         case jsonl, csv
@@ -22,7 +25,7 @@ public enum AuditExport {
     public static func header(_ format: Format) -> String {
         switch format {
         case .jsonl: ""
-        case .csv: "seq,at,actor,action,model,version,branch,details,prev_hash,hash\n"
+        case .csv: "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash\n"
         }
     }
 
@@ -30,19 +33,49 @@ public enum AuditExport {
     public static func line(_ entry: AuditEntry, _ format: Format) -> String {
         switch format {
         case .jsonl:
-            return JSONCoding.text(entry) + "\n"
+            return JSONCoding.text(Line(entry)) + "\n"
         case .csv:
-            let cells = [
-                String(entry.seq), "\(entry.at)", entry.actor, entry.action, entry.model ?? "", entry.version.map(String.init) ?? "",
-                entry.branch ?? "", entry.details, entry.prevHash, entry.hash,
+            let cells: [String?] = [
+                String(entry.seq), String(entry.at.millisecondsSinceEpoch), "\(entry.at)", entry.actor, entry.action, entry.model,
+                entry.version.map(String.init), entry.branch, entry.details, entry.prevHash, entry.hash,
             ]
             return cells.map(csvCell).joined(separator: ",") + "\n"
         }
     }
 
-    /// RFC 4180 quoting.
-    static func csvCell(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    /// A JSON line: the entry's fields as stored, and `at_iso`, its time as people read it.
+    struct Line: Encodable, JSONWritable {
+        let entry: AuditEntry
+
+        init(_ entry: AuditEntry) { self.entry = entry }
+
+        enum CodingKeys: String, CodingKey {
+            case seq, at, actor, action, model, version, branch, details, hash
+            case atISO = "at_iso"
+            case prevHash = "prev_hash"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(entry.seq, forKey: .seq)
+            try c.encode(entry.at.millisecondsSinceEpoch, forKey: .at)
+            try c.encode(entry.at, forKey: .atISO)
+            try c.encode(entry.actor, forKey: .actor)
+            try c.encode(entry.action, forKey: .action)
+            try c.encode(entry.model, forKey: .model)
+            try c.encode(entry.version, forKey: .version)
+            try c.encode(entry.branch, forKey: .branch)
+            try c.encode(entry.details, forKey: .details)
+            try c.encode(entry.prevHash, forKey: .prevHash)
+            try c.encode(entry.hash, forKey: .hash)
+        }
+    }
+
+    /// RFC 4180 quoting; NULL is an empty cell and an empty text a quoted one (`""`), as
+    /// PostgreSQL's CSV format tells them apart.
+    static func csvCell(_ text: String?) -> String {
+        guard let text else { return "" }
+        guard text.isEmpty || text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

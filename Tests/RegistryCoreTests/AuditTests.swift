@@ -174,6 +174,15 @@ import Testing
         return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
     }
 
+    /// The CSV export tells a NULL column from an empty text, as the chain does.
+    @Test func csvCellsTellNullFromEmptyText() {
+        #expect(AuditExport.csvCell(nil) == "")
+        #expect(AuditExport.csvCell("") == #""""#)
+        #expect(AuditExport.csvCell("plain") == "plain")
+        #expect(AuditExport.csvCell(#"{"a":1,"b":"x"}"#) == #""{""a"":1,""b"":""x""}""#)
+        #expect(AuditExport.csvCell("two\nlines") == "\"two\nlines\"")
+    }
+
     @Test func canonicalBytesAndHashReproduceTheTestVectors() throws {
         let vectors = try Self.vectors()
         try #require(vectors.count == 2)

@@ -139,7 +139,18 @@ import Testing
             }
             #expect(lines.count == (try server.auditCount()))
             #expect(lines.compactMap { $0["seq"] as? Int } == Array(1...lines.count))
-            #expect(try lines.map(canonicalJSON) == log.items.reversed().map(canonicalJSON))
+            // The log's fields, as stored: `at` in milliseconds beside `at_iso`, `details` as
+            // the stored text.
+            for (line, item) in zip(lines, log.items.reversed()) {
+                for key in ["seq", "actor", "action", "model", "version", "branch", "prev_hash", "hash"] {
+                    #expect(try canonicalJSON(line[key] ?? NSNull()) == canonicalJSON(item[key] ?? NSNull()), "\(key): \(line)")
+                }
+                #expect(line["at_iso"] as? String == item["at"] as? String, "\(line)")
+                let at = try #require(line["at"] as? Int, "\(line)")
+                #expect(Timestamp(millisecondsSinceEpoch: Int64(at)).description == item["at"] as? String)
+                let details = try #require(line["details"] as? String, "details is the stored text: \(line)")
+                #expect(try canonicalJSON(JSONSerialization.jsonObject(with: Data(details.utf8))) == canonicalJSON(item["details"] ?? NSNull()))
+            }
 
             let explicit = try await server.send(.get, "/v1/audit/export?format=jsonl", as: .auditor)
             #expect(explicit.bytes == export.bytes)
@@ -155,12 +166,12 @@ import Testing
             export.expect(.ok)
             #expect(export.headers[.contentType] == "text/csv; charset=utf-8")
             let lines = export.text.split(separator: "\n", omittingEmptySubsequences: false)
-            #expect(lines.first == "seq,at,actor,action,model,version,branch,details,prev_hash,hash")
+            #expect(lines.first == "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash")
             #expect(lines.last == "", "the last row ends with a line end")
             let rows = lines.dropFirst().dropLast()
             #expect(rows.count == entries.count)
             for (row, entry) in zip(rows, entries) {
-                #expect(row.hasPrefix("\(entry.seq),\(entry.at),"), "\(row)")
+                #expect(row.hasPrefix("\(entry.seq),\(entry.at.millisecondsSinceEpoch),\(entry.at),"), "\(row)")
                 #expect(row.hasSuffix(",\(entry.prevHash),\(entry.hash)"), "\(row)")
             }
             // The details hold commas and quotes: RFC 4180 quotes the cell and doubles its quotes.
@@ -281,6 +292,6 @@ private func verificationBody(_ checkpoint: [String: Any], publicKey: String) th
 }
 
 /// A JSON object with sorted keys: two objects are equal when these bytes are.
-private func canonicalJSON(_ object: [String: Any]) throws -> Data {
-    try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+private func canonicalJSON(_ value: Any) throws -> Data {
+    try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
 }

@@ -145,7 +145,7 @@ import Testing
             #expect(csv.status == 0, "\(csv)")
             let rows = csv.stdout.split(separator: "\n")
             #expect(rows.count == entries + 1)
-            #expect(rows.first == "seq,at,actor,action,model,version,branch,details,prev_hash,hash")
+            #expect(rows.first == "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash")
             #expect(rows.dropFirst().first?.hasPrefix("1,") == true)
 
             let badFormat = try await registry.mreg("audit", "export", "--format", "xml")
@@ -243,6 +243,52 @@ import Testing
             let twoLines = try await local.mreg("audit", "checkpoint", "--key", local.file("audit.key"), "--origin", "a\nb")
             #expect(twoLines.status == 2, "\(twoLines)")
             #expect(twoLines.stderr.contains("one line of printable text"), "\(twoLines)")
+        }
+    }
+
+    /// `docs/verify_export.py` recomputes the chain from a JSON-lines export alone and agrees with
+    /// `audit verify`; an edited export fails at the edited entry. The scenario's details hold
+    /// what re-encoding would change: a whole number past 2^53 written with its fraction, text
+    /// with quotes and non-ASCII letters.
+    @Test(arguments: RegistryMode.allCases) func anExportReVerifiesWithTheDocumentedScript(mode: RegistryMode) async throws {
+        let python = try #require(executableOnPath("python3"), "python3 is needed to run docs/verify_export.py")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/verify_export.py").standardized.path
+        try await withTemporaryRegistry(mode) { registry in
+            try await Self.seed(registry)
+            try registry.write("policy.yaml", "release:\n  thresholds:\n    events: \">= 1\"\n")
+            _ = try await registry.json("policy", "set", "fraud", "--file", registry.file("policy.yaml"))
+            try await registry.register("fraud", "--metric", "events=9007199254740992")
+            _ = try await registry.json("promote", "fraud", "--to", "release", "--reason", #"the "big" one — für alle"#)
+            let verified = try await registry.json("audit", "verify")
+
+            let export = try await registry.mreg("audit", "export")
+            #expect(export.status == 0, "\(export)")
+            #expect(export.stdout.contains(#"9007199254740992.0"#), "details are exported as stored: \(export.stdout)")
+            func check(_ text: String) async throws -> (status: Int32, verdict: [String: Any]) {
+                let path = try registry.write("audit-\(UUID().uuidString).jsonl", text)
+                let run = try await runProcess(python, [script, path], environment: registry.environment(), directory: registry.directory)
+                return (run.status, try run.json())
+            }
+            let intact = try await check(export.stdout)
+            #expect(intact.status == 0, "\(intact)")
+            #expect(intact.verdict.bool("ok") == true)
+            #expect(intact.verdict.int("entries") == verified.int("entries"))
+            #expect(intact.verdict.string("head") == verified.string("head"))
+
+            var lines = export.stdout.split(separator: "\n").map(String.init)
+            let promoted = try #require(lines.lastIndex { $0.contains(#""action":"branch.promote""#) })
+            let original = lines[promoted]
+            lines[promoted] = original.replacingOccurrences(of: "9007199254740992.0", with: "9007199254740993.0")
+            let edited = try await check(lines.joined(separator: "\n") + "\n")
+            #expect(edited.status == 1, "\(edited)")
+            #expect(edited.verdict.bool("ok") == false)
+            #expect(edited.verdict.int("first_bad_seq") == promoted + 1)
+
+            lines[promoted] = original
+            lines.remove(at: 1)
+            let gap = try await check(lines.joined(separator: "\n") + "\n")
+            #expect(gap.status == 1, "\(gap)")
+            #expect(gap.verdict.int("first_bad_seq") == 2)
         }
     }
 }
