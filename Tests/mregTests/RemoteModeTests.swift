@@ -120,10 +120,12 @@ import Testing
         return steps.map { Step(arguments: $0) } + approvals + rest.map { Step(arguments: $0) }
     }
 
-    /// What may differ between two runs of the same script: times, hashes (they cover the
-    /// times), token secrets and ids, and the padding that follows from them.
+    /// What may differ between two runs of the same script: times (RFC 3339, and milliseconds
+    /// since the epoch in the audit export), hashes (they cover the times), token secrets and
+    /// ids, and the padding that follows from them.
     static func normalized(_ text: String) -> String {
         text.replacing(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, with: "<time>")
+            .replacing(/\b1\d{12}\b/.wordBoundaryKind(.simple), with: "<ms>")
             .replacing(/\(\d+[smhd] ago\)|\d+[smhd] ago|in \d+[smhd]/, with: "<ago>")
             .replacing(/[0-9a-f]{64}/, with: "<hash>")
             .replacing(/mreg_[0-9a-f]{48}/, with: "<secret>")
