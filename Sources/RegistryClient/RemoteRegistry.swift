@@ -168,15 +168,16 @@ public struct RemoteRegistry: Sendable {
         return try await get(Page<AuditEntry>.self, "/v1/audit", query: items + page(limit: query.limit, cursor: query.cursor))
     }
 
-    public func verifyAudit() async throws(RegistryError) -> AuditVerification {
-        try await get(AuditVerification.self, "/v1/audit/verify")
+    public func verifyAudit(state: Bool) async throws(RegistryError) -> AuditVerification {
+        try await get(AuditVerification.self, "/v1/audit/verify", query: state ? [("state", "true")] : [])
     }
 
-    public func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String) async throws(RegistryError) -> AuditVerification {
+    public func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String, state: Bool) async throws(RegistryError) -> AuditVerification {
         // Verifying changes nothing, so it is as safe to repeat as a GET.
         try await transport.json(AuditVerification.self, .init(
             method: .POST, path: "/v1/audit/verify",
-            body: JSONCoding.bytes(CheckpointVerificationRequest(checkpoint: checkpoint, publicKey: publicKey)), safety: .idempotent))
+            body: JSONCoding.bytes(CheckpointVerificationRequest(checkpoint: checkpoint, publicKey: publicKey, state: state ? true : nil)),
+            safety: .idempotent))
     }
 
     /// The server signs with its own key (`mreg serve --checkpoint-key`) and origin.

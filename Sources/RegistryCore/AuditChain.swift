@@ -172,16 +172,18 @@ public struct AuditVerification: Sendable, Hashable, Codable, JSONWritable {
     public let firstBadSeq: Int?
     /// Why the first bad entry is bad.
     public let problem: String?
+    /// With `--state`: what checking the tables against the log found.
+    public var state: StateCheck? = nil
 
     enum CodingKeys: String, CodingKey {
-        case ok, entries, head, problem
+        case ok, entries, head, problem, state
         case firstBadSeq = "first_bad_seq"
     }
 
     /// This verification of the chain, failed for a reason outside it (a checkpoint that does
     /// not hold): no entry is named as bad.
     public func failing(_ problem: String) -> AuditVerification {
-        AuditVerification(ok: false, entries: entries, head: head, firstBadSeq: nil, problem: problem)
+        AuditVerification(ok: false, entries: entries, head: head, firstBadSeq: nil, problem: problem, state: state)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -193,6 +195,7 @@ public struct AuditVerification: Sendable, Hashable, Codable, JSONWritable {
             try c.encode(firstBadSeq, forKey: .firstBadSeq)
             try c.encode(problem, forKey: .problem)
         }
+        if let state { try c.encode(state, forKey: .state) }
     }
 }
 

@@ -135,9 +135,16 @@ extension Registry {
     /// - Returns: the chain verification, with `ok` false and a problem when the checkpoint is
     ///   not one `publicKey` signed (its key id or its signature), or naming the first bad seq
     ///   when the log was truncated or rewritten since the checkpoint.
+    /// - Parameter state: also check the tables against the log (`checkAuditState`).
     /// - Throws: `INVALID_ARGUMENT` when `publicKey` is not an Ed25519 public key.
-    public func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String) throws(RegistryError) -> AuditVerification {
+    public func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String, state: Bool = false) throws(RegistryError) -> AuditVerification {
         let key = try CheckpointKeys.publicKey(publicKey)
+        let checked = state ? try checkAuditState() : nil
+        let verification = try verifyAgainst(checkpoint, key)
+        return checked.map(verification.checking) ?? verification
+    }
+
+    private func verifyAgainst(_ checkpoint: AuditCheckpoint, _ key: Curve25519.Signing.PublicKey) throws(RegistryError) -> AuditVerification {
         if let refusal = checkpoint.refusal(by: key) { return try verifyAudit().failing(refusal) }
         let walk = try walkAuditChain(capturing: checkpoint.size)
         let chain = walk.verification
@@ -162,14 +169,17 @@ public struct CheckpointVerificationRequest: Sendable, Codable, Hashable, JSONWr
     public let checkpoint: AuditCheckpoint
     /// Base64 of the signer's raw Ed25519 public key (the `.pub` file of `mreg audit keygen`).
     public let publicKey: String
+    /// Also check the tables against the log.
+    public let state: Bool?
 
-    public init(checkpoint: AuditCheckpoint, publicKey: String) {
+    public init(checkpoint: AuditCheckpoint, publicKey: String, state: Bool? = nil) {
         self.checkpoint = checkpoint
         self.publicKey = publicKey
+        self.state = state
     }
 
     enum CodingKeys: String, CodingKey {
-        case checkpoint
+        case checkpoint, state
         case publicKey = "public_key"
     }
 }

@@ -36,6 +36,10 @@ extension Connection {
     /// Writes version `number` of `model` (checked by the caller) and moves `develop` to it,
     /// with the transition and audit entry of a registration.
     func insertVersion(_ model: ModelRow, number: Int, _ request: RegisterRequest, actor: String, at: Timestamp) throws -> ModelVersion {
+        let content = VersionContent(
+            artifactURI: request.artifactURI, digest: request.digest, params: JSONCoding.text(request.params),
+            metrics: JSONCoding.text(request.metrics), tags: JSONCoding.text(request.tags), parent: request.parent,
+            description: request.description)
         try execute(
             """
             INSERT INTO versions (model_id, version, artifact_uri, digest, params, metrics, tags, parent, description,
@@ -43,10 +47,10 @@ extension Connection {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
             """,
             [
-                model.id, number, request.artifactURI,
-                request.digest, JSONCoding.text(request.params),
-                JSONCoding.text(request.metrics), JSONCoding.text(request.tags),
-                request.parent, request.description, actor,
+                model.id, number, content.artifactURI,
+                content.digest, content.params,
+                content.metrics, content.tags,
+                content.parent, content.description, actor,
                 at.millisecondsSinceEpoch,
             ])
         _ = try moveBranch(
@@ -54,7 +58,7 @@ extension Connection {
             at: at, auditAction: "version.register",
             auditDetails: [
                 "artifact_uri": .string(request.artifactURI), "digest": JSONValue(request.digest),
-                "parent": JSONValue(request.parent),
+                "parent": JSONValue(request.parent), "content_sha256": .string(content.sha256),
             ])
         return ModelVersion(
             model: model.name, version: number, artifactURI: request.artifactURI, digest: request.digest, params: request.params,

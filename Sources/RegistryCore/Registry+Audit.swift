@@ -16,8 +16,11 @@ extension Registry {
     }
 
     /// Recomputes the whole hash chain and names the first entry that does not verify.
-    public func verifyAudit() throws(RegistryError) -> AuditVerification {
-        try walkAuditChain(capturing: nil).verification
+    /// - Parameter state: also check the tables against the log (`checkAuditState`).
+    public func verifyAudit(state: Bool = false) throws(RegistryError) -> AuditVerification {
+        let checked = state ? try checkAuditState() : nil
+        let chain = try walkAuditChain(capturing: nil).verification
+        return checked.map(chain.checking) ?? chain
     }
 
     /// The chain verification, and the hash of entry `seq` when the walk got there.

@@ -44,6 +44,8 @@ extension Registry {
         try caller.require(.admin, to: "set policies")
         let policy = try PolicyDocument.parse(document)
         let sha256 = AuditChain.sha256(Array(document.utf8))
+        // The stored form is the parsed policy; the entry commits to it as well as to the upload.
+        let stored = JSONCoding.text(policy)
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
@@ -51,11 +53,13 @@ extension Registry {
                 "SELECT coalesce(max(revision), 0) + 1 FROM policies WHERE model_id = ?", [model.id])?.int(0)) ?? 1
             try connection.execute(
                 "INSERT INTO policies (model_id, revision, document, sha256, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [model.id, revision, JSONCoding.text(policy), sha256,
+                [model.id, revision, stored, sha256,
                  caller.name, now.millisecondsSinceEpoch])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "policy.set", model: name, version: nil, branch: nil,
-                details: ["revision": JSONValue(revision), "sha256": .string(sha256)])
+                details: [
+                    "revision": JSONValue(revision), "sha256": .string(sha256), "content_sha256": .string(AuditChain.sha256(Array(stored.utf8))),
+                ])
             return PolicyRevision(model: name, revision: revision, sha256: sha256, policy: policy, createdBy: caller.name, createdAt: now)
         }
     }

@@ -39,6 +39,10 @@ extension Registry {
         try submission.validate()
         let now = clock()
         let sha256 = AuditChain.sha256(document)
+        let content = ReportContent(
+            suite: submission.suite, status: submission.status.rawValue, tests: submission.tests, failures: submission.failures,
+            errors: submission.errors, skipped: submission.skipped, metrics: JSONCoding.text(submission.metrics),
+            durationSeconds: submission.durationSeconds, documentSHA256: sha256)
         return Change { connection in
             let model = try connection.modelRow(named: name)
             let versionID = try connection.versionID(model, number)
@@ -49,10 +53,10 @@ extension Registry {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
-                    versionID, submission.suite, submission.status.rawValue,
-                    submission.tests, submission.failures, submission.errors,
-                    submission.skipped, JSONCoding.text(submission.metrics),
-                    submission.durationSeconds, sha256, caller.name,
+                    versionID, content.suite, content.status,
+                    content.tests, content.failures, content.errors,
+                    content.skipped, content.metrics,
+                    content.durationSeconds, content.documentSHA256, caller.name,
                     now.millisecondsSinceEpoch,
                 ])
             try connection.appendAudit(
@@ -61,6 +65,7 @@ extension Registry {
                     "suite": .string(submission.suite), "status": .string(submission.status.rawValue),
                     "sha256": .string(sha256), "tests": JSONValue(submission.tests),
                     "failures": JSONValue(submission.failures), "errors": JSONValue(submission.errors),
+                    "content_sha256": .string(content.sha256),
                 ])
             return TestReport(
                 model: name, version: number, suite: submission.suite, status: submission.status, tests: submission.tests,

@@ -16,13 +16,13 @@ struct AuditRoutes {
                     since: try request.timeQuery("since"), until: try request.timeQuery("until"),
                     limit: try request.intQuery("limit", default: 50), cursor: request.query("cursor"))))
             },
-            Route(.get, "/v1/audit/verify", role: .auditor) { _ in
-                .json(try registry.verifyAudit())
+            Route(.get, "/v1/audit/verify", role: .auditor) { request in
+                .json(try registry.verifyAudit(state: try request.boolQuery("state", default: false)))
             },
             // Verifying against a signed checkpoint: the checkpoint and its signer's key are the body.
             Route(.post, "/v1/audit/verify", role: .auditor) { request in
-                let body = try request.decode(CheckpointVerificationRequest.self, allowedKeys: ["checkpoint", "public_key"])
-                return .json(try registry.verifyAudit(checkpoint: body.checkpoint, publicKey: body.publicKey))
+                let body = try request.decode(CheckpointVerificationRequest.self, allowedKeys: ["checkpoint", "public_key", "state"])
+                return .json(try registry.verifyAudit(checkpoint: body.checkpoint, publicKey: body.publicKey, state: body.state ?? false))
             },
             Route(.get, "/v1/audit/export", role: .auditor) { request in
                 let format = try request.query("format").map { (text: String) throws(RegistryError) in

@@ -46,6 +46,15 @@ struct APIRequest: Sendable {
         return number
     }
 
+    func boolQuery(_ name: String, default value: Bool) throws(RegistryError) -> Bool {
+        switch query(name) {
+        case nil: return value
+        case "true"?: return true
+        case "false"?: return false
+        case let text?: throw RegistryError(.invalidArgument, "\(name) must be true or false, not \"\(text)\"")
+        }
+    }
+
     func timeQuery(_ name: String) throws(RegistryError) -> Timestamp? {
         guard let text = query(name) else { return nil }
         guard let time = Timestamp(rfc3339: text) else {

@@ -83,10 +83,10 @@ struct LocalRegistry: RegistryService {
 
     func resolve(model name: String, key: String) throws(RegistryError) -> Resolution { try registry.resolve(model: name, key: key) }
     func auditLog(_ query: AuditQuery) throws(RegistryError) -> Page<AuditEntry> { try registry.auditLog(query) }
-    func verifyAudit() throws(RegistryError) -> AuditVerification { try registry.verifyAudit() }
+    func verifyAudit(state: Bool) throws(RegistryError) -> AuditVerification { try registry.verifyAudit(state: state) }
 
-    func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String) throws(RegistryError) -> AuditVerification {
-        try registry.verifyAudit(checkpoint: checkpoint, publicKey: publicKey)
+    func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String, state: Bool) throws(RegistryError) -> AuditVerification {
+        try registry.verifyAudit(checkpoint: checkpoint, publicKey: publicKey, state: state)
     }
 
     func exportAudit(_ format: AuditExport.Format, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws(RegistryError) {

@@ -44,11 +44,16 @@ extension Mreg {
             static let configuration = CommandConfiguration(
                 commandName: "verify",
                 abstract: "Recompute the hash chain and name the first entry that does not verify (exit 7).",
-                discussion: "Example: mreg audit verify --json")
+                discussion: """
+                    --state also checks every table against the log: rows its entries describe, branch pointers and rollouts
+                    replayed from them; it names the first row that disagrees (exit 7).
+                    Example: mreg audit verify --state --json
+                    """)
 
             @OptionGroup var global: GlobalOptions
             @Option(help: "A signed checkpoint (mreg audit checkpoint) whose prefix the log must still contain.") var checkpoint: String?
             @Option(help: "The checkpoint signer's public key file.") var pubkey: String?
+            @Flag(help: "Also check the tables against the log (slower: reads every row).") var state = false
 
             func validate() throws {
                 guard (checkpoint == nil) == (pubkey == nil) else {
@@ -69,19 +74,33 @@ extension Mreg {
                 let verification = try await global.withRegistry(.reads) { registry in
                     switch (signed, publicKey) {
                     case (.success(let signed)?, let publicKey?):
-                        return try await registry.verifyAudit(checkpoint: signed, publicKey: publicKey)
+                        return try await registry.verifyAudit(checkpoint: signed, publicKey: publicKey, state: state)
                     case (.failure(let unreadable)?, _):
-                        return try await registry.verifyAudit().failing("the checkpoint is malformed: \(unreadable.message)")
+                        return try await registry.verifyAudit(state: state).failing("the checkpoint is malformed: \(unreadable.message)")
                     default:
-                        return try await registry.verifyAudit()
+                        return try await registry.verifyAudit(state: state)
                     }
                 }
-                global.emit(verification) {
-                    verification.ok
-                        ? "OK: \(verification.entries) entries verify; head \(verification.head)"
-                        : "FAILED: \(verification.problem ?? "the chain does not verify")"
-                }
+                global.emit(verification) { Self.describe(verification) }
                 if !verification.ok { throw ExitCode(ExitStatus.integrity) }
+            }
+
+            static func describe(_ verification: AuditVerification) -> String {
+                var lines: [String] = []
+                if verification.problem == nil {
+                    lines.append("\(verification.state?.ok == false ? "Chain OK" : "OK"): \(verification.entries) entries verify; head \(verification.head)")
+                } else {
+                    lines.append("FAILED: \(verification.problem ?? "")")
+                }
+                if let state = verification.state {
+                    if state.ok {
+                        let counts = state.checked.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                        lines.append("The tables agree with the log (\(counts)).")
+                    } else {
+                        lines.append("FAILED: \(state.table ?? "?") \(state.key ?? "?"): \(state.problem ?? "")")
+                    }
+                }
+                return lines.joined(separator: "\n")
             }
         }
 

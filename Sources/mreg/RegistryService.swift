@@ -31,8 +31,8 @@ protocol RegistryService: Sendable {
     func observeRollout(model name: String, metrics: [String: Double], target: Rollout.Target) async throws(RegistryError) -> Rollout
     func resolve(model name: String, key: String) async throws(RegistryError) -> Resolution
     func auditLog(_ query: AuditQuery) async throws(RegistryError) -> Page<AuditEntry>
-    func verifyAudit() async throws(RegistryError) -> AuditVerification
-    func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String) async throws(RegistryError) -> AuditVerification
+    func verifyAudit(state: Bool) async throws(RegistryError) -> AuditVerification
+    func verifyAudit(checkpoint: AuditCheckpoint, publicKey: String, state: Bool) async throws(RegistryError) -> AuditVerification
     func exportAudit(_ format: AuditExport.Format, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws(RegistryError)
     /// Signs the log's size and head: with `privateKey` and `origin` (default `mreg`) on a
     /// file, with the server's own key and origin through a server.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import RegistryCore
+import SQLite
 import Testing
 
 @testable import RegistryServer
@@ -63,6 +64,29 @@ import Testing
             #expect(verified["ok"] as? Bool == true)
             #expect(verified["entries"] as? Int == (try server.auditCount()))
             #expect((verified["head"] as? String)?.count == 64)
+        }
+    }
+
+    /// `state=true` also checks the tables against the log; a row changed behind the registry's
+    /// back is named, while the chain alone still verifies.
+    @Test func withStateTheTablesAreCheckedAgainstTheLog() async throws {
+        try await withTestServer { server in
+            try await server.registerVersion()
+            let agreed = try await server.send(.get, "/v1/audit/verify?state=true", as: .auditor)
+            agreed.expect(.ok)
+            #expect(agreed["ok"] as? Bool == true, "\(agreed)")
+            #expect((agreed["state"] as? [String: Any])?["ok"] as? Bool == true, "\(agreed)")
+            #expect(try await server.send(.get, "/v1/audit/verify", as: .auditor)["state"] == nil)
+
+            try Connection(path: server.registry.database.path).execute("UPDATE versions SET artifact_uri = 's3://elsewhere'")
+            let tampered = try await server.send(.get, "/v1/audit/verify?state=true", as: .auditor)
+            tampered.expect(.ok)
+            #expect(tampered["ok"] as? Bool == false, "\(tampered)")
+            let state = try #require(tampered["state"] as? [String: Any], "\(tampered)")
+            #expect(state["table"] as? String == "versions")
+            #expect((state["problem"] as? String)?.contains("artifact_uri") == true, "\(tampered)")
+            try await server.send(.get, "/v1/audit/verify?state=yes", as: .auditor)
+                .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "state")
         }
     }
 

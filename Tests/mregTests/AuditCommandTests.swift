@@ -291,4 +291,28 @@ import Testing
             #expect(gap.verdict.int("first_bad_seq") == 2)
         }
     }
+
+    /// `audit verify --state`: the tables checked against the log, in both modes; a metric
+    /// changed in the file behind mreg's back is exit 7 naming the version, while the chain
+    /// alone still verifies.
+    @Test(arguments: RegistryMode.allCases) func verifyStateNamesARowChangedBehindTheRegistrysBack(mode: RegistryMode) async throws {
+        try await withTemporaryRegistry(mode) { registry in
+            try await Self.seed(registry)
+            let agreed = try await registry.mreg("audit", "verify", "--state")
+            #expect(agreed.status == 0, "\(agreed)")
+            #expect(agreed.stdout.contains("The tables agree with the log (branches 6,"), "\(agreed)")
+
+            let tampered = try await registry.sqlite(registry.database, #"UPDATE versions SET metrics = '{"accuracy":0.99}' WHERE version = 1"#)
+            #expect(tampered.status == 0, "\(tampered)")
+            #expect(try await registry.mreg("audit", "verify").status == 0, "the chain alone is untouched")
+            let json = try await registry.mreg("audit", "verify", "--state", "--json")
+            #expect(json.status == 7, "\(json)")
+            let state = try #require(try json.json()["state"] as? [String: Any], "\(json)")
+            #expect(state["table"] as? String == "versions")
+            #expect((state["key"] as? String)?.hasSuffix(" v1") == true, "\(json)")
+            let human = try await registry.mreg("audit", "verify", "--state")
+            #expect(human.status == 7, "\(human)")
+            #expect(human.stdout.contains("FAILED: versions "), "\(human)")
+        }
+    }
 }
