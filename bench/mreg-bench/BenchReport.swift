@@ -23,7 +23,8 @@ import RegistryCore
 /// commit, with `mean_group`, registrations per commit), resolve, history_at, diff, diff_far,
 /// versions_first_page, versions_deep_page, rollback, start_rollout, advance_rollout,
 /// resolve_rollout, audit_verify. In `at_1k` / `at_full`: the reads (resolve … versions_deep_page),
-/// then register, promote (to release), start_rollout, resolve_rollout, audit_verify.
+/// then register, promote (to release), start_rollout, resolve_rollout, audit_verify,
+/// audit_verify_state (`audit verify --state`).
 /// `audit_verify` counts whole-log runs and adds `entries`, `entries_per_s` and `ok`.
 /// `wal_cost` is per change, each committed alone (`WALCost`); a registration with an
 /// idempotency key is three commits (claim, register, answer).

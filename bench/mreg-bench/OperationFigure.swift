@@ -63,9 +63,11 @@ func measure(_ n: Int, _ body: (Int) async throws -> Void) async throws -> Opera
 }
 
 /// Times `runs` whole-log verifications; the figure's `entries_per_s` is entries over time.
-func measureAuditVerify(_ registry: Registry, runs: Int) async throws -> OperationFigure {
+/// Whole-log verifications; with `state`, the tables checked against the log as well
+/// (`audit verify --state`).
+func measureAuditVerify(_ registry: Registry, runs: Int, state: Bool = false) async throws -> OperationFigure {
     var verification: AuditVerification?
-    var figure = try await measure(runs) { _ in verification = try registry.verifyAudit() }
+    var figure = try await measure(runs) { _ in verification = try registry.verifyAudit(state: state) }
     guard let verification else { return figure }
     figure.entries = verification.entries
     figure.entriesPerSecond = figure.opsPerSecond * Double(verification.entries)

@@ -66,6 +66,9 @@ struct ScaleBenchmark {
         try check(verify.ok == true, "audit verify failed on the loaded registry")
         try check(verify.entries == entries, "audit verify checked \(verify.entries ?? 0) entries, expected \(entries)")
         table.add("audit_verify", verify)
+        let withState = try await measureAuditVerify(registry, runs: max(1, min(5, sizes.verifiedEntries / entries)), state: true)
+        try check(withState.ok == true, "audit verify --state failed on the loaded registry")
+        table.add("audit_verify_state", withState)
         return table
     }
 
