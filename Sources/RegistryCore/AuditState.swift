@@ -109,7 +109,7 @@ private final class StateReplay {
             case "branch.promote", "branch.force", "branch.rollback", "branch.rollout_complete":
                 try checkTransition(entry, transitions.next(for: entry))
             case "version.deprecate":
-                deprecated.insert("\(try entry.model())/\(try entry.version())")
+                deprecated.insert("\(try entry.model()) v\(try entry.version())")
             case "report.add":
                 try checkReport(entry, reports.next(for: entry))
             case "policy.set":
@@ -269,28 +269,23 @@ private final class StateReplay {
     }
 
     private func checkDeprecations() throws {
+        var found: Set<String> = []
         try connection.forEachRow(
             "SELECT m.name, v.version, v.status FROM versions v JOIN models m ON m.id = v.model_id WHERE v.status <> 'active'"
         ) { row in
-            let key = "\(try row.text(0))/\(try row.int(1))"
+            let key = "\(try row.text(0)) v\(try row.int(1))"
             guard deprecated.contains(key) else {
-                throw Disagreement(table: "versions", key: "\(try row.text(0)) v\(try row.int(1))", problem: "it is \(try row.text(2)), but no entry deprecated it")
+                throw Disagreement(table: "versions", key: key, problem: "it is \(try row.text(2)), but no entry deprecated it")
             }
+            found.insert(key)
         }
-        let count = try connection.queryFirst("SELECT count(*) FROM versions WHERE status = 'deprecated'")?.int(0) ?? 0
-        guard count == deprecated.count else {
-            let active = try deprecated.sorted().first { key in
-                let parts = key.split(separator: "/")
-                return try connection.queryFirst(
-                    "SELECT 1 FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ? AND v.version = ? AND v.status = 'deprecated'",
-                    [String(parts[0]), Int(parts[1]) ?? 0]) == nil
-            } ?? "?"
-            throw Disagreement(table: "versions", key: active.replacingOccurrences(of: "/", with: " v"), problem: "the log deprecated it, but it is active")
+        if let active = deprecated.subtracting(found).sorted().first {
+            throw Disagreement(table: "versions", key: active, problem: "the log deprecated it, but it is active")
         }
     }
 
     private func checkRollouts() throws {
-        var found = 0
+        var found: Set<Int> = []
         try connection.forEachRow(
             "SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state FROM rollouts r JOIN models m ON m.id = r.model_id ORDER BY r.id"
         ) { row in
@@ -304,26 +299,28 @@ private final class StateReplay {
                     table: "rollouts", key: "#\(id)",
                     problem: "it is \(actual.state) at step \(actual.step), \(actual.percent) %; the log leaves it \(expected.state) at step \(expected.step), \(expected.percent) %")
             }
-            found += 1
+            found.insert(id)
         }
-        guard found == rollouts.count else {
-            throw Disagreement(table: "rollouts", key: "#\(rollouts.keys.sorted().last ?? 0)", problem: "the log started it, but the table has no such row")
+        if let missing = Set(rollouts.keys).subtracting(found).min() {
+            throw Disagreement(table: "rollouts", key: "#\(missing)", problem: "the log started it, but the table has no such row")
         }
-        checked["rollouts"] = found
+        checked["rollouts"] = found.count
     }
 
     private func checkTokens() throws {
-        var found = 0
+        var found: Set<String> = []
         try connection.forEachRow("SELECT id, name, role, revoked_at FROM tokens ORDER BY id") { row in
             let id = try row.text(0)
             guard let expected = tokens[id] else { throw Disagreement(table: "tokens", key: id, problem: "no entry created it") }
             guard try row.text(1) == expected.name, try row.text(2) == expected.role, row.isNull(3) != expected.revoked else {
                 throw Disagreement(table: "tokens", key: id, problem: "its name, role or revocation differs from the log")
             }
-            found += 1
+            found.insert(id)
         }
-        guard found == tokens.count else { throw Disagreement(table: "tokens", key: "?", problem: "the log created a token the table does not hold") }
-        checked["tokens"] = found
+        if let missing = Set(tokens.keys).subtracting(found).sorted().first {
+            throw Disagreement(table: "tokens", key: missing, problem: "the log created it, but the table has no such row")
+        }
+        checked["tokens"] = found.count
     }
 }
 

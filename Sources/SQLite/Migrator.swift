@@ -61,9 +61,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ connection: Connection) throws -> [Migration] {
         // Fast path without the write lock: an up-to-date database (the usual case) is only read.
-        let recorded = try connection.transaction(.deferred) { try recordedMigrations($0) }
-        try validate(recorded)
-        let pending = migrations.filter { recorded[$0.identifier] == nil }
+        let pending = try connection.transaction(.deferred) { try self.pending($0) }
         var applied: [Migration] = []
         for migration in pending {
             let didApply = try connection.transaction(.immediate) { connection -> Bool in

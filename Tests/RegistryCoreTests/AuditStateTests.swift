@@ -69,6 +69,15 @@ import Testing
             testDescription: "a version deprecated by hand", sql: "UPDATE versions SET status = 'deprecated' WHERE version = 1 AND model_id = 1",
             table: "versions", key: "fraud-scorer v1", words: "no entry deprecated it"),
         Tampering(
+            testDescription: "a deprecation undone", sql: "UPDATE versions SET status = 'active' WHERE version = 2 AND model_id = 1",
+            table: "versions", key: "fraud-scorer v2", words: "the log deprecated it, but it is active"),
+        Tampering(
+            testDescription: "a rollout deleted", sql: "DELETE FROM rollouts",
+            table: "rollouts", key: "#1", words: "the table has no such row"),
+        Tampering(
+            testDescription: "a token deleted", sql: "DELETE FROM tokens WHERE name = 'ci'",
+            table: "tokens", key: "", words: "the table has no such row"),
+        Tampering(
             testDescription: "a report's counts", sql: "UPDATE test_reports SET failures = 3, status = 'failed'",
             table: "test_reports", key: "#1 (fraud-scorer v1 unit)", words: "differs"),
         Tampering(

@@ -123,4 +123,17 @@ import Testing
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         }
     }
+
+    /// An empty file is an empty SQLite database with no registry in it: a command that only
+    /// reads says so and leaves the file empty (`init` makes it a registry: see above).
+    @Test func aReadCommandOnAnEmptyFileSaysItHoldsNoRegistry() async throws {
+        try await withTemporaryRegistry { registry in
+            let path = registry.file("empty.db")
+            try Data().write(to: URL(fileURLWithPath: path))
+            let outcome = try await registry.mreg("versions", "fraud", "--db", path)
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr == "error: cannot use database \(path): it holds no schema yet; a command that writes, such as mreg init, creates it\n", "\(outcome)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)).isEmpty, "the file is left empty")
+        }
+    }
 }
