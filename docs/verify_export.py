@@ -7,20 +7,37 @@
 Standard library only. Prints one JSON line with the same ok, entries, head and first_bad_seq
 as `mreg audit verify`, and exits 0 when the export verifies, 1 otherwise. It needs no access to
 the registry: every field is exported as it was hashed (at in milliseconds, details as its
-stored text, null apart from "").
+stored text, null apart from "", the canonical form each entry names).
 """
 import hashlib
 import json
 import sys
 
 FIELDS = ["seq", "at", "actor", "action", "model", "version", "branch", "details"]
+INTEGERS = {"seq", "at", "version"}
 
 
-def field(value):  # null -> 0x00; else 0x01, 4-byte big-endian length, UTF-8 bytes (integers in decimal)
-    if value is None:
-        return b"\x00"
-    data = str(value).encode("utf-8")
-    return b"\x01" + len(data).to_bytes(4, "big") + data
+def canonical(entry):
+    """The canonical bytes of section 2, or None when a field has the wrong type or the form is unknown."""
+    form = entry.get("form", 1)  # exports written before schema 8 name no form: they are all form 1
+    if form not in (1, 2):
+        return None
+    out = b"" if form == 1 else bytes([form])  # form 2 begins with 0x02
+    for name in FIELDS:
+        value = entry[name]
+        if value is None:  # null -> 0x00
+            out += b"\x00"
+            continue
+        if name in INTEGERS:  # the types the STRICT table enforces, checked here
+            if type(value) is not int:
+                return None
+            tag, data = (1 if form == 1 else 2), str(value).encode("ascii")
+        else:
+            if type(value) is not str:
+                return None
+            tag, data = 1, value.encode("utf-8")
+        out += bytes([tag]) + len(data).to_bytes(4, "big") + data
+    return out
 
 
 prev, good, bad = bytes(32), 0, None
@@ -30,8 +47,9 @@ with open(sys.argv[1], encoding="utf-8") as export:
         if entry["seq"] != good + 1 or bytes.fromhex(entry["prev_hash"]) != prev:  # a gap, or a broken link
             bad = good + 1
             break
-        digest = hashlib.sha256(prev + b"".join(field(entry[name]) for name in FIELDS)).digest()
-        if digest != bytes.fromhex(entry["hash"]):  # the entry was changed after it was written
+        encoded = canonical(entry)
+        digest = None if encoded is None else hashlib.sha256(prev + encoded).digest()
+        if digest is None or digest != bytes.fromhex(entry["hash"]):  # the entry was changed after it was written
             bad = entry["seq"]
             break
         prev, good = digest, entry["seq"]

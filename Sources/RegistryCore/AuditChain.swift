@@ -16,15 +16,17 @@ public struct AuditEntry: Sendable, Hashable, Codable, JSONWritable {
     /// Hex of the previous entry's hash (64 zeros for the first entry).
     public let prevHash: String
     public let hash: String
+    /// The canonical form `hash` was computed in (docs/AUDIT.md, section 2).
+    public let form: Int
 
     enum CodingKeys: String, CodingKey {
-        case seq, at, actor, action, model, version, branch, details, hash
+        case seq, at, actor, action, model, version, branch, details, hash, form
         case prevHash = "prev_hash"
     }
 
     public init(
         seq: Int, at: Timestamp, actor: String, action: String, model: String?, version: Int?, branch: String?,
-        details: String, prevHash: String, hash: String
+        details: String, prevHash: String, hash: String, form: Int
     ) {
         self.seq = seq
         self.at = at
@@ -36,6 +38,7 @@ public struct AuditEntry: Sendable, Hashable, Codable, JSONWritable {
         self.details = details
         self.prevHash = prevHash
         self.hash = hash
+        self.form = form
     }
 
     /// `details` is written as a JSON object, not as a string holding JSON.
@@ -51,6 +54,7 @@ public struct AuditEntry: Sendable, Hashable, Codable, JSONWritable {
         try c.encode((try? JSONCoding.decode(JSONValue.self, from: details)) ?? .string(details), forKey: .details)
         try c.encode(prevHash, forKey: .prevHash)
         try c.encode(hash, forKey: .hash)
+        try c.encode(form, forKey: .form)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -65,6 +69,7 @@ public struct AuditEntry: Sendable, Hashable, Codable, JSONWritable {
         details = JSONCoding.text(try c.decode(JSONValue.self, forKey: .details))
         prevHash = try c.decode(String.self, forKey: .prevHash)
         hash = try c.decode(String.self, forKey: .hash)
+        form = try c.decode(Int.self, forKey: .form)
     }
 }
 
@@ -73,24 +78,33 @@ public struct AuditEntry: Sendable, Hashable, Codable, JSONWritable {
 public enum AuditChain {
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
-    /// The canonical bytes of an entry without its hashes. Each field in order — seq, at
-    /// (milliseconds since the epoch), actor, action, model, version, branch, details — is
-    /// written as one byte `0x00` when null, or `0x01`, its UTF-8 length as 4 bytes big-endian,
-    /// and its UTF-8 bytes. Integers are written in decimal.
+    /// The canonical form new entries are written in, named by their `form` column.
+    public static let currentForm = 2
+    /// The forms this mreg can verify.
+    public static let knownForms = 1...2
+
+    /// The canonical bytes of an entry without its hashes (docs/AUDIT.md, section 2). Each
+    /// field in order — seq, at (milliseconds since the epoch), actor, action, model, version,
+    /// branch, details — is written as one byte `0x00` when null, or a tag, its UTF-8 length as
+    /// 4 bytes big-endian, and its UTF-8 bytes, integers in decimal. In form 1 every tag is
+    /// `0x01`; form 2 begins with the byte `0x02` and tags text `0x01` and integers `0x02`, so
+    /// that a type is told apart by the bytes and the form by their first byte.
     public static func canonicalBytes(
-        seq: Int, at: Int64, actor: String, action: String, model: String?, version: Int?, branch: String?,
+        form: Int, seq: Int, at: Int64, actor: String, action: String, model: String?, version: Int?, branch: String?,
         details: String, into buffer: inout [UInt8]
     ) {
+        let integerTag = integerTag(form: form)
         func field(_ text: String?) {
             guard let text else { return appendNull(into: &buffer) }
             appendField(Array(text.utf8), into: &buffer)
         }
-        appendDecimal(Int64(seq), into: &buffer)
-        appendDecimal(at, into: &buffer)
+        appendFormMark(form, into: &buffer)
+        appendDecimal(Int64(seq), tag: integerTag, into: &buffer)
+        appendDecimal(at, tag: integerTag, into: &buffer)
         field(actor)
         field(action)
         field(model)
-        if let version { appendDecimal(Int64(version), into: &buffer) } else { appendNull(into: &buffer) }
+        if let version { appendDecimal(Int64(version), tag: integerTag, into: &buffer) } else { appendNull(into: &buffer) }
         field(branch)
         field(details)
     }
@@ -100,9 +114,18 @@ public enum AuditChain {
 
     static func appendNull(into buffer: inout [UInt8]) { buffer.append(0) }
 
-    static func appendField(_ bytes: some Collection<UInt8>, into buffer: inout [UInt8]) {
+    /// Form 1 has no mark (its bytes begin with seq's tag, `0x01`); later forms begin with
+    /// their number as one byte.
+    static func appendFormMark(_ form: Int, into buffer: inout [UInt8]) {
+        if form > 1 { buffer.append(UInt8(truncatingIfNeeded: form)) }
+    }
+
+    /// The tag of an integer field: `0x01` in form 1, which does not tell integers from text.
+    static func integerTag(form: Int) -> UInt8 { form == 1 ? 1 : 2 }
+
+    static func appendField(_ bytes: some Collection<UInt8>, tag: UInt8 = 1, into buffer: inout [UInt8]) {
         let count = bytes.count
-        buffer.append(1)
+        buffer.append(tag)
         buffer.append(UInt8(truncatingIfNeeded: count >> 24))
         buffer.append(UInt8(truncatingIfNeeded: count >> 16))
         buffer.append(UInt8(truncatingIfNeeded: count >> 8))
@@ -111,7 +134,7 @@ public enum AuditChain {
     }
 
     /// A field holding `value` in decimal ASCII, as `String(value)` writes it.
-    static func appendDecimal(_ value: Int64, into buffer: inout [UInt8]) {
+    static func appendDecimal(_ value: Int64, tag: UInt8 = 1, into buffer: inout [UInt8]) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -127,7 +150,7 @@ public enum AuditChain {
                 raw[19 - count] = 45  // "-"
                 count += 1
             }
-            appendField(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]), into: &buffer)
+            appendField(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]), tag: tag, into: &buffer)
         }
     }
 

@@ -25,7 +25,7 @@ public enum AuditExport {
     public static func header(_ format: Format) -> String {
         switch format {
         case .jsonl: ""
-        case .csv: "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash\n"
+        case .csv: "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash,form\n"
         }
     }
 
@@ -37,7 +37,7 @@ public enum AuditExport {
         case .csv:
             let cells: [String?] = [
                 String(entry.seq), String(entry.at.millisecondsSinceEpoch), "\(entry.at)", entry.actor, entry.action, entry.model,
-                entry.version.map(String.init), entry.branch, entry.details, entry.prevHash, entry.hash,
+                entry.version.map(String.init), entry.branch, entry.details, entry.prevHash, entry.hash, String(entry.form),
             ]
             return cells.map(csvCell).joined(separator: ",") + "\n"
         }
@@ -50,7 +50,7 @@ public enum AuditExport {
         init(_ entry: AuditEntry) { self.entry = entry }
 
         enum CodingKeys: String, CodingKey {
-            case seq, at, actor, action, model, version, branch, details, hash
+            case seq, at, actor, action, model, version, branch, details, hash, form
             case atISO = "at_iso"
             case prevHash = "prev_hash"
         }
@@ -68,6 +68,7 @@ public enum AuditExport {
             try c.encode(entry.details, forKey: .details)
             try c.encode(entry.prevHash, forKey: .prevHash)
             try c.encode(entry.hash, forKey: .hash)
+            try c.encode(entry.form, forKey: .form)
         }
     }
 

@@ -97,7 +97,7 @@ private final class StateReplay {
             FROM approvals a JOIN versions v ON v.id = a.version_id JOIN models m ON m.id = v.model_id ORDER BY a.id
             """)
 
-        let entries = try connection.prepare("SELECT seq, at, actor, action, model, version, branch, details FROM audit_log ORDER BY seq")
+        let entries = try connection.prepare("SELECT seq, at, actor, action, model, version, branch, details, form FROM audit_log ORDER BY seq")
         while try entries.step() {
             let entry = try Entry(entries)
             switch entry.action {
@@ -149,7 +149,7 @@ private final class StateReplay {
         guard content.digest == (try entry.optionalString("digest")) else { throw disagree("digest") }
         guard content.parent == (try entry.optionalInt("parent")) else { throw disagree("parent") }
         guard try row.text(9) == entry.actor, try row.int64(10) == entry.at else { throw disagree("created_by or created_at") }
-        if let committed = try entry.optionalString("content_sha256"), committed != content.sha256 {
+        if let committed = try entry.committedContent(), committed != content.sha256 {
             throw Disagreement(
                 table: "versions", key: key,
                 problem: "its params, metrics, tags or description no longer hash to the content_sha256 of entry \(entry.seq)")
@@ -189,7 +189,7 @@ private final class StateReplay {
             && content.tests == entry.int("tests") && content.failures == entry.int("failures") && content.errors == entry.int("errors")
             && row.text(12) == entry.actor && row.int64(13) == entry.at
         guard agrees else { throw Disagreement(table: "test_reports", key: key, problem: "the report differs from entry \(entry.seq)") }
-        if let committed = try entry.optionalString("content_sha256"), committed != content.sha256 {
+        if let committed = try entry.committedContent(), committed != content.sha256 {
             throw Disagreement(table: "test_reports", key: key, problem: "its counts, metrics or duration no longer hash to the content_sha256 of entry \(entry.seq)")
         }
         checked["test_reports", default: 0] += 1
@@ -200,7 +200,7 @@ private final class StateReplay {
         guard try row.text(1) == entry.model(), try row.int(2) == entry.int("revision"), try row.text(4) == entry.string("sha256") else {
             throw Disagreement(table: "policies", key: key, problem: "the revision differs from entry \(entry.seq)")
         }
-        if let committed = try entry.optionalString("content_sha256"), committed != AuditChain.sha256(Array(try row.text(3).utf8)) {
+        if let committed = try entry.committedContent(), committed != AuditChain.sha256(Array(try row.text(3).utf8)) {
             throw Disagreement(table: "policies", key: key, problem: "its document no longer hashes to the content_sha256 of entry \(entry.seq)")
         }
         checked["policies", default: 0] += 1
@@ -334,6 +334,7 @@ private struct Entry {
     let versionNumber: Int?
     let branch: String?
     let details: [String: JSONValue]
+    let form: Int
 
     init(_ row: Statement) throws {
         seq = try row.int(0)
@@ -347,6 +348,15 @@ private struct Entry {
             throw StateReplay.Disagreement(table: "audit_log", key: "entry \(seq)", problem: "its details are not a JSON object")
         }
         details = fields
+        form = try row.int(8)
+    }
+
+    /// The `content_sha256` the entry commits to: every entry of form 2 that created content
+    /// names one; entries written before may not.
+    func committedContent() throws -> String? {
+        let committed = try optionalString("content_sha256")
+        if committed == nil, form >= 2 { throw missing("content_sha256") }
+        return committed
     }
 
     private func missing(_ what: String) -> StateReplay.Disagreement {

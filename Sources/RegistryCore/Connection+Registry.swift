@@ -166,18 +166,18 @@ extension Connection {
         var canonical: [UInt8] = []
         canonical.reserveCapacity(256 + detailsText.utf8.count)
         AuditChain.canonicalBytes(
-            seq: seq, at: at.millisecondsSinceEpoch, actor: actor, action: action, model: model, version: version,
+            form: AuditChain.currentForm, seq: seq, at: at.millisecondsSinceEpoch, actor: actor, action: action, model: model, version: version,
             branch: branch, details: detailsText, into: &canonical)
         let hash = AuditChain.hash(previous: previous, canonical: canonical)
         try execute(
             """
-            INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash, form)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 seq, at.millisecondsSinceEpoch, actor, action,
                 model, version,
-                branch, detailsText, previous, hash,
+                branch, detailsText, previous, hash, AuditChain.currentForm,
             ])
         try AuditIndex.catchUp(through: seq, on: self)
     }

@@ -7,7 +7,7 @@
 /// bytes — text as stored, an integer in decimal, a real number as the 16 lowercase hex digits of
 /// its IEEE 754 bit pattern.
 struct ContentDigest {
-    private var bytes: [UInt8] = []
+    private(set) var bytes: [UInt8] = []
 
     mutating func text(_ value: String?) {
         guard let value else { return AuditChain.appendNull(into: &bytes) }

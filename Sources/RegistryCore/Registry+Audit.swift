@@ -106,7 +106,7 @@ extension Registry {
             canonical.reserveCapacity(1024)
             var failure: (seq: Int, problem: String, headBefore: [UInt8])?
             try connection.forEachRow(
-                "SELECT seq, at, actor, action, model, version, branch, details, prev_hash, hash FROM audit_log WHERE seq >= ? AND seq < ? ORDER BY seq",
+                "SELECT \(AuditEntry.columns) FROM audit_log WHERE seq >= ? AND seq < ? ORDER BY seq",
                 [range.lowerBound, range.upperBound]
             ) { row in
                 guard failure == nil else { return }
@@ -121,15 +121,23 @@ extension Registry {
                     failure = (seq, "its prev_hash does not match the hash of entry \(seq - 1)", linked)
                     return
                 }
-                // The canonical bytes, built from the column bytes as SQLite holds them.
+                // The canonical bytes in the entry's form, built from the column bytes as SQLite
+                // holds them.
+                let form = try row.int(10)
+                guard AuditChain.knownForms.contains(form) else {
+                    failure = (seq, "it names canonical form \(form), which this mreg does not know", linked)
+                    return
+                }
+                let integerTag = AuditChain.integerTag(form: form)
                 canonical.removeAll(keepingCapacity: true)
-                AuditChain.appendDecimal(Int64(seq), into: &canonical)
-                AuditChain.appendDecimal(try row.int64(1), into: &canonical)
+                AuditChain.appendFormMark(form, into: &canonical)
+                AuditChain.appendDecimal(Int64(seq), tag: integerTag, into: &canonical)
+                AuditChain.appendDecimal(try row.int64(1), tag: integerTag, into: &canonical)
                 for column in 2...7 {
                     if row.isNull(column) {
                         AuditChain.appendNull(into: &canonical)
                     } else if column == 5 {
-                        AuditChain.appendDecimal(try row.int64(5), into: &canonical)
+                        AuditChain.appendDecimal(try row.int64(5), tag: integerTag, into: &canonical)
                     } else {
                         row.withBytes(column) { AuditChain.appendField($0, into: &canonical) }
                     }
@@ -213,13 +221,13 @@ public struct TemporaryBackup: Sendable {
 }
 
 extension AuditEntry {
-    static let columns = "seq, at, actor, action, model, version, branch, details, prev_hash, hash"
+    static let columns = "seq, at, actor, action, model, version, branch, details, prev_hash, hash, form"
 
     init(row: Statement) throws {
         self.init(
             seq: try row.int(0), at: Timestamp(millisecondsSinceEpoch: try row.int64(1)), actor: try row.text(2), action: try row.text(3),
             model: try row.optionalText(4), version: try row.optionalInt(5),
             branch: try row.optionalText(6), details: try row.text(7),
-            prevHash: row.withBytes(8) { AuditChain.hex($0) }, hash: row.withBytes(9) { AuditChain.hex($0) })
+            prevHash: row.withBytes(8) { AuditChain.hex($0) }, hash: row.withBytes(9) { AuditChain.hex($0) }, form: try row.int(10))
     }
 }

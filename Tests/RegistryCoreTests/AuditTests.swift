@@ -155,10 +155,25 @@ import Testing
         let version: Int?
         let branch: String?
         let details: String
+        let form: Int
         let atRfc3339: String
         let prevHashHex: String
         let canonicalHex: String
         let hashHex: String
+        /// Vector 3: the version its `content_sha256` commits to, with that digest's input.
+        let content: Content?
+        let contentCanonicalHex: String?
+        let contentSha256: String?
+
+        struct Content: Decodable, Sendable {
+            let artifactUri: String
+            let digest: String?
+            let params: String
+            let metrics: String
+            let tags: String
+            let parent: Int?
+            let description: String
+        }
     }
 
     private static func vectors() throws -> [Vector] {
@@ -185,13 +200,13 @@ import Testing
 
     @Test func canonicalBytesAndHashReproduceTheTestVectors() throws {
         let vectors = try Self.vectors()
-        try #require(vectors.count == 2)
+        try #require(vectors.map(\.form) == [1, 1, 2])
         var previous = AuditChain.genesis
         for vector in vectors {
             #expect(Self.bytes(hex: vector.prevHashHex) == previous)
             var canonical: [UInt8] = []
             AuditChain.canonicalBytes(
-                seq: vector.seq, at: vector.at, actor: vector.actor, action: vector.action, model: vector.model,
+                form: vector.form, seq: vector.seq, at: vector.at, actor: vector.actor, action: vector.action, model: vector.model,
                 version: vector.version, branch: vector.branch, details: vector.details, into: &canonical)
             #expect(AuditChain.hex(canonical) == vector.canonicalHex, "vector \(vector.seq)")
             let hash = AuditChain.hash(previous: previous, canonical: canonical)
@@ -200,7 +215,42 @@ import Testing
             #expect(Timestamp(millisecondsSinceEpoch: vector.at).description == vector.atRfc3339)
             previous = hash
         }
-        #expect(AuditChain.hex(previous) == "c3c2f5065951fdc7e2fce14b8bbcce28d8208c53c0084c82d7927433f1648c41")
+        #expect(AuditChain.hex(previous) == "96e0e0f90cb52954d1460710180d4d7c239aea329c907322fb76e96fe48b1acc")
+    }
+
+    /// Vector 3's `content_sha256` is the digest of the version content it gives, and mreg,
+    /// registering that content, writes vector 3's details byte for byte.
+    @Test func theContentDigestOfVectorThreeIsWhatARegistrationWrites() async throws {
+        let vector = try #require(try Self.vectors().last)
+        let content = try #require(vector.content)
+        let stored = VersionContent(
+            artifactURI: content.artifactUri, digest: content.digest, params: content.params, metrics: content.metrics,
+            tags: content.tags, parent: content.parent, description: content.description)
+        var bytes = ContentDigest()
+        bytes.text(stored.artifactURI)
+        bytes.text(stored.digest)
+        bytes.text(stored.params)
+        bytes.text(stored.metrics)
+        bytes.text(stored.tags)
+        bytes.integer(stored.parent)
+        bytes.text(stored.description)
+        #expect(AuditChain.hex(bytes.bytes) == vector.contentCanonicalHex)
+        #expect(stored.sha256 == vector.contentSha256)
+
+        try await withTemporaryRegistry { registry in
+            _ = try await registry.createModel(name: "fraud-scorer", by: .alice)
+            _ = try await registry.register(model: "fraud-scorer", RegisterRequest(artifactURI: "s3://models/fraud-scorer/1"), by: .alice)
+            let request = try JSONCoding.decode(RegisterRequest.self, from: """
+                {"artifact_uri": "\(content.artifactUri)", "digest": "\(try #require(content.digest))",
+                 "params": \(content.params), "metrics": \(content.metrics), "tags": \(content.tags),
+                 "parent": \(try #require(content.parent)), "description": "\(content.description)"}
+                """)
+            _ = try await registry.register(model: "fraud-scorer", request, by: .alice)
+            let entry = try #require(try registry.allAuditEntries().last)
+            #expect(entry.form == 2)
+            #expect(entry.details == vector.details)
+            #expect(try registry.verifyAudit(state: true).ok)
+        }
     }
 
     @Test func aLogHoldingTheTestVectorsVerifiesWithTheirHead() async throws {
@@ -210,21 +260,50 @@ import Testing
             for vector in vectors {
                 try connection.execute(
                     """
-                    INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash, form)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [
                         vector.seq, vector.at, vector.actor, vector.action,
                         vector.model, vector.version,
                         vector.branch, vector.details, Self.bytes(hex: vector.prevHashHex),
-                        Self.bytes(hex: vector.hashHex),
+                        Self.bytes(hex: vector.hashHex), vector.form,
                     ])
             }
             let verification = try registry.verifyAudit()
             #expect(verification.ok)
-            #expect(verification.entries == 2)
-            #expect(verification.head == vectors[1].hashHex)
+            #expect(verification.entries == 3)
+            #expect(verification.head == vectors[2].hashHex)
             #expect(try registry.allAuditEntries().map(\.hash) == vectors.map(\.hashHex))
+        }
+    }
+
+    /// A file written at schema 7 holds form-1 entries without a `form` column; after the
+    /// upgrade they are form 1 and still verify, and the entries written next are form 2.
+    @Test func anUpgradedLogKeepsItsEntriesInForm1AndWritesForm2() async throws {
+        let vectors = try Self.vectors().filter { $0.form == 1 }
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("mreg.db")
+            do {
+                let connection = try Connection(path: path)
+                try Migrator(migrations: Array(Registry.migrations.prefix(7))).migrate(connection)
+                for vector in vectors {
+                    try connection.execute(
+                        """
+                        INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        [
+                            vector.seq, vector.at, vector.actor, vector.action, vector.model, vector.version, vector.branch,
+                            vector.details, Self.bytes(hex: vector.prevHashHex), Self.bytes(hex: vector.hashHex),
+                        ])
+                }
+            }
+            let registry = try Registry(path: path)
+            _ = try await registry.createModel(name: "churn", by: .alice)
+            #expect(try registry.allAuditEntries().map(\.form) == [1, 1, 2])
+            let verification = try registry.verifyAudit()
+            #expect(verification.ok && verification.entries == 3, "\(verification)")
         }
     }
 
@@ -287,6 +366,44 @@ import Testing
             #expect(theirs.firstBadSeq == ours.firstBadSeq)
             #expect(theirs.entries == ours.entries)
             #expect(theirs.head == ours.head)
+        }
+    }
+
+    /// A log of form-1 entries followed by form-2 ones, as an upgraded registry holds, verifies
+    /// with both verifiers; an entry's form cannot be changed without breaking its hash.
+    @Test(.enabled(if: AuditTests.python3 != nil, "python3 is not installed"))
+    func bothFormsVerifyAndAnEntrysFormCannotBeChanged() async throws {
+        let vectors = try Self.vectors()
+        try await withTemporaryRegistry { registry in
+            let connection = try Connection(path: registry.path)
+            for vector in vectors {
+                try connection.execute(
+                    """
+                    INSERT INTO audit_log (seq, at, actor, action, model, version, branch, details, prev_hash, hash, form)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        vector.seq, vector.at, vector.actor, vector.action, vector.model, vector.version, vector.branch,
+                        vector.details, Self.bytes(hex: vector.prevHashHex), Self.bytes(hex: vector.hashHex), vector.form,
+                    ])
+            }
+            let (intact, intactStatus) = try await Self.runVerifier(on: registry.path)
+            #expect(intactStatus == 0)
+            #expect(intact.ok && intact.entries == 3 && intact.head == vectors[2].hashHex)
+
+            try connection.execute(script: "DROP TRIGGER audit_log_no_update")
+            for (form, problem) in [(1, "do not match its hash"), (9, "names canonical form 9")] {
+                try connection.execute("UPDATE audit_log SET form = ? WHERE seq = 3", [form])
+                let ours = try registry.verifyAudit()
+                #expect(ours.firstBadSeq == 3 && ours.problem?.contains(problem) == true, "form \(form): \(ours)")
+                let (theirs, status) = try await Self.runVerifier(on: registry.path)
+                #expect(status == 1)
+                #expect(theirs.firstBadSeq == 3 && theirs.head == ours.head)
+            }
+            // And a form-1 entry read as form 2.
+            try connection.execute("UPDATE audit_log SET form = 2 WHERE seq = 3")
+            try connection.execute("UPDATE audit_log SET form = 2 WHERE seq = 2")
+            #expect(try registry.verifyAudit().firstBadSeq == 2)
         }
     }
 }

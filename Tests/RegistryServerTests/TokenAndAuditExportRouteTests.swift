@@ -166,13 +166,13 @@ import Testing
             export.expect(.ok)
             #expect(export.headers[.contentType] == "text/csv; charset=utf-8")
             let lines = export.text.split(separator: "\n", omittingEmptySubsequences: false)
-            #expect(lines.first == "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash")
+            #expect(lines.first == "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash,form")
             #expect(lines.last == "", "the last row ends with a line end")
             let rows = lines.dropFirst().dropLast()
             #expect(rows.count == entries.count)
             for (row, entry) in zip(rows, entries) {
                 #expect(row.hasPrefix("\(entry.seq),\(entry.at.millisecondsSinceEpoch),\(entry.at),"), "\(row)")
-                #expect(row.hasSuffix(",\(entry.prevHash),\(entry.hash)"), "\(row)")
+                #expect(row.hasSuffix(",\(entry.prevHash),\(entry.hash),\(entry.form)"), "\(row)")
             }
             // The details hold commas and quotes: RFC 4180 quotes the cell and doubles its quotes.
             let first = try #require(rows.first)

@@ -136,6 +136,7 @@ import Testing
             }
             #expect(parsed.compactMap { $0.int("seq") } == Array(1...entries), "oldest first")
             #expect(parsed.allSatisfy { isSHA256Hex($0.string("hash")) })
+            #expect(parsed.allSatisfy { $0.int("form") == 2 })
 
             let explicit = try await registry.mreg("audit", "export", "--format", "jsonl")
             #expect(explicit.status == 0)
@@ -145,8 +146,9 @@ import Testing
             #expect(csv.status == 0, "\(csv)")
             let rows = csv.stdout.split(separator: "\n")
             #expect(rows.count == entries + 1)
-            #expect(rows.first == "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash")
+            #expect(rows.first == "seq,at,at_iso,actor,action,model,version,branch,details,prev_hash,hash,form")
             #expect(rows.dropFirst().first?.hasPrefix("1,") == true)
+            #expect(rows.dropFirst().allSatisfy { $0.hasSuffix(",2") }, "every entry mreg writes names form 2")
 
             let badFormat = try await registry.mreg("audit", "export", "--format", "xml")
             #expect(badFormat.status == 2, "\(badFormat)")
@@ -283,6 +285,15 @@ import Testing
             #expect(edited.status == 1, "\(edited)")
             #expect(edited.verdict.bool("ok") == false)
             #expect(edited.verdict.int("first_bad_seq") == promoted + 1)
+
+            // A type or the form changed: the version's number as text, form 2 read as form 1.
+            let versionAsText = original.replacing(/"version":(\d+)(?=[,}])/) { #""version":""# + $0.1 + #"""# }
+            for changedLine in [versionAsText, original.replacingOccurrences(of: #""form":2"#, with: #""form":1"#)] {
+                #expect(changedLine != original)
+                lines[promoted] = changedLine
+                let changed = try await check(lines.joined(separator: "\n") + "\n")
+                #expect(changed.status == 1 && changed.verdict.int("first_bad_seq") == promoted + 1, "\(changedLine): \(changed)")
+            }
 
             lines[promoted] = original
             lines.remove(at: 1)
