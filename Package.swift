@@ -122,8 +122,11 @@ let package = Package(
             dependencies: [
                 "RegistryServer",
                 "RegistryCore",
+                "RegistryClient",
                 "MregTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The event stream read as clients read it: a real connection, piece by piece.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

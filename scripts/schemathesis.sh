@@ -39,7 +39,9 @@ fi
 exclude=${SCHEMATHESIS_EXCLUDE-positive_data_acceptance}
 status=0
 # `timeout` bounds the run as a whole; --max-examples bounds each operation. (--max-time is
-# not a bound: schemathesis 4 keeps fuzzing until that budget is spent.)
+# not a bound: schemathesis 4 keeps fuzzing until that budget is spent.) The event stream is left
+# out: a followed stream never ends, so a request-and-answer fuzzer can only time out on it;
+# RegistryServerTests/EventStreamTests checks its parameters and its bytes instead.
 timeout --kill-after=10 "${SCHEMATHESIS_TIMEOUT:-240}" \
   "$schemathesis" run "$base_url/openapi.yaml" \
   --url "$base_url" \
@@ -51,6 +53,7 @@ timeout --kill-after=10 "${SCHEMATHESIS_TIMEOUT:-240}" \
   --request-timeout 10 \
   --wait-for-schema 10 \
   --generation-database none \
+  --exclude-operation-id streamEvents \
   --no-color \
   "$@" || status=$?
 

@@ -18,7 +18,7 @@ final class HTTPTransport: Sendable {
     private let token: String?
     private let client: HTTPClient
     private let timeout: Duration
-    private let retry: RetryPolicy
+    let retry: RetryPolicy
 
     /// One request: what to send and whether it may be sent again.
     struct Request: Sendable {
@@ -30,6 +30,8 @@ final class HTTPTransport: Sendable {
         var safety: RetrySafety
         /// Set on creating POSTs: the server answers a repeat of the key with the first answer.
         var idempotencyKey: String? = nil
+        /// Sent as they are, after the usual ones (`Accept` replaces the JSON one).
+        var headers: [(String, String)] = []
     }
 
     /// - Throws: `INVALID_ARGUMENT` for a URL that is not `http://` or `https://`, or a CA
@@ -163,6 +165,7 @@ final class HTTPTransport: Sendable {
         var built = HTTPClientRequest(url: url)
         built.method = request.method
         built.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in request.headers { built.headers.replaceOrAdd(name: name, value: value) }
         built.headers.add(name: "User-Agent", value: "mreg-cli")
         if let token { built.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let key = request.idempotencyKey { built.headers.add(name: "Idempotency-Key", value: key) }

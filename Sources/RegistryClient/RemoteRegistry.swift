@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NIOHTTP1
 import RegistryCore
 
@@ -190,6 +191,44 @@ public struct RemoteRegistry: Sendable {
         try await transport.stream(.init(method: .GET, path: "/v1/audit/export", query: [("format", format.rawValue)], safety: .idempotent), to: write)
     }
 
+    // MARK: Events
+
+    /// The server's events (`GET /v1/events`) after `since` — nil: from now on — that `filter`
+    /// lets through, handed to `receive` in order. Without `follow` it ends at the log's head as
+    /// it was when the stream began. With `follow` it reads until cancelled: when the connection
+    /// drops or the server restarts it connects again with `Last-Event-ID` set to the last event
+    /// it had, so nothing is missed or repeated, giving up after the retry policy's attempts
+    /// without an answer.
+    public func events(
+        after since: Int?, _ filter: EventFilter, follow: Bool, receive: @escaping @Sendable (AuditEntry) async -> Void
+    ) async throws(RegistryError) {
+        let cursor = EventCursor(since)
+        var query = [("follow", String(follow))]
+        if let model = filter.model { query.append(("model", model)) }
+        if !filter.types.isEmpty { query.append(("types", filter.types.joined(separator: ","))) }
+        var generator = SystemRandomNumberGenerator()
+        var failures = 0
+        while true {
+            var request = HTTPTransport.Request(method: .GET, path: "/v1/events", query: query, safety: .idempotent)
+            request.headers = [("Accept", "text/event-stream")]
+            if let resume = cursor.seq { request.headers.append(("Last-Event-ID", String(resume))) }
+            let before = cursor.received
+            do {
+                try await transport.stream(request) { piece in try await cursor.feed(piece, to: receive) }
+                guard follow else { return }
+                failures = 0  // the server ended the stream (it is shutting down): connect again
+            } catch where follow && error.code == .unavailable {
+                failures = cursor.received > before ? 1 : failures + 1
+                guard failures < transport.retry.attempts else { throw error }
+            }
+            do {
+                try await Task.sleep(for: transport.retry.delay(after: max(failures, 1), using: &generator))
+            } catch {
+                return  // cancelled: the caller is done
+            }
+        }
+    }
+
     // MARK: Backup
 
     /// Writes a consistent copy of the server's database to a new file at `path`; a copy cut
@@ -264,4 +303,47 @@ public struct RemoteRegistry: Sendable {
     }
 
     static func newIdempotencyKey() -> String { "mreg-cli-" + UUID().uuidString.lowercased() }
+}
+
+/// Where an event stream stands: the last event received (or where the server said the stream
+/// began), to resume after; and the messages being parsed.
+private final class EventCursor: Sendable {
+    private struct State {
+        var seq: Int?
+        var received = 0
+        var parser = ServerSentEvents()
+    }
+
+    private let state: Mutex<State>
+
+    init(_ seq: Int?) { state = Mutex(State(seq: seq)) }
+
+    var seq: Int? { state.withLock { $0.seq } }
+    var received: Int { state.withLock { $0.received } }
+
+    /// Parses `piece` and hands each event it completes to `receive`.
+    func feed(_ piece: [UInt8], to receive: @Sendable (AuditEntry) async -> Void) async throws {
+        let messages = state.withLock { state in
+            let messages = state.parser.feed(piece)
+            // The stream's first comment says where it began: a resume before any event must
+            // start there, not at the head of the log as it is by then.
+            if state.seq == nil, let comment = state.parser.lastComment, comment.hasPrefix("mreg events after ") {
+                state.seq = Int(comment.dropFirst("mreg events after ".count))
+            }
+            return messages
+        }
+        for message in messages {
+            let entry: AuditEntry
+            do {
+                entry = try JSONCoding.decode(AuditEntry.self, from: Array(message.data.utf8))
+            } catch {
+                throw RegistryError(.unavailable, "the event stream sent an event mreg cannot read (\(error))")
+            }
+            await receive(entry)
+            state.withLock { state in
+                state.seq = entry.seq
+                state.received += 1
+            }
+        }
+    }
 }

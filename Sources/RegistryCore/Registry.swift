@@ -1,5 +1,6 @@
 import Foundation
 import SQLite
+import Synchronization
 
 /// The model registry: every operation of the contract, each change one `BEGIN IMMEDIATE`
 /// transaction that writes the change, its transition and its audit entry together, or nothing.
@@ -10,6 +11,8 @@ import SQLite
 public final class Registry: Sendable {
     public let database: Database
     let clock: @Sendable () -> Timestamp
+    /// Told of every commit (`observeCommits`).
+    let commitObservers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameters:
@@ -100,7 +103,10 @@ public final class Registry: Sendable {
 
     /// One write, all or nothing, returned once committed; any error rolls it back.
     func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws(RegistryError) -> T {
-        do { return try await database.write(body) } catch { throw Self.translate(error) }
+        let value: T
+        do { value = try await database.write(body) } catch { throw Self.translate(error) }
+        for observer in commitObservers.withLock({ $0 }) { observer() }
+        return value
     }
 
     /// One read transaction: every query sees the same snapshot.

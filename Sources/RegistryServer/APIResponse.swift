@@ -25,9 +25,10 @@ struct APIResponse: Sendable {
 
     /// A streamed `status` response: `write` is called with each piece of the body, in order.
     static func streaming(
-        contentType: String, status: HTTPResponse.Status = .ok, _ write: @escaping @Sendable (([UInt8]) async throws -> Void) async throws -> Void
+        contentType: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+        _ write: @escaping @Sendable (([UInt8]) async throws -> Void) async throws -> Void
     ) -> APIResponse {
-        APIResponse(status: status, contentType: contentType, body: [], stream: ResponseBody { writer in
+        APIResponse(status: status, contentType: contentType, body: [], headers: headers, stream: ResponseBody { writer in
             try await write { piece in try await writer.write(ByteBuffer(bytes: piece)) }
             try await writer.finish(nil)
         })

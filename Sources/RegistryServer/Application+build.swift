@@ -14,10 +14,12 @@ public struct ServerArguments: Sendable {
     public var checkpointOrigin: String
     /// Serve HTTPS with this (``tlsConfiguration(certificateChain:privateKey:)``); `nil` serves plain HTTP.
     public var tls: TLSConfiguration?
+    /// How long an event stream may stay silent before a heartbeat comment keeps it open.
+    public var eventHeartbeat: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, checkpointKey: String? = nil,
-        checkpointOrigin: String = "mreg", tls: TLSConfiguration? = nil
+        checkpointOrigin: String = "mreg", tls: TLSConfiguration? = nil, eventHeartbeat: Duration = .seconds(15)
     ) {
         self.host = host
         self.port = port
@@ -25,6 +27,7 @@ public struct ServerArguments: Sendable {
         self.checkpointKey = checkpointKey
         self.checkpointOrigin = checkpointOrigin
         self.tls = tls
+        self.eventHeartbeat = eventHeartbeat
     }
 
     /// A server's TLS from PEM files: its certificate (the file may hold the chain, the
@@ -49,24 +52,25 @@ public struct ServerArguments: Sendable {
 }
 
 /// Every route of the API, in one list: method, path, required role, handler.
-func apiRoutes(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> [Route] {
+func apiRoutes(registry: Registry, metrics: ServerMetrics, events: EventHub, arguments: ServerArguments = ServerArguments()) -> [Route] {
     [
-        OperationsRoutes(registry: registry, metrics: metrics).routes,
+        OperationsRoutes(registry: registry, metrics: metrics, events: events).routes,
         ModelRoutes(registry: registry).routes,
         PromotionRoutes(registry: registry).routes,
         RolloutRoutes(registry: registry).routes,
         AuditRoutes(registry: registry, checkpointKey: arguments.checkpointKey, origin: arguments.checkpointOrigin).routes,
         TokenRoutes(registry: registry).routes,
         BackupRoutes(registry: registry).routes,
+        EventRoutes(registry: registry, hub: events, heartbeat: arguments.eventHeartbeat).routes,
     ].flatMap { $0 }
 }
 
 /// The server's responder: every route of `apiRoutes` inside `RoutePipeline`, and everything
 /// inside the access log and metrics (`ObservabilityMiddleware`) and the problem documents
 /// (`ProblemMiddleware`).
-func buildResponder(registry: Registry, metrics: ServerMetrics, arguments: ServerArguments = ServerArguments()) -> APIRouter {
+func buildResponder(registry: Registry, metrics: ServerMetrics, events: EventHub, arguments: ServerArguments = ServerArguments()) -> APIRouter {
     let middleware = RoutePipeline.middleware(registry: registry)
-    return APIRouter(routes: apiRoutes(registry: registry, metrics: metrics, arguments: arguments), metrics: metrics) { route in
+    return APIRouter(routes: apiRoutes(registry: registry, metrics: metrics, events: events, arguments: arguments), metrics: metrics) { route in
         RoutePipeline.compose(route, middleware)
     }
 }
@@ -74,13 +78,15 @@ func buildResponder(registry: Registry, metrics: ServerMetrics, arguments: Serve
 /// The application `mreg serve` runs and the tests drive.
 /// - Parameters:
 ///   - onServerRunning: called with the bound port (useful with port 0).
-/// - Throws: `INVALID_ARGUMENT` when the TLS files cannot be used.
+/// - Throws: `INVALID_ARGUMENT` when the TLS files cannot be used; `UNAVAILABLE` when the
+///   audit log cannot be read.
 public func buildApplication(
     _ arguments: ServerArguments, registry: Registry, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws(RegistryError) -> some ApplicationProtocol {
     var logger = Logger(label: "mreg")
     logger.logLevel = arguments.logLevel
     let metrics = ServerMetrics()
+    let events = try EventHub(registry: registry)
     let server: HTTPServerBuilder
     if let tls = arguments.tls {
         do {
@@ -92,9 +98,10 @@ public func buildApplication(
         server = .http1()
     }
     return Application(
-        responder: buildResponder(registry: registry, metrics: metrics, arguments: arguments),
+        responder: buildResponder(registry: registry, metrics: metrics, events: events, arguments: arguments),
         server: server,
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
+        services: [events],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)
 }

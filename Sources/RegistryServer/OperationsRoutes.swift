@@ -5,6 +5,7 @@ import RegistryCore
 struct OperationsRoutes {
     let registry: Registry
     let metrics: ServerMetrics
+    let events: EventHub
 
     /// The OpenAPI document, embedded from openapi/openapi.yaml at build time.
     static let openAPIDocument: String = embeddedOpenAPIFiles.first?.text ?? ""
@@ -20,7 +21,7 @@ struct OperationsRoutes {
                     : Problem(status: .serviceUnavailable, code: .unavailable, detail: "the database does not answer or its schema is not current").response
             },
             Route(.get, "/metrics", role: nil) { _ in
-                APIResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.exposition(registry: registry))
+                APIResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.exposition(registry: registry, events: events))
             },
             Route(.get, "/openapi.yaml", role: nil) { _ in
                 APIResponse(status: .ok, contentType: "application/yaml", body: Array(Self.openAPIDocument.utf8))

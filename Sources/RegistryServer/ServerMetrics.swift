@@ -15,6 +15,8 @@ final class ServerMetrics: Sendable {
     private let walRestarts: Gauge
     private let walLongestPause: Gauge
     private let walPaused: Gauge
+    private let eventStreams: Gauge
+    private let eventHead: Gauge
     /// The collectors of each (route, method, status), so a request costs one dictionary lookup
     /// instead of the registry's label matching.
     private let perRequest = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
@@ -35,6 +37,8 @@ final class ServerMetrics: Sendable {
         self.walRestarts = collectors.makeGauge(descriptor: Self.walRestarts)
         self.walLongestPause = collectors.makeGauge(descriptor: Self.walLongestPause)
         self.walPaused = collectors.makeGauge(descriptor: Self.walPaused)
+        self.eventStreams = collectors.makeGauge(descriptor: Self.eventStreams)
+        self.eventHead = collectors.makeGauge(descriptor: Self.eventHead)
     }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
@@ -54,7 +58,9 @@ final class ServerMetrics: Sendable {
     }
 
     /// The Prometheus text exposition, with the registry gauges read now.
-    func exposition(registry: Registry) -> [UInt8] {
+    func exposition(registry: Registry, events: EventHub) -> [UInt8] {
+        eventStreams.set(Double(events.openStreams))
+        eventHead.set(Double(events.head))
         if let counts = try? registry.counts() {
             models.set(Double(counts.models))
             versions.set(Double(counts.versions))
@@ -98,6 +104,12 @@ final class ServerMetrics: Sendable {
     static var walPaused: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "db", metricName: "wal_write_paused", unitName: "seconds",
         helpText: "The time writes spent paused for the WAL, in all.") }
+    static var eventStreams: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "events", metricName: "streams_open", unitName: "",
+        helpText: "Event streams (GET /v1/events) open now.") }
+    static var eventHead: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "events", metricName: "head_seq", unitName: "",
+        helpText: "The newest event (audit seq) the server has read for its streams.") }
     static var requests: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "http", metricName: "requests", unitName: "total",
         helpText: "HTTP requests by route, method and status.") }

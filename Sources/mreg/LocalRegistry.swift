@@ -89,6 +89,26 @@ struct LocalRegistry: RegistryService {
         try registry.verifyAudit(checkpoint: checkpoint, publicKey: publicKey, state: state)
     }
 
+    /// On a file, following is looking at the log's head every `followInterval` (the file may
+    /// be changed by any process; a server's streams are woken by its commits instead).
+    func events(after since: Int?, _ filter: EventFilter, follow: Bool, receive: @escaping @Sendable (AuditEntry) async -> Void)
+        async throws(RegistryError)
+    {
+        var cursor = if let since { since } else { try registry.auditHead() }
+        while true {
+            let head = try registry.auditHead()
+            while cursor < head {
+                let page = try registry.events(after: cursor, through: head, filter)
+                for entry in page.events { await receive(entry) }
+                cursor = page.through
+            }
+            guard follow else { return }
+            do { try await Task.sleep(for: Self.followInterval) } catch { return }
+        }
+    }
+
+    static let followInterval = Duration.milliseconds(200)
+
     func exportAudit(_ format: AuditExport.Format, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws(RegistryError) {
         do {
             try await registry.exportAudit(format, write: write)

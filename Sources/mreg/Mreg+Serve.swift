@@ -24,6 +24,8 @@ extension Mreg {
         @Option(help: "The origin signed into checkpoints.") var origin = "mreg"
         @Option(help: ArgumentHelp("Serve HTTPS with this PEM certificate (chain); needs --tls-key.", valueName: "path")) var tlsCert: String?
         @Option(help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "path")) var tlsKey: String?
+        @Option(help: ArgumentHelp("Seconds an event stream (GET /v1/events) may stay silent before a heartbeat keeps it open.", valueName: "seconds"))
+        var eventHeartbeat: Double = 15
 
         func validate() throws {
             // Only the flag: a shell with $MREG_SERVER exported may still start a server.
@@ -35,6 +37,7 @@ extension Mreg {
             }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+            guard (0.05...3600).contains(eventHeartbeat) else { throw ValidationError("--event-heartbeat must be between 0.05 and 3600 seconds") }
             do { try AuditCheckpoint.validate(origin: origin) } catch { throw ValidationError("--origin: \(error.message)") }
         }
 
@@ -47,7 +50,7 @@ extension Mreg {
             }
             let arguments = ServerArguments(
                 host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin,
-                tls: tls)
+                tls: tls, eventHeartbeat: .milliseconds(Int64((eventHeartbeat * 1000).rounded())))
             let registry = try Registry(path: global.databasePath, workload: .server)
             if let issued = try await registry.createFirstAdminToken() {
                 Terminal.printError("""

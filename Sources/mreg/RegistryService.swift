@@ -39,6 +39,10 @@ protocol RegistryService: Sendable {
     func checkpoint(privateKey: String?, origin: String?) async throws(RegistryError) -> AuditCheckpoint
     /// Writes a consistent copy of the whole database to a new file on this machine.
     func backup(to path: String) async throws(RegistryError)
+    /// The events after `since` (nil: from now on) that `filter` lets through, oldest first,
+    /// up to the log's head; with `follow`, then each new one as it is committed, until cancelled.
+    func events(after since: Int?, _ filter: EventFilter, follow: Bool, receive: @escaping @Sendable (AuditEntry) async -> Void)
+        async throws(RegistryError)
     func createToken(name: String, role: Role) async throws(RegistryError) -> IssuedToken
     func tokens() async throws(RegistryError) -> [APIToken]
     func revokeToken(id: String) async throws(RegistryError) -> APIToken

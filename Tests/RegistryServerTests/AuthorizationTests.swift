@@ -15,7 +15,7 @@ import Testing
     static func protectedRoutes() throws -> [(method: HTTPRequest.Method, template: String, uri: String, role: Role)] {
         try withTemporaryDirectory { directory in
             let registry = try Registry(path: directory.file("routes.db"), workload: .server)
-            return apiRoutes(registry: registry, metrics: ServerMetrics()).compactMap { route in
+            return apiRoutes(registry: registry, metrics: ServerMetrics(), events: try EventHub(registry: registry)).compactMap { route in
                 route.role.map { (route.method, route.path, concretePath(route.path), $0) }
             }
         }

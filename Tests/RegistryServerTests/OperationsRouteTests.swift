@@ -52,7 +52,7 @@ import Testing
             #expect(reply.headers[.contentType]?.contains("yaml") == true)
             #expect(reply.text.hasPrefix("openapi: 3"))
             let documented = documentedOperations(reply.text)
-            for route in apiRoutes(registry: server.registry, metrics: ServerMetrics()) {
+            for route in apiRoutes(registry: server.registry, metrics: ServerMetrics(), events: try EventHub(registry: server.registry)) {
                 let operation = "\(route.method.rawValue.lowercased()) \(route.path)"
                 #expect(documented.contains(operation), "the OpenAPI document does not describe \(operation)")
             }
@@ -71,7 +71,7 @@ import Testing
         let requests = sources.flatMap { $0.matches(of: call).map { (method: String($0.1), path: String($0.2)) } }
         #expect(requests.count > 100, "the pattern no longer finds the tests' requests")
         try await withTestServer { server in
-            let untested = apiRoutes(registry: server.registry, metrics: ServerMetrics()).filter { route in
+            let untested = apiRoutes(registry: server.registry, metrics: ServerMetrics(), events: try EventHub(registry: server.registry)).filter { route in
                 !requests.contains { Self.route(route, matches: $0.method, $0.path) }
             }
             #expect(untested.isEmpty, "routes no test in RegistryServerTests requests: \(untested.map { "\($0.method.rawValue) \($0.path)" })")

@@ -135,14 +135,21 @@ struct TemporaryRegistry: Sendable {
     }
 
     func mreg(arguments: [String], actor: String = "tester", environment: [String: String] = [:]) async throws -> ProcessOutcome {
+        var variables = try mregEnvironment(actor: actor)
+        variables.merge(environment) { $1 }
+        return try await runProcess(MregBinary.path, arguments, environment: variables, directory: directory)
+    }
+
+    /// The environment `mreg` runs in for `actor`: this registry's file, or in `.server` mode
+    /// the server's URL and the actor's token.
+    func mregEnvironment(actor: String = "tester") throws -> [String: String] {
         var variables = self.environment(actor: actor)
         if let server {
             variables["MREG_SERVER"] = server.process.url
             let token: String = try #require(server.tokens[actor], "no token for \(actor): add it to TemporaryRegistry.actors")
             variables["MREG_TOKEN"] = token
         }
-        variables.merge(environment) { $1 }
-        return try await runProcess(MregBinary.path, arguments, environment: variables, directory: directory)
+        return variables
     }
 
     /// Runs `mreg … --json`, expects exit 0 and returns the JSON object it printed.

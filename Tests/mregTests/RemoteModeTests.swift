@@ -461,10 +461,23 @@ final class BackgroundProgram: Sendable {
     private let stdoutPath: String
     private let stderrPath: String
 
-    init(_ executable: String, _ arguments: [String], directory: String) async throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String) async throws {
         let name = "\(directory)/background-\(UUID().uuidString)"
         (stdoutPath, stderrPath) = (name + ".out", name + ".err")
-        process = try ChildProcess(executable, arguments, directory: directory, stdout: stdoutPath, stderr: stderrPath)
+        process = try ChildProcess(executable, arguments, environment: environment, directory: directory, stdout: stdoutPath, stderr: stderrPath)
+    }
+
+    /// The first `count` lines it prints, waiting up to 30 s for them.
+    func lines(_ count: Int) async throws -> [String] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let lines = Self.read(stdoutPath).split(separator: "\n").map(String.init)
+            if lines.count >= count { return Array(lines.prefix(count)) }
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                throw Silent(running: process.isRunning, stderr: Self.read(stderrPath) + "\n(it printed \(lines.count) of \(count) lines)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// The first line it prints, waiting up to 30 s for it.

@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import RegistryCore
+import ServiceLifecycle
+import Synchronization
+
+/// Carries the audit log to the server's event streams (`GET /v1/events`; contract section 10).
+///
+/// The log is the outbox: nothing but committed entries is ever sent, and they are read back
+/// from the log itself, so a stream can never show an event the log does not hold. One thread
+/// follows the log's head: woken by each commit of this server (`Registry.observeCommits`),
+/// and every `pollInterval` for changes made by other processes on the same file. It reads the
+/// new entries once and keeps the most recent in memory, so that hundreds of streams are fed
+/// from one read, and wakes the streams waiting for them. A stream that is further behind reads
+/// the log itself until it catches up.
+final class EventHub: Service, @unchecked Sendable {
+    // @unchecked: `condition` is a lock; everything else is in `state` or immutable.
+    private let registry: Registry
+    private let pollInterval: Duration
+    private let capacity: Int
+    private let condition = NSCondition()
+    /// Guarded by `condition`: a commit happened since the thread last looked.
+    private var poked = false
+    private let state: Mutex<State>
+
+    private struct State {
+        /// The newest entries, ending at `head`, oldest first, each with its message.
+        var recent: [Event] = []
+        /// The last `seq` the hub has seen in the log.
+        var head: Int
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiter = 0
+        var stopped = false
+        var openStreams = 0
+    }
+
+    /// An entry and its Server-Sent Events message, written once for every stream.
+    private struct Event {
+        let entry: AuditEntry
+        let message: [UInt8]
+    }
+
+    private struct Waiter {
+        let after: Int
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    /// - Parameters:
+    ///   - pollInterval: how often the log is looked at without a commit of this server, and
+    ///     so how late a stream's heartbeat may be.
+    ///   - capacity: how many recent entries are kept for streams to read from memory.
+    init(registry: Registry, pollInterval: Duration = .milliseconds(250), capacity: Int = 8_192) throws(RegistryError) {
+        self.registry = registry
+        self.pollInterval = pollInterval
+        self.capacity = capacity
+        state = Mutex(State(head: try registry.auditHead()))
+        registry.observeCommits { [weak self] in self?.poke() }
+    }
+
+    /// The last `seq` the hub has seen.
+    var head: Int { state.withLock { $0.head } }
+
+    var openStreams: Int { state.withLock { $0.openStreams } }
+
+    // MARK: The service
+
+    /// Follows the log until the server shuts down, then ends every stream.
+    func run() async throws {
+        let thread = Thread { [self] in follow() }
+        thread.name = "mreg-events"
+        thread.start()
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    /// Ends every stream and the thread.
+    func stop() {
+        condition.lock()
+        let waiters = state.withLock { state in
+            state.stopped = true
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        condition.signal()
+        condition.unlock()
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    private func poke() {
+        condition.lock()
+        poked = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func follow() {
+        let logger = Logger(label: "mreg.events")
+        while true {
+            condition.lock()
+            if !poked, !state.withLock({ $0.stopped }) {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(pollInterval)))
+            }
+            poked = false
+            condition.unlock()
+            if state.withLock({ $0.stopped }) { return }
+            do {
+                try readNewEntries()
+            } catch {
+                logger.error("the event stream cannot read the audit log: \(error.message)")
+            }
+            wakeWaiters()
+        }
+    }
+
+    /// Appends the entries committed since `head` to `recent`.
+    private func readNewEntries() throws(RegistryError) {
+        var head = state.withLock { $0.head }
+        let newest = try registry.auditHead()
+        while head < newest {
+            let entries = try registry.auditEntries(after: head, through: newest)
+            guard let last = entries.last else { break }
+            let events = entries.map { Event(entry: $0, message: Self.message($0)) }
+            state.withLock { state in
+                state.recent.append(contentsOf: events)
+                if state.recent.count > 2 * capacity { state.recent.removeFirst(state.recent.count - capacity) }
+                state.head = last.seq
+            }
+            head = last.seq
+        }
+    }
+
+    /// Resumes the streams that have something to read, and those whose heartbeat is due.
+    private func wakeWaiters() {
+        let now = ContinuousClock.now
+        let due = state.withLock { state -> [Waiter] in
+            let ready = state.waiters.filter { $0.value.after < state.head || $0.value.deadline <= now }
+            for id in ready.keys { state.waiters[id] = nil }
+            return Array(ready.values)
+        }
+        for waiter in due { waiter.continuation.resume() }
+    }
+
+    // MARK: What a stream asks
+
+    /// Waits until the log has entries after `seq`, `deadline` passes (within `pollInterval`)
+    /// or the hub stops. Returns whether there is something to read.
+    func wait(after seq: Int, until deadline: ContinuousClock.Instant) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                guard state.head <= seq, !state.stopped else { return true }
+                state.waiters[state.nextWaiter] = Waiter(after: seq, deadline: deadline, continuation: continuation)
+                state.nextWaiter += 1
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        return state.withLock { $0.head > seq }
+    }
+
+    var stopped: Bool { state.withLock { $0.stopped } }
+
+    /// The messages of the entries after `seq` through `last` that `filter` lets through, and
+    /// how far the log was read: from memory when the hub still holds the entry after `seq`,
+    /// else from the log.
+    func messages(after seq: Int, through last: Int, _ filter: EventFilter) throws(RegistryError) -> (bytes: [UInt8], through: Int) {
+        let fromMemory = state.withLock { state -> (bytes: [UInt8], through: Int)? in
+            guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest else { return nil }
+            let end = min(last, state.head)
+            guard seq < end else { return ([], seq) }
+            let slice = state.recent[(seq + 1 - oldest)...(end - oldest)].prefix(AuditExport.pageSize)
+            var bytes: [UInt8] = []
+            for event in slice where filter.matches(event.entry) { bytes.append(contentsOf: event.message) }
+            return (bytes, slice.last?.entry.seq ?? seq)
+        }
+        if let fromMemory { return fromMemory }
+        let page = try registry.events(after: seq, through: min(last, max(head, seq)), filter)
+        return (page.events.flatMap(Self.message), page.through)
+    }
+
+    /// An entry's message: `id:` its seq, `event:` its action, `data:` the entry as the audit
+    /// log's JSON (one line: the JSON writer escapes line breaks inside strings).
+    static func message(_ entry: AuditEntry) -> [UInt8] {
+        var bytes = Array("id: \(entry.seq)\nevent: \(entry.action)\ndata: ".utf8)
+        bytes.append(contentsOf: JSONCoding.bytes(entry))
+        bytes.append(contentsOf: "\n\n".utf8)
+        return bytes
+    }
+
+    /// Counts a stream while `body` runs.
+    func counting<T>(_ body: () async throws -> T) async rethrows -> T {
+        state.withLock { $0.openStreams += 1 }
+        defer { state.withLock { $0.openStreams -= 1 } }
+        return try await body()
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
