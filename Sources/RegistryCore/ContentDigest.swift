@@ -41,7 +41,7 @@ struct VersionContent: Equatable {
     let description: String
 
     /// Fields in this order: artifact_uri, digest, params, metrics, tags, parent, description.
-    var sha256: String {
+    var encoded: ContentDigest {
         var digest = ContentDigest()
         digest.text(artifactURI)
         digest.text(self.digest)
@@ -50,8 +50,10 @@ struct VersionContent: Equatable {
         digest.text(tags)
         digest.integer(parent)
         digest.text(description)
-        return digest.sha256
+        return digest
     }
+
+    var sha256: String { encoded.sha256 }
 }
 
 /// What attaching a report writes to its row besides its version, creator and time, as stored;
