@@ -48,16 +48,25 @@ struct EventRoutes {
             try await withGracefulShutdownHandler {
                 var cursor = seq
                 try await write(Array(": mreg events after \(cursor)\nretry: 1000\n\n".utf8))
+                var lastWrite = ContinuousClock.now
                 while cursor < last, !hub.stopped {
+                    // Timed from the last write, not from the last wake: a stream whose filter
+                    // passes over a busy log's events still needs them, and a write is how a
+                    // connection the client has left is found and closed.
+                    if ContinuousClock.now - lastWrite >= heartbeat {
+                        try await write(Self.heartbeatComment)
+                        lastWrite = .now
+                    }
                     let page = try hub.messages(after: cursor, through: last, filter)
-                    if !page.bytes.isEmpty { try await write(page.bytes) }
+                    if !page.bytes.isEmpty {
+                        try await write(page.bytes)
+                        lastWrite = .now
+                    }
                     if page.through > cursor {
                         cursor = page.through
                         continue
                     }
-                    if await !hub.wait(after: cursor, until: .now + heartbeat), !hub.stopped {
-                        try await write(Self.heartbeatComment)
-                    }
+                    _ = await hub.wait(after: cursor, until: lastWrite + heartbeat)
                 }
             } onGracefulShutdown: {
                 // The server is going down: end every stream so that draining does not wait on them.

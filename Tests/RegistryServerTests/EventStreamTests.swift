@@ -150,6 +150,18 @@ import Testing
             // A quiet stream sends a heartbeat every 200 ms.
             let quiet = try await server.read("/v1/events", for: .milliseconds(900))
             #expect(quiet.body.components(separatedBy: ": heartbeat\n\n").count - 1 >= 2, "\(quiet.body)")
+
+            // So does one whose filter passes over every event of a busy log.
+            let busy = Task {
+                for index in 0..<200 {
+                    _ = try await registry.register(model: "b", RegisterRequest(artifactURI: "s3://b/busy/\(index)"), by: Self.setup)
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            let passedOver = try await server.read("/v1/events?model=nobody", for: .milliseconds(900))
+            busy.cancel()
+            #expect(!passedOver.body.contains("\nid: "))
+            #expect(passedOver.body.components(separatedBy: ": heartbeat\n\n").count - 1 >= 2, "\(passedOver.body)")
         }
     }
 
