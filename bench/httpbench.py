@@ -321,6 +321,110 @@ def part_wal(bin_dir: Path, work: Path, seconds: int, threads: int, connections:
     return result
 
 
+def part_events(bin_dir: Path, work: Path, subscriber_counts: list[int], events: int, rate: int, runs: int) -> dict:
+    """The live event stream (GET /v1/events): `subscribers` SSE connections, then `events`
+    registrations at `rate` per second over one kept-alive connection; each subscriber notes,
+    for every event, when it arrived against the entry's own `at` (the change's time, taken
+    before its commit, on the same clock). Latency is commit-to-receipt plus the commit itself.
+    Rounds alternate the subscriber counts."""
+    import asyncio
+    import datetime
+    import threading
+
+    parsed_at: dict[bytes, float] = {}
+
+    def at_ms(text: bytes) -> float:
+        # Every subscriber sees the same `at` of an event: parse it once.
+        value = parsed_at.get(text)
+        if value is None:
+            moment = datetime.datetime.strptime(text.decode(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+            value = parsed_at[text] = moment.timestamp() * 1000
+        return value
+
+    async def subscribe(port: int, token: str, model: str, ready: asyncio.Event, latencies: list, counts: list, index: int):
+        reader, writer = await asyncio.open_connection(B.LOOPBACK, port)
+        writer.write((f"GET /v1/events?model={model} HTTP/1.1\r\nHost: {B.LOOPBACK}\r\n"
+                      f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").encode())
+        await writer.drain()
+        pending = b""
+        try:
+            # Read what has arrived in one piece and note its time once: a line at a time, the
+            # client's own parsing, not the stream, is what 200 subscribers in one process measure.
+            while counts[index] < events:
+                chunk = await reader.read(1 << 16)
+                if not chunk:
+                    break
+                received = time.time() * 1000
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if line.startswith(b"data: "):
+                        start = line.find(b'"at":"') + 6
+                        latencies.append(received - at_ms(line[start:line.find(b'"', start)]))
+                        counts[index] += 1
+                    elif not ready.is_set() and line.startswith(b": mreg events after"):
+                        ready.set()
+        finally:
+            writer.close()
+
+    def write_events(port: int, token: str, model: str):
+        c = Client(port, token)
+        interval = 1.0 / rate
+        next_at = time.perf_counter()
+        for n in range(events):
+            c.call("POST", f"/v1/models/{model}/versions", {"artifact_uri": f"s3://bench/{model}/{n}"})
+            next_at += interval
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        c.close()
+
+    async def one_round(port: int, token: str, model: str, subscribers: int) -> dict:
+        latencies: list[float] = []
+        counts = [0] * subscribers
+        readies = [asyncio.Event() for _ in range(subscribers)]
+        tasks = [asyncio.create_task(subscribe(port, token, model, readies[i], latencies, counts, i)) for i in range(subscribers)]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
+        t0 = time.perf_counter()
+        cpu0 = cpu_seconds(server.proc.pid)
+        writer = threading.Thread(target=write_events, args=(port, token, model))
+        writer.start()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+        wall = time.perf_counter() - t0
+        server_cpu = cpu_seconds(server.proc.pid) - cpu0
+        writer.join()
+        ordered = sorted(latencies)
+        return {"subscribers": subscribers, "events": events, "delivered": sum(counts), "wall_s": round(wall, 2),
+                "server_cpu_s": round(server_cpu, 2),
+                "delivered_per_s": round(sum(counts) / wall), "p50_ms": round(B.percentile(ordered, 50), 2),
+                "p99_ms": round(B.percentile(ordered, 99), 2), "max_ms": round(ordered[-1], 2)}
+
+    server = new_server(bin_dir / "mreg", work / "events.db", work / "events-server.log")
+    server.start()
+    rounds: list[dict] = []
+    try:
+        c = Client(server.port, server.token)
+        for round_index in range(runs):
+            for subscribers in subscriber_counts:
+                model = f"bench-ev-{round_index}-{subscribers}"
+                c.call("POST", "/v1/models", {"name": model})
+                r = asyncio.run(one_round(server.port, server.token, model, subscribers))
+                r["round"] = round_index + 1
+                rounds.append(r)
+                B.log(f"  events round {round_index + 1}: {subscribers:>3} subscriber(s), {r['delivered']:,} delivered in "
+                      f"{r['wall_s']} s ({r['delivered_per_s']:,}/s, server CPU {r['server_cpu_s']} s), commit-to-receipt p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms "
+                      f"max {r['max_ms']} ms")
+        c.close()
+    finally:
+        server.stop()
+    summary = {}
+    for subscribers in subscriber_counts:
+        of = [r for r in rounds if r["subscribers"] == subscribers]
+        summary[str(subscribers)] = {"p50_ms": B.spread([r["p50_ms"] for r in of]), "p99_ms": B.spread([r["p99_ms"] for r in of]),
+                                     "max_ms": B.spread([r["max_ms"] for r in of]),
+                                     "delivered_per_s": B.spread([r["delivered_per_s"] for r in of])}
+    return {"events": events, "rate_per_s": rate, "rounds": rounds, "by_subscribers": summary}
+
+
 def part_cli(bin_dir: Path, work: Path, warmup: int, runs: int) -> dict:
     if not shutil.which("hyperfine"):
         return {"skipped": "hyperfine is not installed (scripts/install-deps.sh hyperfine)"}
@@ -449,6 +553,21 @@ def report(doc: dict) -> tuple[str, list[dict]]:
                      f"{B.fmt_num(wal['paused_ms'], 1)} ms in all, longest {B.fmt_num(wal['longest_pause_ms'], 2)} ms")
         checks.append({"target": f"WAL ≤ {wal['bound_bytes'] / 2**20:.0f} MiB under sustained writes (MiB)",
                        "value": wal["wal_bytes_max"] / 2**20, "ok": wal["wal_bytes_max"] <= wal["bound_bytes"]})
+    events = doc.get("events")
+    if events:
+        lines.append("")
+        lines.append(f"Event stream (GET /v1/events): {events['events']} registrations at {events['rate_per_s']}/s, "
+                     "commit-to-receipt at each subscriber (median of rounds, [min–max])")
+        rows = []
+        for subscribers, e in events["by_subscribers"].items():
+            rows.append([subscribers, B.fmt_num(e["delivered_per_s"]["median"]), B.fmt_num(e["p50_ms"]["median"], 2),
+                         B.fmt_num(e["p99_ms"]["median"], 2), f"{B.fmt_num(e['p99_ms']['min'], 2)}–{B.fmt_num(e['p99_ms']['max'], 2)}",
+                         B.fmt_num(e["max_ms"]["median"], 2)])
+        lines.append(B.table(["subscribers", "delivered/s", "p50 ms", "p99 ms", "p99 range", "max ms"], rows))
+        wide = events["by_subscribers"].get("200")
+        if wide:
+            checks.append({"target": "events p99 commit-to-receipt ≤ 50 ms at 200 subscribers", "value": wide["p99_ms"]["median"],
+                           "ok": wide["p99_ms"]["median"] <= 50})
     cli = doc.get("cli")
     if cli and "commands" in cli:
         lines.append("")
@@ -491,7 +610,7 @@ def main() -> int:
     parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"), help="wrk -d per route and round")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--only", default="inprocess,http,wal,cli,client", help="comma-separated parts to run")
+    parser.add_argument("--only", default="inprocess,http,wal,events,cli,client", help="comma-separated parts to run")
     parser.add_argument("--wal-seconds", type=int, default=60, help="length of the sustained load the WAL is sampled under")
     parser.add_argument("--out", help="results file (default bench/results/<date>.json; smoke: bench/.work/smoke.json)")
     args = parser.parse_args()
@@ -521,6 +640,9 @@ def main() -> int:
         doc["http"] = part_http(bin_dir, work, runs, duration, args.threads, args.connections, routes, pool, cold)
     if "wal" in parts:
         doc["wal"] = part_wal(bin_dir, work, 2 if args.smoke else args.wal_seconds, args.threads, args.connections)
+    if "events" in parts:
+        doc["events"] = part_events(bin_dir, work, [1, 200] if not args.smoke else [1, 3], 50 if args.smoke else 1000,
+                                    500 if args.smoke else 200, 1 if args.smoke else 3)
     if "cli" in parts:
         doc["cli"] = part_cli(bin_dir, work, warmup, cli_runs)
     if args.smoke and "client" in parts:
@@ -540,7 +662,7 @@ def main() -> int:
         print(f"bench-smoke: {'FAILED' if problems else 'OK'} in {doc['wall_s']} s (results in {out.relative_to(B.ROOT)})")
         return 1 if problems else 0
     path = Path(args.out) if args.out else B.results_path()
-    for section in ("inprocess", "http", "wal", "cli"):
+    for section in ("inprocess", "http", "wal", "events", "cli"):
         if section in doc:
             B.merge_results(section, {**doc[section], "machine": doc["machine"], "git": doc["git"],
                                       "started_at": doc["started_at"]}, path)
