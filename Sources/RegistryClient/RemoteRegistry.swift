@@ -194,35 +194,43 @@ public struct RemoteRegistry: Sendable {
     // MARK: Events
 
     /// The server's events (`GET /v1/events`) after `since` — nil: from now on — that `filter`
-    /// lets through, handed to `receive` in order. Without `follow` it ends at the log's head as
-    /// it was when the stream began. With `follow` it reads until cancelled: when the connection
-    /// drops or the server restarts it connects again with `Last-Event-ID` set to the last event
-    /// it had, so nothing is missed or repeated, giving up after the retry policy's attempts
-    /// without an answer.
+    /// lets through, handed to `receive` in order, each once. Without `follow` it ends at the
+    /// log's head as it was when the stream began (a connection that drops before is an error).
+    /// With `follow` it reads until cancelled: when the connection drops or the server restarts
+    /// it connects again with `Last-Event-ID` set to the last event it had, for as long as
+    /// `reconnectFor` passes without the server answering.
     public func events(
-        after since: Int?, _ filter: EventFilter, follow: Bool, receive: @escaping @Sendable (AuditEntry) async -> Void
+        after since: Int?, _ filter: EventFilter, follow: Bool, reconnectFor patience: Duration = .seconds(60),
+        receive: @escaping @Sendable (AuditEntry) async -> Void
     ) async throws(RegistryError) {
-        let cursor = EventCursor(since)
         var query = [("follow", String(follow))]
         if let model = filter.model { query.append(("model", model)) }
         if !filter.types.isEmpty { query.append(("types", filter.types.joined(separator: ","))) }
+        var resumeAfter = since
         var generator = SystemRandomNumberGenerator()
-        var failures = 0
+        var attempt = 0
+        var lastAnswer = ContinuousClock.now
         while true {
             var request = HTTPTransport.Request(method: .GET, path: "/v1/events", query: query, safety: .idempotent)
             request.headers = [("Accept", "text/event-stream")]
-            if let resume = cursor.seq { request.headers.append(("Last-Event-ID", String(resume))) }
-            let before = cursor.received
+            if let resumeAfter { request.headers.append(("Last-Event-ID", String(resumeAfter))) }
+            // A connection of its own: what a dropped one left half-parsed is dropped with it.
+            let connection = EventConnection(after: resumeAfter)
             do {
-                try await transport.stream(request) { piece in try await cursor.feed(piece, to: receive) }
+                try await transport.stream(request) { piece in try await connection.feed(piece, to: receive) }
                 guard follow else { return }
-                failures = 0  // the server ended the stream (it is shutting down): connect again
             } catch where follow && error.code == .unavailable {
-                failures = cursor.received > before ? 1 : failures + 1
-                guard failures < transport.retry.attempts else { throw error }
+                // Only connections the server never answered count against the patience.
+                guard connection.answered || ContinuousClock.now - lastAnswer < patience else { throw error }
             }
+            if connection.answered {
+                lastAnswer = .now
+                attempt = 0
+            }
+            resumeAfter = connection.seq
+            attempt += 1
             do {
-                try await Task.sleep(for: transport.retry.delay(after: max(failures, 1), using: &generator))
+                try await Task.sleep(for: transport.retry.delay(after: attempt, using: &generator))
             } catch {
                 return  // cancelled: the caller is done
             }
@@ -305,30 +313,34 @@ public struct RemoteRegistry: Sendable {
     static func newIdempotencyKey() -> String { "mreg-cli-" + UUID().uuidString.lowercased() }
 }
 
-/// Where an event stream stands: the last event received (or where the server said the stream
-/// began), to resume after; and the messages being parsed.
-private final class EventCursor: Sendable {
+/// One connection to the event stream: where it stands (the last event received, or where the
+/// server said the stream began) and the messages being parsed.
+private final class EventConnection: Sendable {
     private struct State {
         var seq: Int?
-        var received = 0
+        var answered = false
         var parser = ServerSentEvents()
     }
 
     private let state: Mutex<State>
 
-    init(_ seq: Int?) { state = Mutex(State(seq: seq)) }
+    init(after seq: Int?) { state = Mutex(State(seq: seq)) }
 
+    /// The event to resume after.
     var seq: Int? { state.withLock { $0.seq } }
-    var received: Int { state.withLock { $0.received } }
+    /// Whether the server began the stream (its opening comment came).
+    var answered: Bool { state.withLock { $0.answered } }
 
-    /// Parses `piece` and hands each event it completes to `receive`.
+    /// Parses `piece` and hands each event it completes to `receive`, once: an event at or
+    /// before the last one handed over is passed over.
     func feed(_ piece: [UInt8], to receive: @Sendable (AuditEntry) async -> Void) async throws {
         let messages = state.withLock { state in
             let messages = state.parser.feed(piece)
-            // The stream's first comment says where it began: a resume before any event must
-            // start there, not at the head of the log as it is by then.
-            if state.seq == nil, let comment = state.parser.lastComment, comment.hasPrefix("mreg events after ") {
-                state.seq = Int(comment.dropFirst("mreg events after ".count))
+            if !state.answered, let comment = state.parser.lastComment, comment.hasPrefix("mreg events after ") {
+                state.answered = true
+                // Where the stream began: a resume before any event must start there, not at
+                // the head of the log as it is by then.
+                if state.seq == nil { state.seq = Int(comment.dropFirst("mreg events after ".count)) }
             }
             return messages
         }
@@ -339,11 +351,9 @@ private final class EventCursor: Sendable {
             } catch {
                 throw RegistryError(.unavailable, "the event stream sent an event mreg cannot read (\(error))")
             }
+            guard entry.seq > (seq ?? 0) else { continue }
             await receive(entry)
-            state.withLock { state in
-                state.seq = entry.seq
-                state.received += 1
-            }
+            state.withLock { $0.seq = entry.seq }
         }
     }
 }

@@ -165,16 +165,17 @@ final class EventHub: Service, @unchecked Sendable {
     /// else from the log.
     func messages(after seq: Int, through last: Int, _ filter: EventFilter) throws(RegistryError) -> (bytes: [UInt8], through: Int) {
         let fromMemory = state.withLock { state -> (bytes: [UInt8], through: Int)? in
-            guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest else { return nil }
+            guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest, seq < state.head else { return nil }
             let end = min(last, state.head)
-            guard seq < end else { return ([], seq) }
             let slice = state.recent[(seq + 1 - oldest)...(end - oldest)].prefix(AuditExport.pageSize)
             var bytes: [UInt8] = []
             for event in slice where filter.matches(event.entry) { bytes.append(contentsOf: event.message) }
             return (bytes, slice.last?.entry.seq ?? seq)
         }
         if let fromMemory { return fromMemory }
-        let page = try registry.events(after: seq, through: min(last, max(head, seq)), filter)
+        // A stream that ends at `last` reads up to it even past what the hub has seen (it may
+        // lag the log by a commit, or have stopped); a followed one up to the hub's head.
+        let page = try registry.events(after: seq, through: last == .max ? max(head, seq) : last, filter)
         return (page.events.flatMap(Self.message), page.through)
     }
 

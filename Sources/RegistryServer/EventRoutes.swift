@@ -15,9 +15,18 @@ struct EventRoutes {
             Route(.get, "/v1/events", role: .reader) { request in
                 let filter = try EventFilter(model: request.query("model"), types: request.query("types"))
                 let follow = try request.boolQuery("follow", default: true)
-                let after = try Self.start(request) ?? registry.auditHead()
+                let head = try registry.auditHead()
+                let after = try Self.start(request) ?? head
+                // A client that has seen events this log does not hold (its file was restored from
+                // an older copy, or it talks to another registry) must start over, not wait for
+                // seqs that will name other changes.
+                guard after <= head else {
+                    throw RegistryError(
+                        .conflict,
+                        "event \(after) is past the newest event of this registry (\(head)); read the state again and follow from \(head)")
+                }
                 // Without follow the stream ends at the log's head as it is now.
-                let last = follow ? Int.max : try registry.auditHead()
+                let last = follow ? Int.max : head
                 return .streaming(
                     contentType: "text/event-stream", headers: [.cacheControl: "no-cache"]
                 ) { write in
@@ -47,9 +56,14 @@ struct EventRoutes {
         try await hub.counting {
             try await withGracefulShutdownHandler {
                 var cursor = seq
-                try await write(Array(": mreg events after \(cursor)\nretry: 1000\n\n".utf8))
+                // The id line makes a browser's EventSource resume from here even if the
+                // connection drops before the first event that passes the filter.
+                try await write(Array(": mreg events after \(cursor)\nid: \(cursor)\nretry: 1000\n\n".utf8))
                 var lastWrite = ContinuousClock.now
-                while cursor < last, !hub.stopped {
+                let follow = last == .max
+                // A followed stream ends when the server shuts down; one that ends at a given
+                // seq is finished first, so that ending early never looks like ending.
+                while cursor < last, !(follow && hub.stopped) {
                     // Timed from the last write, not from the last wake: a stream whose filter
                     // passes over a busy log's events still needs them, and a write is how a
                     // connection the client has left is found and closed.

@@ -49,6 +49,12 @@ protocol RegistryService: Sendable {
 }
 
 extension RemoteRegistry: RegistryService {
+    func events(after since: Int?, _ filter: EventFilter, follow: Bool, receive: @escaping @Sendable (AuditEntry) async -> Void)
+        async throws(RegistryError)
+    {
+        try await events(after: since, filter, follow: follow, reconnectFor: .seconds(60), receive: receive)
+    }
+
     func checkpoint(privateKey: String?, origin: String?) async throws(RegistryError) -> AuditCheckpoint {
         guard privateKey == nil, origin == nil else {
             throw RegistryError(

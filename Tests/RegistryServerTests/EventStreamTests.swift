@@ -98,12 +98,36 @@ import Testing
                 }
                 var clients = 0
                 for try await ids in readers {
-                    #expect(ids == expected)
+                    #expect(ids == expected, "got \(ids.count) ids, first \(ids.first ?? -1), last \(ids.last ?? -1)")
                     clients += 1
                 }
                 #expect(clients == 200)
             }
         }
+    }
+
+    /// A stream that ends at a given seq is finished even when the server is shutting down (the
+    /// hub stopped), so that ending early never looks like ending.
+    @Test func aBoundedStreamIsFinishedDuringShutdown() async throws {
+        try await withTemporaryDirectory { directory in
+            let registry = try Registry(path: directory.file("mreg.db"))
+            for index in 0..<30 {
+                _ = try await registry.register(model: "m", RegisterRequest(artifactURI: "s3://m/\(index)"), by: Self.setup)
+            }
+            let hub = try EventHub(registry: registry)
+            hub.stop()
+            let routes = EventRoutes(registry: registry, hub: hub, heartbeat: .seconds(15))
+            let written = Written()
+            try await routes.stream(after: 0, through: try registry.auditHead(), .all) { bytes in written.append(bytes) }
+            let ids = written.text.split(separator: "\n").filter { $0.hasPrefix("event: ") }.count
+            #expect(ids == 31)
+        }
+    }
+
+    final class Written: Sendable {
+        private let bytes = Mutex<[UInt8]>([])
+        func append(_ piece: [UInt8]) { bytes.withLock { $0.append(contentsOf: piece) } }
+        var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
     }
 
     /// Through the router as every route is tested: `follow=false` answers the log and ends.
@@ -112,9 +136,10 @@ import Testing
             try await server.ship()
             let reply = try await server.send(.get, "/v1/events?since=0&follow=false&types=branch.*", as: .reader)
             reply.expect(.ok)
-            let ids = reply.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+            // The opening message's id says where the stream starts; the others are events.
+            let ids = reply.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }.dropFirst()
             let moves = try server.registry.auditLog(AuditQuery(limit: 100)).items.filter { $0.action.hasPrefix("branch.") }
-            #expect(ids == moves.map(\.seq).reversed())
+            #expect(Array(ids) == moves.map(\.seq).reversed())
             #expect(ids.count == 2)
             try await server.send(.get, "/v1/events?since=-3", as: .reader).expect(.badRequest, code: "INVALID_ARGUMENT")
         }
@@ -134,18 +159,18 @@ import Testing
             #expect(chosen.contentType == "text/event-stream")
             let promoted = try #require(try registry.auditLog(AuditQuery(model: "a", action: "branch.promote")).items.first)
             let created = try #require(try registry.auditLog(AuditQuery(model: "a", action: "model.create")).items.first)
-            let expected = ": mreg events after 0\nretry: 1000\n\n" + [created, promoted].map { entry in
+            let expected = ": mreg events after 0\nid: 0\nretry: 1000\n\n" + [created, promoted].map { entry in
                 "id: \(entry.seq)\nevent: \(entry.action)\ndata: \(JSONCoding.text(entry))\n\n"
             }.joined()
             #expect(chosen.body == expected)
 
             let everything = try await server.read("/v1/events?since=0&follow=false")
-            #expect(everything.body.components(separatedBy: "\nid: ").count - 1 == (try registry.auditHead()))
+            #expect(everything.body.components(separatedBy: "\nevent: ").count - 1 == (try registry.auditHead()))
 
             // Resuming: Last-Event-ID wins over since.
             let resumed = try await server.read("/v1/events?since=0&follow=false&types=*", headers: [("Last-Event-ID", "\(promoted.seq)")])
             #expect(resumed.body.hasPrefix(": mreg events after \(promoted.seq)\n"))
-            #expect(!resumed.body.contains("\nid: \(promoted.seq)\n"))
+            #expect(!resumed.body.contains("\"seq\":\(promoted.seq),"))
 
             // A quiet stream sends a heartbeat every 200 ms.
             let quiet = try await server.read("/v1/events", for: .milliseconds(900))
@@ -160,7 +185,7 @@ import Testing
             }
             let passedOver = try await server.read("/v1/events?model=nobody", for: .milliseconds(900))
             busy.cancel()
-            #expect(!passedOver.body.contains("\nid: "))
+            #expect(!passedOver.body.contains("\nevent: "))
             #expect(passedOver.body.components(separatedBy: ": heartbeat\n\n").count - 1 >= 2, "\(passedOver.body)")
         }
     }
@@ -178,6 +203,14 @@ import Testing
             }
             let anonymous = try await server.read("/v1/events", token: nil)
             #expect(anonymous.status == 401)
+
+            // A client that has seen more than this log holds (a restored file) must start over.
+            let head = try server.registry.auditHead()
+            for start in [("since=\(head + 1)", [(String, String)]()), ("", [("Last-Event-ID", "\(head + 5)")])] {
+                let ahead = try await server.read("/v1/events?\(start.0)", headers: start.1)
+                #expect(ahead.status == 409, "\(ahead.body)")
+                #expect(ahead.body.contains("past the newest event"), "\(ahead.body)")
+            }
         }
     }
 
@@ -258,7 +291,8 @@ struct LiveServer: Sendable {
             pending += String(buffer: piece)
             guard let end = pending.lastIndex(of: "\n") else { continue }
             for line in pending[..<end].split(separator: "\n") where line.hasPrefix("id: ") {
-                guard let id = Int(line.dropFirst(4)) else { continue }
+                // The opening message names where the stream starts with an id of its own.
+                guard let id = Int(line.dropFirst(4)), id > seq else { continue }
                 ids.append(id)
                 if ids.count == count { return ids }
             }
