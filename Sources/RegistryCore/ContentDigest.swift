@@ -73,7 +73,7 @@ struct ReportContent: Equatable {
 
     /// Fields in this order: suite, status, tests, failures, errors, skipped, metrics,
     /// duration_s, sha256.
-    var sha256: String {
+    var encoded: ContentDigest {
         var digest = ContentDigest()
         digest.text(suite)
         digest.text(status)
@@ -84,6 +84,8 @@ struct ReportContent: Equatable {
         digest.text(metrics)
         digest.real(durationSeconds)
         digest.text(documentSHA256)
-        return digest.sha256
+        return digest
     }
+
+    var sha256: String { encoded.sha256 }
 }

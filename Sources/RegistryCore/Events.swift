@@ -86,6 +86,20 @@ public struct EventPage: Sendable {
 }
 
 extension Registry {
+    /// Where reading events starts: after `seq`, or after the log's head when nil; and that head.
+    /// - Throws: `CONFLICT` when `seq` is past the head: whoever asks has seen events this log does
+    ///   not hold (its file was restored from an older copy, or it is another registry) and must
+    ///   read the state again, not wait for seqs that will name other changes.
+    public func eventStart(after seq: Int?) throws(RegistryError) -> (after: Int, head: Int) {
+        let head = try auditHead()
+        guard let seq else { return (head, head) }
+        guard seq <= head else {
+            throw RegistryError(
+                .conflict, "event \(seq) is past the newest event of this registry (\(head)); read the state again and follow from \(head)")
+        }
+        return (seq, head)
+    }
+
     /// Entries after `seq`, through `last` at most, that `filter` lets through, reading at most
     /// `scan` entries of the log. Only committed changes are in the log, and mreg commits with
     /// `synchronous=FULL`, so every event read here is durable (docs/EVENTS.md).

@@ -144,8 +144,8 @@ final class EventHub: Service, @unchecked Sendable {
     // MARK: What a stream asks
 
     /// Waits until the log has entries after `seq`, `deadline` passes (within `pollInterval`)
-    /// or the hub stops. Returns whether there is something to read.
-    func wait(after seq: Int, until deadline: ContinuousClock.Instant) async -> Bool {
+    /// or the hub stops.
+    func wait(after seq: Int, until deadline: ContinuousClock.Instant) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state -> Bool in
                 guard state.head <= seq, !state.stopped else { return true }
@@ -155,7 +155,6 @@ final class EventHub: Service, @unchecked Sendable {
             }
             if now { continuation.resume() }
         }
-        return state.withLock { $0.head > seq }
     }
 
     var stopped: Bool { state.withLock { $0.stopped } }

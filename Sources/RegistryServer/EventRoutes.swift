@@ -15,16 +15,7 @@ struct EventRoutes {
             Route(.get, "/v1/events", role: .reader) { request in
                 let filter = try EventFilter(model: request.query("model"), types: request.query("types"))
                 let follow = try request.boolQuery("follow", default: true)
-                let head = try registry.auditHead()
-                let after = try Self.start(request) ?? head
-                // A client that has seen events this log does not hold (its file was restored from
-                // an older copy, or it talks to another registry) must start over, not wait for
-                // seqs that will name other changes.
-                guard after <= head else {
-                    throw RegistryError(
-                        .conflict,
-                        "event \(after) is past the newest event of this registry (\(head)); read the state again and follow from \(head)")
-                }
+                let (after, head) = try registry.eventStart(after: try Self.start(request))
                 // Without follow the stream ends at the log's head as it is now.
                 let last = follow ? Int.max : head
                 return .streaming(
@@ -80,7 +71,7 @@ struct EventRoutes {
                         cursor = page.through
                         continue
                     }
-                    _ = await hub.wait(after: cursor, until: lastWrite + heartbeat)
+                    await hub.wait(after: cursor, until: lastWrite + heartbeat)
                 }
             } onGracefulShutdown: {
                 // The server is going down: end every stream so that draining does not wait on them.

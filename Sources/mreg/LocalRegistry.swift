@@ -94,7 +94,7 @@ struct LocalRegistry: RegistryService {
     func events(after since: Int?, _ filter: EventFilter, follow: Bool, receive: @escaping @Sendable (AuditEntry) async -> Void)
         async throws(RegistryError)
     {
-        var cursor = if let since { since } else { try registry.auditHead() }
+        var cursor = try registry.eventStart(after: since).after
         while true {
             let head = try registry.auditHead()
             while cursor < head {

@@ -10,8 +10,9 @@ extension Mreg {
             discussion: """
                 Without --follow it prints the events after --since (default 0: all of them) and exits. With --follow it
                 goes on printing each new event as it is committed, until interrupted; without --since it starts now.
-                Through a server it reads GET /v1/events and, if the connection drops, resumes after the last event it
-                printed. --json prints one JSON object per line (the audit entry).
+                Through a server it reads GET /v1/events; with --follow, if the connection drops, it resumes after the
+                last event it printed. A --since past the newest event is refused (exit 4): the log was replaced.
+                --json prints one JSON object per line (the audit entry).
                 Example: mreg events --follow --model fraud --types 'branch.*,rollout.abort' --json
                 """)
 

@@ -40,6 +40,13 @@ import Testing
                 let refused = try await registry.mreg(arguments: ["events"] + bad)
                 #expect(refused.status == 2, "\(bad): \(refused)")
             }
+
+            // Past the newest event: the caller has seen a log this one is not (exit 4, conflict).
+            for follow in [[], ["--follow"]] {
+                let ahead = try await registry.mreg(arguments: ["events", "--since", String(events.count + 1)] + follow)
+                #expect(ahead.status == 4, "\(follow): \(ahead)")
+                #expect(ahead.stderr.contains("past the newest event"), "\(ahead)")
+            }
         }
     }
 
