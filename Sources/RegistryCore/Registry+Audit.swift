@@ -97,7 +97,7 @@ extension Registry {
     }
 
     private func verifySegment(_ range: Range<Int>, first: Bool, capturing capturedSeq: Int?) throws(RegistryError) -> ChainSegment {
-        try scan { connection in
+        try read { connection in
             var expectedSeq = range.lowerBound
             var previous: [UInt8]? = first ? AuditChain.genesis : nil
             var firstPrevious: [UInt8]?

@@ -114,12 +114,6 @@ public final class Registry: Sendable {
         do { return try database.read(body) } catch { throw Self.translate(error) }
     }
 
-    /// One read transaction on a reader that memory-maps the file, for reading most of it once
-    /// (`Database.scan`).
-    func scan<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
-        do { return try database.scan(body) } catch { throw Self.translate(error) }
-    }
-
     /// One query on its own: a single statement needs no transaction for a consistent answer.
     func readSingleStatement<T>(_ body: (Connection) throws -> T) throws(RegistryError) -> T {
         do { return try database.readSingleStatement(body) } catch { throw Self.translate(error) }

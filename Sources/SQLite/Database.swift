@@ -107,23 +107,6 @@ public final class Database: @unchecked Sendable {
         return try connection.transaction(.deferred, body)
     }
 
-    /// Runs `body` in a read transaction on a connection of its own that memory-maps the file
-    /// (up to SQLite's limit, 2 GiB by default), closed afterwards: for reading most of a large
-    /// file once, as verifying the audit log does, without copying every page out of the OS
-    /// (`pread`; BENCHMARKS.md, "#19: verify through a mapped reader"). Not pooled: a mapped
-    /// reader kept idle in a process
-    /// that writes would unmap and map the file again after every commit
-    /// (`Connection.Options.memoryMapBytes`).
-    public func scan<T>(_ body: (Connection) throws -> T) throws -> T {
-        var options = self.options
-        options.memoryMapBytes = Self.scanMemoryMapBytes
-        return try Connection(path: path, options: options).transaction(.deferred, body)
-    }
-
-    /// What a scanning reader asks to map; SQLite lowers it to its compile-time limit
-    /// (`SQLITE_MAX_MMAP_SIZE`).
-    static let scanMemoryMapBytes = 1 << 40
-
     /// Runs `body`, which must issue a single query, on a pooled reader without BEGIN/COMMIT
     /// around it: one statement is its own consistent snapshot, and the hottest reads
     /// (resolving a request key, checking a token) save two round trips through SQLite.
