@@ -7,6 +7,7 @@ PYTHON     ?= python3
 VENV       ?= .build/venv
 # The schemathesis the API test drives (RegistryServerTests/SchemathesisTests.swift); pinned so its flags stay put.
 SCHEMATHESIS_VERSION ?= 4.32.5
+STANDARDWEBHOOKS_VERSION ?= 1.3.0
 
 .PHONY: all deps build release test test-tools run demo clean
 
@@ -27,15 +28,22 @@ test: deps test-tools
 	@# The benchmark harness on tiny inputs, so it cannot rot (it checks the harness, not timings).
 	MREG_BIN_DIR=.build/debug bench/run.sh --smoke
 
-# Tools the tests drive besides the Swift toolchain: schemathesis in a virtualenv of its own,
-# openssl (a test CA for HTTPS) and python3 (a proxy that loses an answer).
-test-tools: $(VENV)/bin/schemathesis
+# Tools the tests drive besides the Swift toolchain: schemathesis and standardwebhooks (the
+# webhook receiver's signature check) in a virtualenv of their own, openssl (a test CA for
+# HTTPS) and python3 (a proxy that loses an answer).
+test-tools: $(VENV)/bin/schemathesis $(VENV)/.standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
 	@scripts/install-deps.sh openssl python3
 
-$(VENV)/bin/schemathesis:
+$(VENV)/bin/python:
 	@# Debian's python3 makes virtualenvs only with python3-venv installed.
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && scripts/install-deps.sh python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/bin/schemathesis: | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'schemathesis==$(SCHEMATHESIS_VERSION)'
+	@touch $@
+
+$(VENV)/.standardwebhooks-$(STANDARDWEBHOOKS_VERSION): | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'standardwebhooks==$(STANDARDWEBHOOKS_VERSION)'
 	@touch $@
 
 run: release

@@ -283,6 +283,49 @@ public struct RemoteRegistry: Sendable {
         try await change(APIToken.self, "/v1/tokens/\(HTTPTransport.pathEscaped(id))/revoke", nil as Empty?)
     }
 
+    // MARK: Webhooks
+
+    /// Not retried once sent: a repeat would make a second subscription.
+    public func addWebhook(_ request: WebhookRequest) async throws(RegistryError) -> IssuedWebhook {
+        try await change(IssuedWebhook.self, "/v1/webhooks", request)
+    }
+
+    public func webhooks() async throws(RegistryError) -> [Webhook] {
+        try await get(Page<Webhook>.self, "/v1/webhooks").items
+    }
+
+    public func webhook(id: String) async throws(RegistryError) -> Webhook {
+        try await get(Webhook.self, webhookPath(id))
+    }
+
+    public func enableWebhook(id: String) async throws(RegistryError) -> Webhook {
+        try await change(Webhook.self, webhookPath(id, "enable"), nil as Empty?)
+    }
+
+    public func disableWebhook(id: String, reason: String?) async throws(RegistryError) -> Webhook {
+        try await change(Webhook.self, webhookPath(id, "disable"), DisableWebhookRequest(reason: reason))
+    }
+
+    public func removeWebhook(id: String) async throws(RegistryError) -> Webhook {
+        try await transport.json(Webhook.self, .init(method: .DELETE, path: webhookPath(id), safety: .onlyIfUnsent))
+    }
+
+    public func webhookDeliveries(id: String, limit: Int, cursor: String?) async throws(RegistryError) -> Page<WebhookDelivery> {
+        try await get(Page<WebhookDelivery>.self, webhookPath(id, "deliveries"), query: page(limit: limit, cursor: cursor))
+    }
+
+    public func testWebhook(id: String) async throws(RegistryError) -> WebhookDelivery {
+        try await change(WebhookDelivery.self, webhookPath(id, "test"), nil as Empty?)
+    }
+
+    public func redeliverWebhook(id: String, event seq: Int) async throws(RegistryError) -> WebhookDelivery {
+        try await change(WebhookDelivery.self, webhookPath(id, "redeliver"), RedeliverRequest(event: seq))
+    }
+
+    private func webhookPath(_ id: String, _ rest: String...) -> String {
+        (["/v1/webhooks", HTTPTransport.pathEscaped(id)] + rest).joined(separator: "/")
+    }
+
     // MARK: Requests
 
     private struct Empty: JSONWritable {}

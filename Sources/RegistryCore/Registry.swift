@@ -10,7 +10,7 @@ import Synchronization
 /// in a server means once the group of writes it joined is (`Database.Writes.groupCommit`).
 public final class Registry: Sendable {
     public let database: Database
-    let clock: @Sendable () -> Timestamp
+    public let clock: @Sendable () -> Timestamp
     /// Told of every commit (`observeCommits`).
     let commitObservers = Mutex<[@Sendable () -> Void]>([])
 

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import ServiceLifecycle
 import RegistryCore
 
 /// Where and how `mreg serve` listens.
@@ -16,10 +17,12 @@ public struct ServerArguments: Sendable {
     public var tls: TLSConfiguration?
     /// How long an event stream may stay silent before a heartbeat comment keeps it open.
     public var eventHeartbeat: Duration
+    public var webhooks: WebhookSettings
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, checkpointKey: String? = nil,
-        checkpointOrigin: String = "mreg", tls: TLSConfiguration? = nil, eventHeartbeat: Duration = .seconds(15)
+        checkpointOrigin: String = "mreg", tls: TLSConfiguration? = nil, eventHeartbeat: Duration = .seconds(15),
+        webhooks: WebhookSettings = WebhookSettings()
     ) {
         self.host = host
         self.port = port
@@ -28,6 +31,7 @@ public struct ServerArguments: Sendable {
         self.checkpointOrigin = checkpointOrigin
         self.tls = tls
         self.eventHeartbeat = eventHeartbeat
+        self.webhooks = webhooks
     }
 
     /// A server's TLS from PEM files: its certificate (the file may hold the chain, the
@@ -52,7 +56,9 @@ public struct ServerArguments: Sendable {
 }
 
 /// Every route of the API, in one list: method, path, required role, handler.
-func apiRoutes(registry: Registry, metrics: ServerMetrics, events: EventHub, arguments: ServerArguments = ServerArguments()) -> [Route] {
+func apiRoutes(
+    registry: Registry, metrics: ServerMetrics, events: EventHub, webhooks: WebhookDispatcher? = nil, arguments: ServerArguments = ServerArguments()
+) -> [Route] {
     [
         OperationsRoutes(registry: registry, metrics: metrics, events: events).routes,
         ModelRoutes(registry: registry).routes,
@@ -62,15 +68,19 @@ func apiRoutes(registry: Registry, metrics: ServerMetrics, events: EventHub, arg
         TokenRoutes(registry: registry).routes,
         BackupRoutes(registry: registry).routes,
         EventRoutes(registry: registry, hub: events, heartbeat: arguments.eventHeartbeat).routes,
+        WebhookRoutes(registry: registry, settings: arguments.webhooks, sends: webhooks?.sends).routes,
     ].flatMap { $0 }
 }
 
 /// The server's responder: every route of `apiRoutes` inside `RoutePipeline`, and everything
 /// inside the access log and metrics (`ObservabilityMiddleware`) and the problem documents
 /// (`ProblemMiddleware`).
-func buildResponder(registry: Registry, metrics: ServerMetrics, events: EventHub, arguments: ServerArguments = ServerArguments()) -> APIRouter {
+func buildResponder(
+    registry: Registry, metrics: ServerMetrics, events: EventHub, webhooks: WebhookDispatcher? = nil, arguments: ServerArguments = ServerArguments()
+) -> APIRouter {
     let middleware = RoutePipeline.middleware(registry: registry)
-    return APIRouter(routes: apiRoutes(registry: registry, metrics: metrics, events: events, arguments: arguments), metrics: metrics) { route in
+    let routes = apiRoutes(registry: registry, metrics: metrics, events: events, webhooks: webhooks, arguments: arguments)
+    return APIRouter(routes: routes, metrics: metrics) { route in
         RoutePipeline.compose(route, middleware)
     }
 }
@@ -87,6 +97,9 @@ public func buildApplication(
     logger.logLevel = arguments.logLevel
     let metrics = ServerMetrics()
     let events = try EventHub(registry: registry)
+    let webhooks = arguments.webhooks.secretsKey.map { key in
+        WebhookDispatcher(registry: registry, hub: events, settings: arguments.webhooks, key: key, metrics: metrics)
+    }
     let server: HTTPServerBuilder
     if let tls = arguments.tls {
         do {
@@ -98,10 +111,10 @@ public func buildApplication(
         server = .http1()
     }
     return Application(
-        responder: buildResponder(registry: registry, metrics: metrics, events: events, arguments: arguments),
+        responder: buildResponder(registry: registry, metrics: metrics, events: events, webhooks: webhooks, arguments: arguments),
         server: server,
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
-        services: [events],
+        services: [events as any Service] + (webhooks.map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)
 }

@@ -41,6 +41,37 @@ final class ServerMetrics: Sendable {
         self.eventHead = collectors.makeGauge(descriptor: Self.eventHead)
     }
 
+    private let webhookLags = Mutex<[String: Gauge]>([:])
+    private let webhookOutcomes = Mutex<[String: Counter]>([:])
+
+    /// How many events a subscription has yet to deliver: the newest seq minus its cursor.
+    func setWebhookLag(_ webhook: String, _ lag: Int) {
+        let gauge = webhookLags.withLock { gauges in
+            if let known = gauges[webhook] { return known }
+            let made = collectors.makeGauge(descriptor: Self.webhookLag, labels: [("webhook", webhook)])
+            gauges[webhook] = made
+            return made
+        }
+        gauge.set(Double(lag))
+    }
+
+    /// Stops showing a subscription that is no longer delivered to.
+    func forgetWebhook(_ webhook: String) {
+        if let gauge = webhookLags.withLock({ $0.removeValue(forKey: webhook) }) { collectors.unregisterGauge(gauge) }
+    }
+
+    /// Counts one delivery attempt by outcome: `delivered`, `retried` (failed, to be tried
+    /// again) or `rejected` (refused for good by the receiver).
+    func countWebhookDelivery(_ outcome: String) {
+        let counter = webhookOutcomes.withLock { counters in
+            if let known = counters[outcome] { return known }
+            let made = collectors.makeCounter(descriptor: Self.webhookDeliveries, labels: [("outcome", outcome)])
+            counters[outcome] = made
+            return made
+        }
+        counter.increment()
+    }
+
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
         let key = RequestKey(route: route, method: method, status: status)
         let (counter, histogram) = perRequest.withLock { cache in
@@ -110,6 +141,12 @@ final class ServerMetrics: Sendable {
     static var eventHead: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "events", metricName: "head_seq", unitName: "",
         helpText: "The newest event (audit seq) the server has read for its streams.") }
+    static var webhookLag: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "webhook", metricName: "lag", unitName: "events",
+        helpText: "Events a webhook subscription has yet to deliver (the newest seq minus its delivered seq).") }
+    static var webhookDeliveries: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "webhook", metricName: "deliveries", unitName: "total",
+        helpText: "Webhook delivery attempts by outcome: delivered, retried (failed, tried again) or rejected (a 4xx).") }
     static var requests: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "http", metricName: "requests", unitName: "total",
         helpText: "HTTP requests by route, method and status.") }

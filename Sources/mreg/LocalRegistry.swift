@@ -1,4 +1,5 @@
 import RegistryCore
+import RegistryServer
 
 /// The registry on the database file, acting as `caller`.
 struct LocalRegistry: RegistryService {
@@ -131,4 +132,52 @@ struct LocalRegistry: RegistryService {
     func createToken(name: String, role: Role) async throws(RegistryError) -> IssuedToken { try await registry.createToken(name: name, role: role, by: caller) }
     func tokens() throws(RegistryError) -> [APIToken] { try registry.tokens() }
     func revokeToken(id: String) async throws(RegistryError) -> APIToken { try await registry.revokeToken(id: id, by: caller) }
+
+    func addWebhook(_ request: WebhookRequest, secretsKey: String?) async throws(RegistryError) -> IssuedWebhook {
+        // The person at this machine chooses where the file's webhooks point; the server, which
+        // sends, still refuses what it does not allow.
+        try await registry.addWebhook(request, key: try key(secretsKey, create: true), allowPrivate: true, by: caller)
+    }
+
+    func webhooks() throws(RegistryError) -> [Webhook] { try registry.webhooks() }
+    func webhook(id: String) throws(RegistryError) -> Webhook { try registry.webhook(id: id) }
+    func enableWebhook(id: String) async throws(RegistryError) -> Webhook { try await registry.enableWebhook(id: id, by: caller) }
+
+    func disableWebhook(id: String, reason: String?) async throws(RegistryError) -> Webhook {
+        try await registry.disableWebhook(id: id, reason: reason, by: caller)
+    }
+
+    func removeWebhook(id: String) async throws(RegistryError) -> Webhook { try await registry.removeWebhook(id: id, by: caller) }
+
+    func webhookDeliveries(id: String, limit: Int, cursor: String?) throws(RegistryError) -> Page<WebhookDelivery> {
+        try registry.webhookDeliveries(id: id, limit: limit, cursor: cursor)
+    }
+
+    func testWebhook(id: String, secretsKey: String?) async throws(RegistryError) -> WebhookDelivery {
+        try caller.require(.admin, to: "test webhooks")
+        let key = try key(secretsKey, create: false)
+        return try await sendOnce(key: key) { sends throws(RegistryError) in try await sends.test(id, by: caller) }
+    }
+
+    func redeliverWebhook(id: String, event seq: Int, secretsKey: String?) async throws(RegistryError) -> WebhookDelivery {
+        try caller.require(.admin, to: "redeliver webhooks")
+        let key = try key(secretsKey, create: false)
+        return try await sendOnce(key: key) { sends throws(RegistryError) in try await sends.redeliver(id, event: seq) }
+    }
+
+    /// Sends from this process, to any address: it is the user's own machine sending.
+    private func sendOnce(
+        key: SecretsKey, _ body: (WebhookSends) async throws(RegistryError) -> WebhookDelivery
+    ) async throws(RegistryError) -> WebhookDelivery {
+        let sends = WebhookSends(registry: registry, key: key, settings: WebhookSettings(secretsKey: key, allowPrivate: true))
+        let result: Result<WebhookDelivery, RegistryError>
+        do throws(RegistryError) { result = .success(try await body(sends)) } catch { result = .failure(error) }
+        await sends.shutdown()
+        return try result.get()
+    }
+
+    /// The secrets key of the file: `path`, else the database's path with `.secrets-key` added.
+    private func key(_ path: String?, create: Bool) throws(RegistryError) -> SecretsKey {
+        try SecretsKey.load(from: path ?? registry.database.path + ".secrets-key", createIfMissing: create)
+    }
 }

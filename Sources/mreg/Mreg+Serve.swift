@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import Logging
 import RegistryCore
@@ -26,6 +27,18 @@ extension Mreg {
         @Option(help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "path")) var tlsKey: String?
         @Option(help: ArgumentHelp("Seconds an event stream (GET /v1/events) may stay silent before a heartbeat keeps it open.", valueName: "seconds"))
         var eventHeartbeat: Double = 15
+        @Option(help: ArgumentHelp(
+            "The AES key file that seals webhook secrets (made, mode 0600, when missing). Default: the database path with .secrets-key added.",
+            valueName: "path"))
+        var secretsKey: String?
+        @Flag(help: "Let webhooks target loopback and private addresses (link-local and metadata addresses never).")
+        var allowPrivateWebhooks = false
+        @Option(help: ArgumentHelp("Seconds one webhook attempt may take.", valueName: "seconds")) var webhookTimeout: Double = 10
+        @Option(help: ArgumentHelp("Seconds before the first retry of a failed delivery; each next waits twice as long.", valueName: "seconds"))
+        var webhookRetryWait: Double = 1
+        @Option(help: ArgumentHelp("The longest wait between two retries, in seconds.", valueName: "seconds")) var webhookMaxRetryWait: Double = 300
+        @Option(help: ArgumentHelp("Disable a webhook whose deliveries have failed for this many seconds.", valueName: "seconds"))
+        var webhookDisableAfter: Double = 86_400
 
         func validate() throws {
             // Only the flag: a shell with $MREG_SERVER exported may still start a server.
@@ -38,6 +51,11 @@ extension Mreg {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
             guard (0.05...3600).contains(eventHeartbeat) else { throw ValidationError("--event-heartbeat must be between 0.05 and 3600 seconds") }
+            guard (0.1...300).contains(webhookTimeout) else { throw ValidationError("--webhook-timeout must be between 0.1 and 300 seconds") }
+            guard (0.01...86_400).contains(webhookRetryWait), (webhookRetryWait...86_400).contains(webhookMaxRetryWait) else {
+                throw ValidationError("--webhook-retry-wait and --webhook-max-retry-wait must be between 0.01 and 86400 seconds, the first no longer")
+            }
+            guard webhookDisableAfter >= 1 else { throw ValidationError("--webhook-disable-after must be at least 1 second") }
             do { try AuditCheckpoint.validate(origin: origin) } catch { throw ValidationError("--origin: \(error.message)") }
         }
 
@@ -48,10 +66,24 @@ extension Mreg {
             let tls = try tlsCert.flatMap { cert in
                 try tlsKey.map { key throws(RegistryError) in try ServerArguments.tlsConfiguration(certificateChain: cert, privateKey: key) }
             }
+            let registry = try Registry(path: global.databasePath, workload: .server)
+            let keyPath = secretsKey ?? global.databasePath + ".secrets-key"
+            // A new key would open none of the secrets sealed so far: a missing key file with
+            // subscriptions in the database is a mistake to say, not a key to make.
+            let subscriptions = try registry.webhooks().count
+            if subscriptions > 0, !FileManager.default.fileExists(atPath: keyPath) {
+                throw RegistryError(
+                    .invalidArgument,
+                    "\(global.databasePath) has \(subscriptions) webhook subscription(s) whose secrets were sealed with a key file, but \(keyPath) does not exist; give that file with --secrets-key")
+            }
+            let secrets = try SecretsKey.load(from: keyPath, createIfMissing: true)
+            let webhooks = WebhookSettings(
+                secretsKey: secrets, allowPrivate: allowPrivateWebhooks, timeout: Self.duration(webhookTimeout),
+                firstRetryWait: Self.duration(webhookRetryWait), maxRetryWait: Self.duration(webhookMaxRetryWait),
+                disableAfter: Self.duration(webhookDisableAfter))
             let arguments = ServerArguments(
                 host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin,
-                tls: tls, eventHeartbeat: .milliseconds(Int64((eventHeartbeat * 1000).rounded())))
-            let registry = try Registry(path: global.databasePath, workload: .server)
+                tls: tls, eventHeartbeat: Self.duration(eventHeartbeat), webhooks: webhooks)
             if let issued = try await registry.createFirstAdminToken() {
                 Terminal.printError("""
                     No API token existed, so an admin token was created. It is shown only this once:
@@ -67,5 +99,7 @@ extension Mreg {
             }
             try await app.runService()
         }
+
+        static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
     }
 }

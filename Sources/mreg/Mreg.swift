@@ -18,7 +18,7 @@ struct Mreg: AsyncParsableCommand {
         subcommands: [
             Init.self, ModelCommand.self, Register.self, Versions.self, Show.self, Deprecate.self,
             ReportCommand.self, Reports.self, Promote.self, Rollback.self, Diff.self, History.self,
-            PolicyCommand.self, Approve.self, AuditCommand.self, Events.self, Backup.self, TokenCommand.self, RolloutCommand.self, Resolve.self, Serve.self,
+            PolicyCommand.self, Approve.self, AuditCommand.self, Events.self, Backup.self, TokenCommand.self, WebhookCommand.self, RolloutCommand.self, Resolve.self, Serve.self,
         ]
     )
 

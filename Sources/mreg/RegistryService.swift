@@ -46,6 +46,19 @@ protocol RegistryService: Sendable {
     func createToken(name: String, role: Role) async throws(RegistryError) -> IssuedToken
     func tokens() async throws(RegistryError) -> [APIToken]
     func revokeToken(id: String) async throws(RegistryError) -> APIToken
+    /// Subscribes a webhook: on a file, its secret is sealed with the key in `secretsKey`;
+    /// through a server, with the server's key (`secretsKey` must be nil).
+    func addWebhook(_ request: WebhookRequest, secretsKey: String?) async throws(RegistryError) -> IssuedWebhook
+    func webhooks() async throws(RegistryError) -> [Webhook]
+    func webhook(id: String) async throws(RegistryError) -> Webhook
+    func enableWebhook(id: String) async throws(RegistryError) -> Webhook
+    func disableWebhook(id: String, reason: String?) async throws(RegistryError) -> Webhook
+    func removeWebhook(id: String) async throws(RegistryError) -> Webhook
+    func webhookDeliveries(id: String, limit: Int, cursor: String?) async throws(RegistryError) -> Page<WebhookDelivery>
+    /// Sends a test message, or event `seq` again, once, and records the attempt: through a
+    /// server, the server sends; on a file, this process does, with the key in `secretsKey`.
+    func testWebhook(id: String, secretsKey: String?) async throws(RegistryError) -> WebhookDelivery
+    func redeliverWebhook(id: String, event seq: Int, secretsKey: String?) async throws(RegistryError) -> WebhookDelivery
 }
 
 extension RemoteRegistry: RegistryService {
@@ -61,5 +74,26 @@ extension RemoteRegistry: RegistryService {
                 .invalidArgument, "with --server the server signs with its own key and origin (mreg serve --checkpoint-key); leave out --key and --origin")
         }
         return try await checkpoint()
+    }
+
+    func addWebhook(_ request: WebhookRequest, secretsKey: String?) async throws(RegistryError) -> IssuedWebhook {
+        try Self.serverKeyOnly(secretsKey)
+        return try await addWebhook(request)
+    }
+
+    func testWebhook(id: String, secretsKey: String?) async throws(RegistryError) -> WebhookDelivery {
+        try Self.serverKeyOnly(secretsKey)
+        return try await testWebhook(id: id)
+    }
+
+    func redeliverWebhook(id: String, event seq: Int, secretsKey: String?) async throws(RegistryError) -> WebhookDelivery {
+        try Self.serverKeyOnly(secretsKey)
+        return try await redeliverWebhook(id: id, event: seq)
+    }
+
+    private static func serverKeyOnly(_ secretsKey: String?) throws(RegistryError) {
+        guard secretsKey == nil else {
+            throw RegistryError(.invalidArgument, "with --server the server seals and signs with its own key (mreg serve --secrets-key); leave out --secrets-key")
+        }
     }
 }

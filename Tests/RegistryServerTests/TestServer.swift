@@ -177,8 +177,10 @@ struct TestServer: Sendable {
 /// - Parameters:
 ///   - checkpointKey: the audit checkpoint signing key (`mreg serve --checkpoint-key`).
 ///   - prepare: runs on the database file's path before the server opens it.
+/// - Parameter webhooks: by default a fresh secrets key, and loopback targets allowed.
 func withTestServer(
-    checkpointKey: String? = nil, prepare: (String) throws -> Void = { _ in },
+    checkpointKey: String? = nil, webhooks: WebhookSettings = WebhookSettings(secretsKey: .generate(), allowPrivate: true),
+    prepare: (String) throws -> Void = { _ in },
     _ body: @escaping @Sendable (TestServer) async throws -> Void
 ) async throws {
     try await withTemporaryDirectory { directory in
@@ -186,7 +188,8 @@ func withTestServer(
         let registry = try Registry(path: directory.file("mreg.db"), workload: .server)
         let tokens = try await Tokens(registry)
         // Warnings only: the access log of hundreds of requests would bury the test output.
-        let app = try buildApplication(ServerArguments(logLevel: .warning, checkpointKey: checkpointKey), registry: registry)
+        let app = try buildApplication(
+            ServerArguments(logLevel: .warning, checkpointKey: checkpointKey, webhooks: webhooks), registry: registry)
         try await app.test(.router) { client in
             try await body(TestServer(registry: registry, client: client, tokens: tokens))
         }

@@ -216,7 +216,10 @@ struct BranchHeads: Equatable, Sendable, CustomStringConvertible {
 /// Runs `body` with a registry in a fresh temporary directory, removed afterwards whether
 /// `body` returns or throws; in `.server` mode with `mreg serve` running on it, stopped
 /// afterwards.
-func withTemporaryRegistry<T>(_ mode: RegistryMode = .file, _ body: (TemporaryRegistry) async throws -> T) async throws -> T {
+/// - Parameter serveOptions: more options for `mreg serve` in `.server` mode.
+func withTemporaryRegistry<T>(
+    _ mode: RegistryMode = .file, serveOptions: [String] = [], _ body: (TemporaryRegistry) async throws -> T
+) async throws -> T {
     try await withTemporaryDirectory { directory in
         let local = TemporaryRegistry(directory: directory.path)
         // The database exists before the test, as a team's does once `mreg init` made it:
@@ -230,7 +233,7 @@ func withTemporaryRegistry<T>(_ mode: RegistryMode = .file, _ body: (TemporaryRe
             let token: String = try #require(issued.string("token"))
             tokens[actor] = token
         }
-        let server = try await ServeProcess(database: local.database, directory: directory.path)
+        let server = try await ServeProcess(database: local.database, directory: directory.path, options: serveOptions)
         defer { server.stop() }
         return try await body(TemporaryRegistry(directory: directory.path, mode: .server, server: (server, tokens)))
     }
