@@ -329,8 +329,10 @@ TOKEN_RE = re.compile(r"\bmreg_[A-Za-z0-9_\-]+")
 class MregServer:
     """`mreg serve` on loopback over a database of its own."""
 
-    def __init__(self, binary: Path, db: Path, log_path: Path, port: int | None = None, token: str | None = None):
+    def __init__(self, binary: Path, db: Path, log_path: Path, port: int | None = None, token: str | None = None,
+                 extra_args: list[str] | None = None):
         self.binary = binary
+        self.extra_args = extra_args or []
         self.db = db
         self.port = port or free_port()
         self.token = token
@@ -350,7 +352,7 @@ class MregServer:
         GET /v1/models?limit=1 with a token (read from the log when the database is new)."""
         self.proc = ManagedProcess(
             [str(self.binary), "serve", "--db", str(self.db), "--host", LOOPBACK, "--port", str(self.port),
-             "--log-level", "warning"],
+             "--log-level", "warning"] + self.extra_args,
             self.log_path)
 
         def token_source():

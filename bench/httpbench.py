@@ -7,7 +7,9 @@
    rollout), branch GET, history. Throughput, p50/p99, errors, server RSS and CPU; cold start.
 3. The WAL under sustained registrations: its size each second of a 60 s wrk run, and the
    write pauses its restarts cost.
-4. Whole-process CLI: hyperfine on `mreg show` and `mreg register`.
+4. The event stream and webhooks: commit-to-receipt with 1 and 200 SSE subscribers; webhook
+   delivery latency and speed to a local receiver, and registrations with 10 subscriptions.
+5. Whole-process CLI: hyperfine on `mreg show` and `mreg register`.
 
 Prints a table and writes bench/results/<date>.json (section http, wal, cli, inprocess; `make
 bench-compare` adds compare). `--smoke` runs a tiny version that checks the harness, not
@@ -425,6 +427,157 @@ def part_events(bin_dir: Path, work: Path, subscriber_counts: list[int], events:
     return {"events": events, "rate_per_s": rate, "rounds": rounds, "by_subscribers": summary}
 
 
+class WebhookReceiver:
+    """A local webhook receiver on its own thread and event loop: answers every POST 204 at once
+    and notes, per delivery, its arrival against the event's own `timestamp` (the change's `at`,
+    taken before its commit, on the same clock). It does not check signatures: the tests do
+    that (mregTests/WebhookTests); here it measures delivery, not Python's HMAC."""
+
+    def __init__(self):
+        import asyncio
+        import threading
+        self.latencies: list[float] = []
+        self.count = 0
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+    def _run(self):
+        import asyncio
+        import datetime
+        asyncio.set_event_loop(self.loop)
+
+        async def handle(reader, writer):
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = 0
+                    for line in head.split(b"\r\n"):
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":", 1)[1])
+                    body = await reader.readexactly(length)
+                    received = time.time() * 1000
+                    start = body.find(b'"timestamp":"') + 13
+                    moment = datetime.datetime.strptime(body[start:body.find(b'"', start)].decode(), "%Y-%m-%dT%H:%M:%S.%fZ")
+                    self.latencies.append(received - moment.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+                    self.count += 1
+                    writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+
+        async def main():
+            self.server = await asyncio.start_server(handle, B.LOOPBACK, 0)
+            self.port = self.server.sockets[0].getsockname()[1]
+            self.ready.set()
+            await self.server.serve_forever()
+
+        try:
+            self.loop.run_until_complete(main())
+        except Exception:
+            pass
+
+    def reset(self):
+        self.latencies, self.count = [], 0
+
+    def wait_for(self, count: int, timeout: float) -> float:
+        """Seconds until `count` deliveries arrived (raises after `timeout`)."""
+        t0 = time.perf_counter()
+        while self.count < count:
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(f"the webhook receiver got {self.count} of {count} deliveries in {timeout} s")
+            time.sleep(0.002)
+        return time.perf_counter() - t0
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def part_webhooks(bin_dir: Path, work: Path, events: int, rate: int, backlog: int, runs: int, duration: str,
+                  threads: int, connections: int) -> dict:
+    """Webhook delivery (docs/EVENTS.md section 5), against a local receiver:
+    - latency: one subscription; `events` registrations at `rate` per second over one kept-alive
+      connection; commit-to-receipt of each delivery;
+    - speed: a disabled subscription with `backlog` events waiting is enabled; deliveries per
+      second until the receiver has them all (one subscription is one delivery at a time);
+    - cost to writers: wrk on the register route for `duration` with no subscription, with 10 on
+      `branch.*` (woken by every commit, sending nothing), and with 10 on `version.register`
+      (every registration sent 10 times), alternating, `runs` rounds."""
+    receiver = WebhookReceiver()
+    server = B.MregServer(bin_dir / "mreg", work / "webhooks.db", work / "webhooks-server.log",
+                          extra_args=["--allow-private-webhooks"])
+    for suffix in ("", "-wal", "-shm", ".secrets-key"):
+        Path(f"{work / 'webhooks.db'}{suffix}").unlink(missing_ok=True)
+    server.create_token()
+    server.start()
+    url = f"http://{B.LOOPBACK}:{receiver.port}/hook"
+    result: dict = {"events": events, "rate_per_s": rate, "backlog": backlog, "rounds": [], "writers": []}
+    try:
+        c = Client(server.port, server.token)
+
+        def subscribe(events_filter: str, model: str | None = None) -> str:
+            body = {"url": url, "events": events_filter}
+            if model:
+                body["model"] = model
+            return c.call("POST", "/v1/webhooks", body)["webhook"]["id"]
+
+        for round_index in range(runs):
+            model = f"bench-wh-{round_index}"
+            c.call("POST", "/v1/models", {"name": model})
+            hook = subscribe("version.register", model)
+            time.sleep(1)  # a new subscription's task starts within half a second
+            receiver.reset()
+            interval, next_at = 1.0 / rate, time.perf_counter()
+            for n in range(events):
+                c.call("POST", f"/v1/models/{model}/versions", {"artifact_uri": f"s3://bench/{model}/{n}"})
+                next_at += interval
+                if (delay := next_at - time.perf_counter()) > 0:
+                    time.sleep(delay)
+            receiver.wait_for(events, 120)
+            ordered = sorted(receiver.latencies)
+            # The backlog: disabled, `backlog` registrations wait in the log, then enabled.
+            c.call("POST", f"/v1/webhooks/{hook}/disable")
+            time.sleep(1)  # a disable reaches the delivering task within half a second
+            for n in range(backlog):
+                c.call("POST", f"/v1/models/{model}/versions", {"artifact_uri": f"s3://bench/{model}/b{n}"})
+            receiver.reset()
+            c.call("POST", f"/v1/webhooks/{hook}/enable")
+            seconds = receiver.wait_for(backlog, 300)
+            c.call("DELETE", f"/v1/webhooks/{hook}")
+            r = {"round": round_index + 1, "p50_ms": round(B.percentile(ordered, 50), 2), "p99_ms": round(B.percentile(ordered, 99), 2),
+                 "max_ms": round(ordered[-1], 2), "backlog_per_s": round(backlog / seconds)}
+            result["rounds"].append(r)
+            B.log(f"  webhooks round {round_index + 1}: commit-to-receipt p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms max {r['max_ms']} ms; "
+                  f"a backlog of {backlog:,} delivered at {r['backlog_per_s']:,}/s")
+
+        route = ROUTES[0]
+        for round_index in range(runs):
+            for setup in ("none", "10 on branch.*", "10 on version.register"):
+                hooks = []
+                if setup != "none":
+                    hooks = [subscribe(setup.split(" on ")[1]) for _ in range(10)]
+                load = run_wrk(server, route, duration, threads, connections, POOL)
+                for hook in hooks:
+                    c.call("DELETE", f"/v1/webhooks/{hook}")
+                entry = {"round": round_index + 1, "subscriptions": setup, "rps": load["rps"], "p99_ms": load["p99_ms"],
+                         "errors": load["errors_total"] + load["non_2xx_3xx"], "server_cpu_cores": load["server_cpu_cores"]}
+                result["writers"].append(entry)
+                B.log(f"  webhooks writers round {round_index + 1}, {setup}: register {load['rps']:,.0f}/s p99 {load['p99_ms']:.2f} ms")
+        c.close()
+    finally:
+        server.stop()
+        receiver.stop()
+    result["summary"] = {
+        "p50_ms": B.spread([r["p50_ms"] for r in result["rounds"]]), "p99_ms": B.spread([r["p99_ms"] for r in result["rounds"]]),
+        "backlog_per_s": B.spread([r["backlog_per_s"] for r in result["rounds"]]),
+        "register_rps": {setup: B.spread([w["rps"] for w in result["writers"] if w["subscriptions"] == setup])
+                         for setup in ("none", "10 on branch.*", "10 on version.register")},
+    }
+    return result
+
+
 def part_cli(bin_dir: Path, work: Path, warmup: int, runs: int) -> dict:
     if not shutil.which("hyperfine"):
         return {"skipped": "hyperfine is not installed (scripts/install-deps.sh hyperfine)"}
@@ -568,6 +721,23 @@ def report(doc: dict) -> tuple[str, list[dict]]:
         if wide:
             checks.append({"target": "events p99 commit-to-receipt ≤ 50 ms at 200 subscribers", "value": wide["p99_ms"]["median"],
                            "ok": wide["p99_ms"]["median"] <= 50})
+    hooks = doc.get("webhooks")
+    if hooks:
+        summary = hooks["summary"]
+        lines.append("")
+        lines.append(f"Webhooks, to a local receiver (median of rounds, [min–max]): {hooks['events']} registrations at "
+                     f"{hooks['rate_per_s']}/s, commit-to-receipt p50 {B.fmt_num(summary['p50_ms']['median'], 2)} ms, "
+                     f"p99 {B.fmt_num(summary['p99_ms']['median'], 2)} ms [{B.fmt_num(summary['p99_ms']['min'], 2)}–"
+                     f"{B.fmt_num(summary['p99_ms']['max'], 2)}]; a backlog of {hooks['backlog']:,} delivered at "
+                     f"{B.fmt_num(summary['backlog_per_s']['median'])}/s to one subscription")
+        rows = [[setup, B.fmt_num(spread["median"]), f"{B.fmt_num(spread['min'])}–{B.fmt_num(spread['max'])}"]
+                for setup, spread in summary["register_rps"].items()]
+        lines.append(B.table(["webhook subscriptions", "register/s", "range"], rows))
+        base = summary["register_rps"]["none"]["median"]
+        for setup in ("10 on branch.*", "10 on version.register"):
+            value = summary["register_rps"][setup]["median"]
+            checks.append({"target": f"register/s with {setup} within 10 % of none", "value": value,
+                           "ok": base > 0 and value >= 0.9 * base})
     cli = doc.get("cli")
     if cli and "commands" in cli:
         lines.append("")
@@ -610,7 +780,7 @@ def main() -> int:
     parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"), help="wrk -d per route and round")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--only", default="inprocess,http,wal,events,cli,client", help="comma-separated parts to run")
+    parser.add_argument("--only", default="inprocess,http,wal,events,webhooks,cli,client", help="comma-separated parts to run")
     parser.add_argument("--wal-seconds", type=int, default=60, help="length of the sustained load the WAL is sampled under")
     parser.add_argument("--out", help="results file (default bench/results/<date>.json; smoke: bench/.work/smoke.json)")
     args = parser.parse_args()
@@ -643,6 +813,9 @@ def main() -> int:
     if "events" in parts:
         doc["events"] = part_events(bin_dir, work, [1, 200] if not args.smoke else [1, 3], 50 if args.smoke else 1000,
                                     500 if args.smoke else 200, 1 if args.smoke else 3)
+    if "webhooks" in parts:
+        doc["webhooks"] = part_webhooks(bin_dir, work, 20 if args.smoke else 1000, 500 if args.smoke else 200,
+                                        50 if args.smoke else 5000, 1 if args.smoke else 3, duration, args.threads, args.connections)
     if "cli" in parts:
         doc["cli"] = part_cli(bin_dir, work, warmup, cli_runs)
     if args.smoke and "client" in parts:
@@ -662,7 +835,7 @@ def main() -> int:
         print(f"bench-smoke: {'FAILED' if problems else 'OK'} in {doc['wall_s']} s (results in {out.relative_to(B.ROOT)})")
         return 1 if problems else 0
     path = Path(args.out) if args.out else B.results_path()
-    for section in ("inprocess", "http", "wal", "events", "cli"):
+    for section in ("inprocess", "http", "wal", "events", "webhooks", "cli"):
         if section in doc:
             B.merge_results(section, {**doc[section], "machine": doc["machine"], "git": doc["git"],
                                       "started_at": doc["started_at"]}, path)
@@ -712,6 +885,9 @@ def smoke_problems(doc: dict) -> list[str]:
     wal = doc.get("wal")
     if wal is not None and (not wal["wal_bytes_each_second"] or wal["register"]["errors_total"] or wal["write_pauses"] is None):
         problems.append(f"wal: no samples, errors, or no pause counters in /metrics: {wal}")
+    hooks = doc.get("webhooks")
+    if hooks is not None and (not hooks["rounds"] or any(w["errors"] or w["rps"] <= 0 for w in hooks["writers"])):
+        problems.append(f"webhooks: no round, or errors while registering: {hooks}")
     cli = doc.get("cli")
     if cli is not None and ("commands" not in cli or set(cli["commands"]) != {"show", "register", "remote show", "remote register"}):
         problems.append(f"hyperfine: {cli}")
