@@ -178,6 +178,20 @@ final class EventHub: Service, @unchecked Sendable {
         return (page.events.flatMap(Self.message), page.through)
     }
 
+    /// The entries after `seq` through the hub's head that `filter` lets through, and how far
+    /// the log was read: from memory when the hub still holds the entry after `seq`, else from
+    /// the log. Webhook deliveries read here, so that many subscriptions cost one read of the
+    /// log per commit, not one each.
+    func entries(after seq: Int, _ filter: EventFilter) throws(RegistryError) -> EventPage {
+        let fromMemory = state.withLock { state -> EventPage? in
+            guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest, seq < state.head else { return nil }
+            let slice = state.recent[(seq + 1 - oldest)...(state.head - oldest)].prefix(AuditExport.pageSize)
+            return EventPage(events: slice.map(\.entry).filter(filter.matches), through: slice.last?.entry.seq ?? seq)
+        }
+        if let fromMemory { return fromMemory }
+        return try registry.events(after: seq, through: max(head, seq), filter)
+    }
+
     /// An entry's message: `id:` its seq, `event:` its action, `data:` the entry as the audit
     /// log's JSON (one line: the JSON writer escapes line breaks inside strings).
     static func message(_ entry: AuditEntry) -> [UInt8] {

@@ -116,10 +116,14 @@ final class WebhookDispatcher: Service, Sendable {
             await hub.wait(after: state.cursor, until: .now + .seconds(1))
             let head = hub.head
             metrics.setWebhookLag(webhook.id, head - state.cursor)
-            guard head > state.cursor else { continue }
+            guard head > state.cursor else {
+                // Quiet: what was delivered since the last record is recorded now.
+                if !state.pending.isEmpty || state.failingChanged { guard await flush(webhook, &state) else { return } }
+                continue
+            }
             let page: EventPage
             do {
-                page = try registry.events(after: state.cursor, through: head, filter)
+                page = try hub.entries(after: state.cursor, filter)
             } catch {
                 logger.error("webhook \(webhook.id) cannot read the log: \(error.message)")
                 try? await Task.sleep(for: .seconds(1))
@@ -138,9 +142,12 @@ final class WebhookDispatcher: Service, Sendable {
             }
             state.cursor = page.through
             metrics.setWebhookLag(webhook.id, head - state.cursor)
-            // A cursor that moved only past events the filters dropped is written now and then:
-            // reading them again after a restart sends nothing.
-            if !state.pending.isEmpty || ContinuousClock.now - state.lastFlush >= .seconds(5) {
+            // Recorded in batches, as above, and when the log goes quiet; a cursor that moved
+            // only past events the filters dropped now and then (reading them again after a
+            // restart sends nothing). Each record is a commit: one per page per subscription
+            // made busy writers wait on the disk (BENCHMARKS.md).
+            let due = state.pending.isEmpty ? .seconds(5) : Duration.milliseconds(200)
+            if state.pending.count >= 64 || ContinuousClock.now - state.lastFlush >= due {
                 guard await flush(webhook, &state) else { return }
             }
         }
