@@ -6,21 +6,25 @@ extension Registry {
     public static let webhookSecretPrefix = "whsec_"
 
     /// Subscribes `request.url` to the events that pass its filters, from the next event on.
-    /// The secret is made here, sealed with `key`, and shown only in the answer.
-    /// - Parameter allowPrivate: whether the target may be a loopback or private address (the
-    ///   server's `--allow-private-webhooks`); link-local and metadata addresses never may.
+    /// The secret is made here, sealed with the key `key` gives, and shown only in the answer.
+    /// - Parameters:
+    ///   - allowPrivate: whether the target may be a loopback or private address (the server's
+    ///     `--allow-private-webhooks`); link-local and metadata addresses never may.
+    ///   - key: the secrets key, asked for only once the request is valid (on a file, making
+    ///     one is a side effect a refused request must not have).
     /// - Throws: `PERMISSION_DENIED` below admin, `INVALID_ARGUMENT` for a bad URL, filter or
-    ///   description.
-    public func addWebhook(_ request: WebhookRequest, key: SecretsKey, allowPrivate: Bool, by caller: Caller) async throws(RegistryError)
-        -> IssuedWebhook
-    {
+    ///   description; what `key` throws.
+    public func addWebhook(
+        _ request: WebhookRequest, allowPrivate: Bool, by caller: Caller, key: () throws(RegistryError) -> SecretsKey
+    ) async throws(RegistryError) -> IssuedWebhook {
         try caller.require(.admin, to: "manage webhooks")
         // An empty `events` is every event, as leaving it out is.
         let filter = try EventFilter(model: request.model, types: request.events?.isEmpty == true ? nil : request.events)
         let description = request.description ?? ""
         guard description.utf8.count <= 1000 else { throw RegistryError(.invalidArgument, "a webhook description must be at most 1000 bytes") }
         // Last, as it may ask the resolver.
-        try WebhookTarget.check(request.url, allowPrivate: allowPrivate)
+        try await WebhookTarget.check(request.url, allowPrivate: allowPrivate)
+        let key = try key()
         var random = SystemRandomNumberGenerator()
         let id = "wh_" + AuditChain.hex((0..<6).map { _ in UInt8.random(in: .min ... .max, using: &random) })
         let secret = (0..<24).map { _ in UInt8.random(in: .min ... .max, using: &random) }

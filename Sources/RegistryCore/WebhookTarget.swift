@@ -30,10 +30,26 @@ public enum WebhookTarget {
     }
 
     /// Resolves the URL's host and refuses it when any of its addresses may not be reached.
+    /// The resolver may wait on the network: it runs on a thread of its own, not on one of the
+    /// few that run Swift tasks.
     /// - Parameter resolved: whether a host that does not resolve is refused too (when
     ///   sending); when a subscription is added it passes, and sending checks again.
     /// - Throws: `INVALID_ARGUMENT` naming the address and why.
-    public static func check(_ text: String, allowPrivate: Bool, resolved: Bool = false) throws(RegistryError) {
+    public static func check(_ text: String, allowPrivate: Bool, resolved: Bool = false) async throws(RegistryError) {
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, RegistryError>, Never>) in
+            DispatchQueue.global().async {
+                do throws(RegistryError) {
+                    try checkNow(text, allowPrivate: allowPrivate, resolved: resolved)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try outcome.get()
+    }
+
+    private static func checkNow(_ text: String, allowPrivate: Bool, resolved: Bool) throws(RegistryError) {
         let url = try parse(text)
         let host = url.host!.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let found = addresses(of: host)

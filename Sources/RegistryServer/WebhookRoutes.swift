@@ -17,7 +17,7 @@ struct WebhookRoutes {
             Route(.post, "/v1/webhooks", role: .admin) { request in
                 let body = try request.decode(WebhookRequest.self, allowedKeys: ["url", "events", "model", "description"])
                 return .json(
-                    try await registry.addWebhook(body, key: try key(), allowPrivate: settings.allowPrivate, by: try request.caller),
+                    try await registry.addWebhook(body, allowPrivate: settings.allowPrivate, by: try request.caller, key: key),
                     status: .created)
             },
             Route(.get, "/v1/webhooks/{id}", role: .admin) { request in

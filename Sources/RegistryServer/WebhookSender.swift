@@ -99,7 +99,7 @@ final class WebhookSender: Sendable {
                 status: status, retryAfter: retryAfter, error: error,
                 latencyMs: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
         }
-        if let refusal = refusal(of: url) { return answer(error: refusal) }
+        if let refusal = await refusal(of: url) { return answer(error: refusal) }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         let timestamp = Int64(Date().timeIntervalSince1970)
@@ -124,11 +124,11 @@ final class WebhookSender: Sendable {
     }
 
     /// Why `url` may not be sent to now, or nil; remembered for a minute.
-    private func refusal(of url: String) -> String? {
+    private func refusal(of url: String) async -> String? {
         let now = ContinuousClock.now
         if let known = checked.withLock({ $0[url] }), known.until > now { return known.refusal }
         var refusal: String?
-        do { try WebhookTarget.check(url, allowPrivate: settings.allowPrivate, resolved: true) } catch { refusal = error.message }
+        do { try await WebhookTarget.check(url, allowPrivate: settings.allowPrivate, resolved: true) } catch { refusal = error.message }
         checked.withLock { $0[url] = (refusal, now + .seconds(60)) }
         return refusal
     }

@@ -136,7 +136,7 @@ struct LocalRegistry: RegistryService {
     func addWebhook(_ request: WebhookRequest, secretsKey: String?) async throws(RegistryError) -> IssuedWebhook {
         // The person at this machine chooses where the file's webhooks point; the server, which
         // sends, still refuses what it does not allow.
-        try await registry.addWebhook(request, key: try key(secretsKey, create: true), allowPrivate: true, by: caller)
+        try await registry.addWebhook(request, allowPrivate: true, by: caller) { () throws(RegistryError) in try key(secretsKey, create: true) }
     }
 
     func webhooks() throws(RegistryError) -> [Webhook] { try registry.webhooks() }

@@ -80,14 +80,14 @@ import Testing
         try await withTemporaryRegistry { registry in
             let key = SecretsKey.generate()
             await expectError(.permissionDenied) {
-                try await registry.addWebhook(WebhookRequest(url: "https://example.com/h"), key: key, allowPrivate: false, by: .bob)
+                try await registry.addWebhook(WebhookRequest(url: "https://example.com/h"), allowPrivate: false, by: .bob) { key }
             }
             await expectError(.invalidArgument) {
-                try await registry.addWebhook(WebhookRequest(url: "http://127.0.0.1/h"), key: key, allowPrivate: false, by: .alice)
+                try await registry.addWebhook(WebhookRequest(url: "http://127.0.0.1/h"), allowPrivate: false, by: .alice) { key }
             }
             let issued = try await registry.addWebhook(
-                WebhookRequest(url: "http://127.0.0.1/h", events: "branch.*,rollout.abort", model: "fraud"), key: key, allowPrivate: true,
-                by: .alice)
+                WebhookRequest(url: "http://127.0.0.1/h", events: "branch.*,rollout.abort", model: "fraud"), allowPrivate: true,
+                by: .alice) { key }
             #expect(issued.webhook.events == ["branch.*", "rollout.abort"] && issued.webhook.model == "fraud" && issued.webhook.enabled)
             let entries = try registry.allAuditEntries()
             #expect(issued.webhook.deliveredSeq == entries.last?.seq, "deliveries start after its own entry")

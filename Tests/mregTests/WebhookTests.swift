@@ -267,6 +267,18 @@ struct WebhookTests {
         }
     }
 
+    /// On a file, a refused subscription leaves no key file behind.
+    @Test func aRefusedSubscriptionOnAFileMakesNoKey() async throws {
+        try await withTemporaryRegistry(.file) { registry in
+            let refused = try await registry.mreg("webhook", "add", "--url", "gopher://example.com/")
+            #expect(refused.status == 2, "\(refused)")
+            #expect(!FileManager.default.fileExists(atPath: registry.database + ".secrets-key"))
+            let added = try await registry.mreg("webhook", "add", "--url", "http://127.0.0.1:9/hook", "--json")
+            #expect(added.status == 0, "\(added)")
+            #expect(FileManager.default.fileExists(atPath: registry.database + ".secrets-key"))
+        }
+    }
+
     @Test func withoutAllowingPrivateAddressesTheServerRefusesLoopback() async throws {
         try await withTemporaryRegistry(.server) { registry in
             let refused = try await registry.mreg("webhook", "add", "--url", "http://127.0.0.1:9/hook")
