@@ -17,8 +17,8 @@ extension Registry {
     /// docs/AUDIT.md, "Checking the state"): every version, transition, report, policy and
     /// approval row is the one its entry describes (for entries that commit to their content,
     /// field for field through its `content_sha256`), no row lacks an entry, and replaying the
-    /// log's transitions and rollout steps gives every branch pointer, deprecation, rollout state
-    /// and token revocation the tables hold.
+    /// log's transitions and rollout steps gives every branch pointer, deprecation, rollout state,
+    /// token revocation and webhook subscription the tables hold.
     ///
     /// The tables and the entries that explain them are read in one snapshot. Run it before
     /// walking the chain: the log only grows, so the walk then covers every entry it replayed.
@@ -53,6 +53,16 @@ private final class StateReplay {
     var deprecated: Set<String> = []
     var rollouts: [Int: ExpectedRollout] = [:]
     var tokens: [String: (name: String, role: String, revoked: Bool)] = [:]
+    var webhooks: [String: ExpectedWebhook] = [:]
+
+    /// What the log says of a subscription: its target's origin, its filters, and whether it is
+    /// enabled. (The delivery cursor and log are not changes to the registry: no entry says them.)
+    struct ExpectedWebhook {
+        var target: String
+        var events: String
+        var model: String?
+        var enabled: Bool
+    }
 
     struct ExpectedRollout: Equatable {
         var model: String
@@ -122,6 +132,13 @@ private final class StateReplay {
                 tokens[try entry.string("token_id")] = (try entry.string("name"), try entry.string("role"), false)
             case "token.revoke":
                 tokens[try entry.string("token_id")]?.revoked = true
+            case "webhook.add":
+                webhooks[try entry.string("webhook_id")] = ExpectedWebhook(
+                    target: try entry.string("target"), events: try entry.string("events"), model: try entry.optionalString("model"), enabled: true)
+            case "webhook.enable", "webhook.disable":
+                webhooks[try entry.string("webhook_id")]?.enabled = entry.action == "webhook.enable"
+            case "webhook.remove":
+                webhooks[try entry.string("webhook_id")] = nil
             default:
                 break  // `denied`, and actions that change no table
             }
@@ -132,6 +149,7 @@ private final class StateReplay {
         try checkDeprecations()
         try checkRollouts()
         try checkTokens()
+        try checkWebhooks()
     }
 
     // MARK: Rows written with their entry
@@ -321,6 +339,27 @@ private final class StateReplay {
             throw Disagreement(table: "tokens", key: missing, problem: "the log created it, but the table has no such row")
         }
         checked["tokens"] = found.count
+    }
+
+    private func checkWebhooks() throws {
+        var found: Set<String> = []
+        try connection.forEachRow("SELECT id, url, events, model, enabled FROM webhooks ORDER BY id") { row in
+            let id = try row.text(0)
+            guard let expected = webhooks[id] else { throw Disagreement(table: "webhooks", key: id, problem: "no entry added it") }
+            guard WebhookTarget.origin(try row.text(1)) == expected.target, try row.text(2) == expected.events,
+                (row.isNull(3) ? nil : try row.text(3)) == expected.model
+            else {
+                throw Disagreement(table: "webhooks", key: id, problem: "its target or filters differ from the log")
+            }
+            guard (try row.int64(4) == 1) == expected.enabled else {
+                throw Disagreement(table: "webhooks", key: id, problem: "it is \(expected.enabled ? "disabled" : "enabled"); the log leaves it the other way")
+            }
+            found.insert(id)
+        }
+        if let missing = Set(webhooks.keys).subtracting(found).sorted().first {
+            throw Disagreement(table: "webhooks", key: missing, problem: "the log added it, but the table has no such row")
+        }
+        checked["webhooks"] = found.count
     }
 }
 

@@ -22,6 +22,13 @@ import Testing
         _ = try await registry.createToken(name: "ci", role: .engineer, by: .alice)
         let gone = try await registry.createToken(name: "old", role: .reader, by: .alice)
         _ = try await registry.revokeToken(id: gone.id, by: .alice)
+        let key = SecretsKey.generate()
+        for (url, model) in [("http://10.0.0.7/hooks/a?token=s3cret", "fraud-scorer"), ("http://10.0.0.8/b", nil), ("http://10.0.0.9/c", nil)] {
+            _ = try await registry.addWebhook(WebhookRequest(url: url, events: "branch.*", model: model), allowPrivate: true, by: .alice) { key }
+        }
+        let hooks = try registry.webhooks()
+        _ = try await registry.disableWebhook(id: hooks[1].id, reason: "moving", by: .alice)
+        _ = try await registry.removeWebhook(id: hooks[2].id, by: .alice)
     }
 
     @Test func anUntouchedRegistryAgreesWithItsLog() async throws {
@@ -39,6 +46,7 @@ import Testing
             #expect(state.checked["branches"] == 6)
             #expect(state.checked["rollouts"] == 1)
             #expect(state.checked["tokens"] == 2)
+            #expect(state.checked["webhooks"] == 2)
             #expect(try registry.verifyAudit().state == nil, "plain verify checks the chain alone")
         }
     }
@@ -101,6 +109,19 @@ import Testing
         Tampering(
             testDescription: "a revoked token brought back", sql: "UPDATE tokens SET revoked_at = NULL WHERE name = 'old'",
             table: "tokens", key: "", words: "revocation"),
+        Tampering(
+            testDescription: "a webhook pointed elsewhere", sql: "UPDATE webhooks SET url = 'http://203.0.113.5/steal' WHERE url LIKE '%10.0.0.7%'",
+            table: "webhooks", key: "", words: "target or filters"),
+        Tampering(
+            testDescription: "a disabled webhook turned back on", sql: "UPDATE webhooks SET enabled = 1 WHERE enabled = 0",
+            table: "webhooks", key: "", words: "the log leaves it the other way"),
+        Tampering(
+            testDescription: "a webhook no entry added",
+            sql: """
+                INSERT INTO webhooks (id, url, events, secret_sealed, secret_key_id, enabled, delivered_seq, created_by, created_at, updated_at)
+                VALUES ('wh_mallory', 'http://203.0.113.5/', '', x'00', 'k', 1, 0, 'mallory', 0, 0)
+                """,
+            table: "webhooks", key: "wh_mallory", words: "no entry added it"),
         Tampering(
             testDescription: "a version no entry registered",
             sql: "INSERT INTO versions (model_id, version, artifact_uri, created_by, created_at) VALUES (1, 9, 's3://x', 'mallory', 0)",
