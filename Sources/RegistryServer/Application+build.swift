@@ -68,7 +68,7 @@ func apiRoutes(
         TokenRoutes(registry: registry).routes,
         BackupRoutes(registry: registry).routes,
         EventRoutes(registry: registry, hub: events, heartbeat: arguments.eventHeartbeat).routes,
-        WebhookRoutes(registry: registry, settings: arguments.webhooks, sends: webhooks?.sends).routes,
+        WebhookRoutes(registry: registry, settings: arguments.webhooks, sends: webhooks?.sends) { webhooks?.refresh() }.routes,
     ].flatMap { $0 }
 }
 

@@ -7,6 +7,8 @@ struct WebhookRoutes {
     let settings: WebhookSettings
     /// Nil when the server has no secrets key: nothing can be signed.
     let sends: WebhookSends?
+    /// Tells the delivering side that a subscription changed.
+    let changed: @Sendable () -> Void
 
     var routes: [Route] {
         [
@@ -16,22 +18,28 @@ struct WebhookRoutes {
             // Not idempotent: a replay would have to keep the secret, which is shown only once.
             Route(.post, "/v1/webhooks", role: .admin) { request in
                 let body = try request.decode(WebhookRequest.self, allowedKeys: ["url", "events", "model", "description"])
-                return .json(
-                    try await registry.addWebhook(body, allowPrivate: settings.allowPrivate, by: try request.caller, key: key),
-                    status: .created)
+                let issued = try await registry.addWebhook(body, allowPrivate: settings.allowPrivate, by: try request.caller, key: key)
+                changed()
+                return .json(issued, status: .created)
             },
             Route(.get, "/v1/webhooks/{id}", role: .admin) { request in
                 .json(try registry.webhook(id: try request.parameter("id")))
             },
             Route(.delete, "/v1/webhooks/{id}", role: .admin) { request in
-                .json(try await registry.removeWebhook(id: try request.parameter("id"), by: try request.caller))
+                let removed = try await registry.removeWebhook(id: try request.parameter("id"), by: try request.caller)
+                changed()
+                return .json(removed)
             },
             Route(.post, "/v1/webhooks/{id}/enable", role: .admin) { request in
-                .json(try await registry.enableWebhook(id: try request.parameter("id"), by: try request.caller))
+                let enabled = try await registry.enableWebhook(id: try request.parameter("id"), by: try request.caller)
+                changed()
+                return .json(enabled)
             },
             Route(.post, "/v1/webhooks/{id}/disable", role: .admin) { request in
                 let body = request.body.isEmpty ? nil : try request.decode(DisableWebhookRequest.self, allowedKeys: ["reason"])
-                return .json(try await registry.disableWebhook(id: try request.parameter("id"), reason: body?.reason, by: try request.caller))
+                let disabled = try await registry.disableWebhook(id: try request.parameter("id"), reason: body?.reason, by: try request.caller)
+                changed()
+                return .json(disabled)
             },
             Route(.get, "/v1/webhooks/{id}/deliveries", role: .admin) { request in
                 .json(

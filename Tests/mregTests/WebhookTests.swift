@@ -267,6 +267,32 @@ struct WebhookTests {
         }
     }
 
+    /// A disabled subscription is sent nothing; its events wait in the log, and enabling it
+    /// delivers them.
+    @Test func aDisabledSubscriptionGetsItsEventsWhenEnabled() async throws {
+        try await withTemporaryRegistry(.server, serveOptions: Self.serveOptions) { registry in
+            try await WebhookReceiver.with(registry) { receiver in
+                let id = try await Self.subscribe(registry, receiver, "--events", "version.register")
+                try await registry.register("fraud")
+                #expect(try await receiver.deliveries(count: 1).count == 1)
+                _ = try await registry.json("webhook", "disable", id)
+                try await registry.register("fraud")
+                try await registry.register("fraud")
+                try await Task.sleep(for: .milliseconds(700))
+                #expect(try receiver.log().count == 1, "nothing is sent while it is disabled")
+                _ = try await registry.json("webhook", "enable", id)
+                let received = try await receiver.deliveries(count: 3)
+                let versions = try received.map { delivery -> Int in
+                    let line = try #require(try receiver.rawLog().first { ($0["headers"] as? [String: String])?["webhook-id"] == delivery.id })
+                    let text = try #require(line["body"] as? String)
+                    let body = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                    return try #require(body.object("data")?.int("version"))
+                }
+                #expect(versions == [1, 2, 3], "what waited arrives, in order")
+            }
+        }
+    }
+
     /// On a file, a refused subscription leaves no key file behind.
     @Test func aRefusedSubscriptionOnAFileMakesNoKey() async throws {
         try await withTemporaryRegistry(.file) { registry in
