@@ -77,7 +77,8 @@ public struct WebhookDelivery: Sendable, Codable, Hashable, JSONWritable {
         case delivered, failed
     }
 
-    public let id: Int
+    /// Its row in the delivery log; 0 until written.
+    public var id: Int
     public let webhookId: String
     /// The event's seq; nil for a test send.
     public let event: Int?

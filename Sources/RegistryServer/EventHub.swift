@@ -164,9 +164,7 @@ final class EventHub: Service, @unchecked Sendable {
     /// else from the log.
     func messages(after seq: Int, through last: Int, _ filter: EventFilter) throws(RegistryError) -> (bytes: [UInt8], through: Int) {
         let fromMemory = state.withLock { state -> (bytes: [UInt8], through: Int)? in
-            guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest, seq < state.head else { return nil }
-            let end = min(last, state.head)
-            let slice = state.recent[(seq + 1 - oldest)...(end - oldest)].prefix(AuditExport.pageSize)
+            guard let slice = Self.recent(state, after: seq, through: last) else { return nil }
             var bytes: [UInt8] = []
             for event in slice where filter.matches(event.entry) { bytes.append(contentsOf: event.message) }
             return (bytes, slice.last?.entry.seq ?? seq)
@@ -184,12 +182,18 @@ final class EventHub: Service, @unchecked Sendable {
     /// log per commit, not one each.
     func entries(after seq: Int, _ filter: EventFilter) throws(RegistryError) -> EventPage {
         let fromMemory = state.withLock { state -> EventPage? in
-            guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest, seq < state.head else { return nil }
-            let slice = state.recent[(seq + 1 - oldest)...(state.head - oldest)].prefix(AuditExport.pageSize)
+            guard let slice = Self.recent(state, after: seq, through: .max) else { return nil }
             return EventPage(events: slice.map(\.entry).filter(filter.matches), through: slice.last?.entry.seq ?? seq)
         }
         if let fromMemory { return fromMemory }
         return try registry.events(after: seq, through: max(head, seq), filter)
+    }
+
+    /// The held entries after `seq` through `last` (or the head), a page at most; nil when the
+    /// hub no longer holds the entry after `seq`, or has nothing after it.
+    private static func recent(_ state: State, after seq: Int, through last: Int) -> ArraySlice<Event>? {
+        guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest, seq < state.head else { return nil }
+        return state.recent[(seq + 1 - oldest)...(min(last, state.head) - oldest)].prefix(AuditExport.pageSize)
     }
 
     /// An entry's message: `id:` its seq, `event:` its action, `data:` the entry as the audit

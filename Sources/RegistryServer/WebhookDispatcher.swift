@@ -212,11 +212,7 @@ final class WebhookDispatcher: Service, Sendable {
             // Stopped during the send (the server stops, the subscription changed): whatever came
             // of it is not this subscription's failure; the event is sent again later.
             if Task.isCancelled { return false }
-            state.pending.append(
-                WebhookDelivery(
-                    id: 0, webhookId: webhook.id, event: message.event, type: message.type, messageId: message.id, attempt: attempt, at: at,
-                    status: answer.status, latencyMs: answer.latencyMs, outcome: answer.delivered ? .delivered : .failed,
-                    error: answer.error, kind: .delivery))
+            state.pending.append(answer.record(of: message, to: webhook.id, attempt: attempt, at: at, kind: .delivery))
             if answer.delivered || !answer.retryable {
                 if state.failingSince != nil {
                     state.failingSince = nil

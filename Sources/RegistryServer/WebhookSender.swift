@@ -66,6 +66,13 @@ final class WebhookSender: Sendable {
         let latencyMs: Double
 
         var delivered: Bool { status.map { (200..<300).contains($0) } ?? false }
+
+        /// This answer as the delivery log records it (its `id` is the log's, once written).
+        func record(of message: WebhookMessage, to webhook: String, attempt: Int, at: Timestamp, kind: WebhookDelivery.Kind) -> WebhookDelivery {
+            WebhookDelivery(
+                id: 0, webhookId: webhook, event: message.event, type: message.type, messageId: message.id, attempt: attempt, at: at,
+                status: status, latencyMs: latencyMs, outcome: delivered ? .delivered : .failed, error: error, kind: kind)
+        }
         /// Worth trying again: no answer, a timeout, 429 or a server error. Other answers (a
         /// 4xx) say the receiver will not take this event however often it is sent.
         var retryable: Bool { status.map { $0 == 408 || $0 == 429 || $0 >= 500 } ?? true }

@@ -42,17 +42,11 @@ public final class WebhookSends: Sendable {
         let secret = try registry.webhookSecret(id: webhook.id, key: key)
         let at = registry.clock()
         let answer = await sender.send(message, to: webhook.url, secret: secret)
-        let attempt = WebhookDelivery(
-            id: 0, webhookId: webhook.id, event: message.event, type: message.type, messageId: message.id, attempt: 1, at: at,
-            status: answer.status, latencyMs: answer.latencyMs, outcome: answer.delivered ? .delivered : .failed, error: answer.error,
-            kind: kind)
+        var attempt = answer.record(of: message, to: webhook.id, attempt: 1, at: at, kind: kind)
         guard let ids = try await registry.recordDeliveries(webhook: webhook.id, [attempt], deliveredThrough: nil, failingSince: nil),
             let id = ids.first
         else { throw RegistryError(.notFound, "there is no webhook \(webhook.id)") }
-        return WebhookDelivery(
-            id: id, webhookId: attempt.webhookId, event: attempt.event, type: attempt.type, messageId: attempt.messageId,
-            attempt: attempt.attempt, at: attempt.at, status: attempt.status, latencyMs: attempt.latencyMs, outcome: attempt.outcome,
-            error: attempt.error, kind: attempt.kind)
+        attempt.id = id
+        return attempt
     }
-
 }

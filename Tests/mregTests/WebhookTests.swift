@@ -267,6 +267,39 @@ struct WebhookTests {
         }
     }
 
+    /// 410 Gone is the receiver saying it will never take an event again.
+    @Test func aReceiverAnswering410DisablesTheSubscription() async throws {
+        try await withTemporaryRegistry(.server, serveOptions: Self.serveOptions) { registry in
+            try await WebhookReceiver.with(registry) { receiver in
+                let id = try await Self.subscribe(registry, receiver, "--events", "version.register")
+                try receiver.control(fail: 1, status: 410)
+                try await registry.register("fraud")
+                var shown: [String: Any] = [:]
+                for _ in 0..<100 {
+                    shown = try await registry.json("webhook", "show", id)
+                    if shown["enabled"] as? Bool == false { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(shown["enabled"] as? Bool == false && shown.string("disabled_reason") == "the receiver answered 410 Gone", "\(shown)")
+                #expect(try receiver.log().count == 1, "not retried")
+            }
+        }
+    }
+
+    /// A server without the key file its subscriptions' secrets were sealed with does not make
+    /// a new one (which would open none of them): it refuses to start and says which file.
+    @Test func aMissingKeyFileWithSubscriptionsStopsTheServer() async throws {
+        try await withTemporaryRegistry(.file) { registry in
+            _ = try await registry.json("webhook", "add", "--url", "http://127.0.0.1:9/hook")
+            let key = registry.database + ".secrets-key"
+            try FileManager.default.removeItem(atPath: key)
+            let refused = try await registry.mreg("serve", "--port", "0")
+            #expect(refused.status == 2, "\(refused)")
+            #expect(refused.stderr.contains("1 webhook subscription(s)") && refused.stderr.contains(key), "\(refused)")
+            #expect(!FileManager.default.fileExists(atPath: key), "no new key was made")
+        }
+    }
+
     /// A disabled subscription is sent nothing; its events wait in the log, and enabling it
     /// delivers them.
     @Test func aDisabledSubscriptionGetsItsEventsWhenEnabled() async throws {
