@@ -19,10 +19,16 @@ public struct WebhookMessage: Sendable {
     /// the start of the entry's hash: the same for every attempt, and never the id of another
     /// registry's event with that seq (or of this one's, restored from an older copy).
     public init(_ entry: AuditEntry) {
+        self.init(entry, json: JSONCoding.bytes(entry))
+    }
+
+    /// The same, with the entry already encoded (`JSONCoding.bytes(entry)`): a server that sends
+    /// one event to many subscriptions encodes it once.
+    public init(_ entry: AuditEntry, json: [UInt8]) {
         id = "evt_\(entry.seq)_\(entry.hash.prefix(16))"
         type = entry.action
         event = entry.seq
-        body = Self.body(type: entry.action, at: entry.at, data: JSONCoding.bytes(entry))
+        body = Self.body(type: entry.action, at: entry.at, data: json)
     }
 
     /// A test send (`mreg webhook test`): a message of its own, not an entry of the log.

@@ -34,10 +34,23 @@ final class EventHub: Service, @unchecked Sendable {
         var openStreams = 0
     }
 
-    /// An entry and its Server-Sent Events message, written once for every stream.
-    private struct Event {
+    /// An entry as the hub holds it, encoded once for every stream and subscription.
+    struct Event: Sendable {
         let entry: AuditEntry
+        /// The entry as the audit log's JSON: a webhook message's `data`.
+        let json: [UInt8]
+        /// Its Server-Sent Events message: `id:` its seq, `event:` its action, `data:` the JSON
+        /// (one line: the JSON writer escapes line breaks inside strings).
         let message: [UInt8]
+
+        init(_ entry: AuditEntry) {
+            self.entry = entry
+            json = JSONCoding.bytes(entry)
+            var message = Array("id: \(entry.seq)\nevent: \(entry.action)\ndata: ".utf8)
+            message.append(contentsOf: json)
+            message.append(contentsOf: "\n\n".utf8)
+            self.message = message
+        }
     }
 
     private struct Waiter {
@@ -120,7 +133,7 @@ final class EventHub: Service, @unchecked Sendable {
         while head < newest {
             let entries = try registry.auditEntries(after: head, through: newest)
             guard let last = entries.last else { break }
-            let events = entries.map { Event(entry: $0, message: Self.message($0)) }
+            let events = entries.map(Event.init)
             state.withLock { state in
                 state.recent.append(contentsOf: events)
                 if state.recent.count > 2 * capacity { state.recent.removeFirst(state.recent.count - capacity) }
@@ -173,20 +186,21 @@ final class EventHub: Service, @unchecked Sendable {
         // A stream that ends at `last` reads up to it even past what the hub has seen (it may
         // lag the log by a commit, or have stopped); a followed one up to the hub's head.
         let page = try registry.events(after: seq, through: last == .max ? max(head, seq) : last, filter)
-        return (page.events.flatMap(Self.message), page.through)
+        return (page.events.flatMap { Event($0).message }, page.through)
     }
 
     /// The entries after `seq` through the hub's head that `filter` lets through, and how far
     /// the log was read: from memory when the hub still holds the entry after `seq`, else from
     /// the log. Webhook deliveries read here, so that many subscriptions cost one read of the
-    /// log per commit, not one each.
-    func entries(after seq: Int, _ filter: EventFilter) throws(RegistryError) -> EventPage {
-        let fromMemory = state.withLock { state -> EventPage? in
+    /// log and one encoding of each entry per commit, not one each.
+    func entries(after seq: Int, _ filter: EventFilter) throws(RegistryError) -> (events: [Event], through: Int) {
+        let fromMemory = state.withLock { state -> (events: [Event], through: Int)? in
             guard let slice = Self.recent(state, after: seq, through: .max) else { return nil }
-            return EventPage(events: slice.map(\.entry).filter(filter.matches), through: slice.last?.entry.seq ?? seq)
+            return (slice.filter { filter.matches($0.entry) }, slice.last?.entry.seq ?? seq)
         }
         if let fromMemory { return fromMemory }
-        return try registry.events(after: seq, through: max(head, seq), filter)
+        let page = try registry.events(after: seq, through: max(head, seq), filter)
+        return (page.events.map(Event.init), page.through)
     }
 
     /// The held entries after `seq` through `last` (or the head), a page at most; nil when the
@@ -194,15 +208,6 @@ final class EventHub: Service, @unchecked Sendable {
     private static func recent(_ state: State, after seq: Int, through last: Int) -> ArraySlice<Event>? {
         guard let oldest = state.recent.first?.entry.seq, seq + 1 >= oldest, seq < state.head else { return nil }
         return state.recent[(seq + 1 - oldest)...(min(last, state.head) - oldest)].prefix(AuditExport.pageSize)
-    }
-
-    /// An entry's message: `id:` its seq, `event:` its action, `data:` the entry as the audit
-    /// log's JSON (one line: the JSON writer escapes line breaks inside strings).
-    static func message(_ entry: AuditEntry) -> [UInt8] {
-        var bytes = Array("id: \(entry.seq)\nevent: \(entry.action)\ndata: ".utf8)
-        bytes.append(contentsOf: JSONCoding.bytes(entry))
-        bytes.append(contentsOf: "\n\n".utf8)
-        return bytes
     }
 
     /// Counts a stream while `body` runs.
