@@ -19,6 +19,8 @@ final class WebhookDispatcher: Service, Sendable {
     private let settings: WebhookSettings
     private let key: SecretsKey
     private let sender: WebhookSender
+    /// Where the delivering tasks and their connections run, below the requests' priority.
+    private let thread = DeliveryThread()
     /// The sends an admin asks for (`webhook test`, `webhook redeliver`), with the same sender.
     let sends: WebhookSends
     private let metrics: ServerMetrics
@@ -37,7 +39,7 @@ final class WebhookDispatcher: Service, Sendable {
         self.hub = hub
         self.settings = settings
         self.key = key
-        let sender = WebhookSender(settings: settings, count: metrics.countWebhookDelivery)
+        let sender = WebhookSender(settings: settings, group: thread.group, count: metrics.countWebhookDelivery)
         self.sender = sender
         self.sends = WebhookSends(registry: registry, key: key, sender: sender)
         self.metrics = metrics
@@ -47,6 +49,7 @@ final class WebhookDispatcher: Service, Sendable {
     func run() async throws {
         await cancelWhenGracefulShutdown { [self] in await supervise() }
         await sender.shutdown()
+        await thread.shutdown()
     }
 
     /// Keeps one delivering task per enabled subscription, as the table says, until cancelled.
@@ -71,7 +74,7 @@ final class WebhookDispatcher: Service, Sendable {
                     // The task marks its own token, so that a task cancelled here (whose end is
                     // no news) is never taken for the one that replaced it.
                     let token = UUID()
-                    let task = Task { [self] in
+                    let task = Task(executorPreference: thread) { [self] in
                         await deliver(webhook)
                         if !Task.isCancelled { finished.withLock { _ = $0.insert(token) } }
                     }
@@ -157,7 +160,7 @@ final class WebhookDispatcher: Service, Sendable {
                 if !state.pending.isEmpty || state.failingChanged { guard await flush(webhook, &state) else { return } }
                 continue
             }
-            let page: EventPage
+            let page: (events: [EventHub.Event], through: Int)
             do {
                 page = try hub.entries(after: state.cursor, filter)
             } catch {
@@ -165,12 +168,12 @@ final class WebhookDispatcher: Service, Sendable {
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            for entry in page.events {
-                guard await deliver(WebhookMessage(entry), to: webhook, secret: secret, state: &state) else {
+            for event in page.events {
+                guard await deliver(WebhookMessage(event.entry, json: event.json), to: webhook, secret: secret, state: &state) else {
                     await flush(webhook, &state)
                     return
                 }
-                state.cursor = entry.seq
+                state.cursor = event.entry.seq
                 metrics.setWebhookLag(webhook.id, head - state.cursor)
                 if state.pending.count >= 64 || ContinuousClock.now - state.lastFlush >= .milliseconds(200) {
                     guard await flush(webhook, &state) else { return }

@@ -78,14 +78,16 @@ final class WebhookSender: Sendable {
         var retryable: Bool { status.map { $0 == 408 || $0 == 429 || $0 >= 500 } ?? true }
     }
 
-    init(settings: WebhookSettings, count: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// - Parameter group: where the connections live (the server's `DeliveryThread`); NIO's
+    ///   shared threads when nil.
+    init(settings: WebhookSettings, group: (any EventLoopGroup)? = nil, count: @escaping @Sendable (String) -> Void = { _ in }) {
         self.settings = settings
         self.count = count
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .init(settings.timeout), read: .init(settings.timeout)),
             decompression: .disabled)
         configuration.connectionPool.retryConnectionEstablishment = false
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        client = HTTPClient(eventLoopGroupProvider: group.map { .shared($0) } ?? .singleton, configuration: configuration)
     }
 
     func shutdown() async {

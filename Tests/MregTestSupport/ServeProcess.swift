@@ -34,6 +34,9 @@ public final class ServeProcess: @unchecked Sendable {
     private let process: ChildProcess
     private let stderrPath: String
 
+    /// The server's process id.
+    public var pid: pid_t { process.pid }
+
     /// The URL it serves on (`http://127.0.0.1:PORT`, or `https://` with `--tls-cert`).
     public let url: String
 

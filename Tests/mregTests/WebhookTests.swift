@@ -89,6 +89,31 @@ struct WebhookTests {
         }
     }
 
+    #if os(Linux)
+    /// docs/EVENTS.md, "Writes come first": the deliveries run on one thread of their own at
+    /// nice 10, and no other thread of the server is lowered (Dispatch raises some of its own).
+    @Test func deliveriesRunOnOneThreadBelowTheRequestsPriority() async throws {
+        try await withTemporaryRegistry(.server, serveOptions: Self.serveOptions) { registry in
+            try await WebhookReceiver.with(registry) { receiver in
+                _ = try await Self.subscribe(registry, receiver, "--events", "version.register")
+                try await registry.register("fraud")
+                let received = try await receiver.deliveries(count: 1)
+                #expect(received.count == 1 && received[0].verified)
+                let pid = try #require(registry.server?.process.pid)
+                let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+                let niceness = try tasks.map { task in
+                    // Field 19 of stat is the nice value; the fields after the name's `)` start at field 3.
+                    let stat = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8)
+                    let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+                    return try #require(Int(fields[16]))
+                }
+                #expect(niceness.filter { $0 == 10 }.count == 1, "one delivery thread at nice 10: \(niceness)")
+                #expect(niceness.filter { $0 != 10 }.allSatisfy { $0 <= 0 }, "\(niceness)")
+            }
+        }
+    }
+    #endif
+
     @Test func aReceiverAnswering500IsRetriedWithTheSameWebhookId() async throws {
         try await withTemporaryRegistry(.server, serveOptions: Self.serveOptions) { registry in
             try await WebhookReceiver.with(registry) { receiver in
