@@ -566,13 +566,23 @@ def part_webhooks(bin_dir: Path, work: Path, events: int, rate: int, backlog: in
                 hooks = []
                 if setup != "none":
                     hooks = [subscribe(setup.split(" on ")[1]) for _ in range(10)]
+                    time.sleep(0.5)
+                receiver.reset()
                 load = run_wrk(server, route, duration, threads, connections, POOL)
-                for hook in hooks:
-                    c.call("DELETE", f"/v1/webhooks/{hook}")
                 entry = {"round": round_index + 1, "subscriptions": setup, "rps": load["rps"], "p99_ms": load["p99_ms"],
                          "errors": load["errors_total"] + load["non_2xx_3xx"], "server_cpu_cores": load["server_cpu_cores"]}
+                catch_up = ""
+                if setup == "10 on version.register":
+                    # Deliveries yield the CPU to requests: how far they were behind when the
+                    # load stopped, and how long they took to catch up.
+                    expected = 10 * load["requests"]
+                    entry["delivered_during_run"] = round(receiver.count / expected, 3)
+                    entry["catch_up_s"] = round(receiver.wait_for(expected, 600), 2)
+                    catch_up = f"; {entry['delivered_during_run']:.0%} delivered during the run, the rest {entry['catch_up_s']} s after"
+                for hook in hooks:
+                    c.call("DELETE", f"/v1/webhooks/{hook}")
                 result["writers"].append(entry)
-                B.log(f"  webhooks writers round {round_index + 1}, {setup}: register {load['rps']:,.0f}/s p99 {load['p99_ms']:.2f} ms")
+                B.log(f"  webhooks writers round {round_index + 1}, {setup}: register {load['rps']:,.0f}/s p99 {load['p99_ms']:.2f} ms{catch_up}")
         c.close()
     finally:
         server.stop()
@@ -582,6 +592,8 @@ def part_webhooks(bin_dir: Path, work: Path, events: int, rate: int, backlog: in
         "backlog_per_s": B.spread([r["backlog_per_s"] for r in result["rounds"]]),
         "register_rps": {setup: B.spread([w["rps"] for w in result["writers"] if w["subscriptions"] == setup])
                          for setup in ("none", "10 on branch.*", "10 on version.register")},
+        "catch_up_s": B.spread([w["catch_up_s"] for w in result["writers"] if "catch_up_s" in w]),
+        "delivered_during_run": B.spread([w["delivered_during_run"] for w in result["writers"] if "delivered_during_run" in w]),
     }
     return result
 
