@@ -31,8 +31,8 @@ final class WebhookDispatcher: Service, Sendable {
     /// The tokens of the tasks that ended by themselves (they disabled their subscription, or
     /// could not read it): on the next look, one still enabled is started again.
     private let finished = Mutex<Set<UUID>>([])
-    /// `refresh()` was called, and the supervisor's nap to end when it is.
-    private let wake = Mutex<(poked: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
+    /// Cut short by `refresh()`.
+    private let wake = Wakeup()
 
     init(registry: Registry, hub: EventHub, settings: WebhookSettings, key: SecretsKey, metrics: ServerMetrics, rescan: Duration = .milliseconds(500)) {
         self.registry = registry
@@ -83,7 +83,7 @@ final class WebhookDispatcher: Service, Sendable {
             } catch {
                 logger.error("cannot read the webhook subscriptions: \(error.message)")
             }
-            await nap()
+            await wake.nap(for: rescan)
         }
         for worker in running.values { worker.task.cancel() }
         for worker in running.values { await worker.task.value }
@@ -91,37 +91,7 @@ final class WebhookDispatcher: Service, Sendable {
 
     /// Makes the supervisor look at the subscriptions now rather than at its next round: a
     /// subscription added, disabled or removed through this server takes effect at once.
-    func refresh() {
-        let waiting = wake.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.poked = true
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        waiting?.resume()
-    }
-
-    /// Waits `rescan`, or until `refresh()`, or until the task is cancelled.
-    private func nap() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                if (try? await Task.sleep(for: rescan)) != nil { refresh() }
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = wake.withLock { state -> Bool in
-                        guard !state.poked else { return true }
-                        state.continuation = continuation
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
-            } onCancel: { [self] in
-                refresh()
-            }
-            wake.withLock { $0.poked = false }
-            group.cancelAll()
-        }
-    }
+    func refresh() { wake.poke() }
 
     /// Whether a running task still serves `webhook` as it is now (an admin may have changed
     /// nothing that matters, or re-enabled it after a failure the task ended on).
