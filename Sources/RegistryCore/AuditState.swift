@@ -71,6 +71,9 @@ private final class StateReplay {
         var step: Int
         var percent: Int
         var state: String
+        var auto: Bool
+        /// The `at` of the entry that started the current step: start, advance or resume.
+        var stepStartedAt: Int64
     }
 
     init(_ connection: Connection) { self.connection = connection }
@@ -239,16 +242,17 @@ private final class StateReplay {
         if entry.action == "rollout.start" {
             rollouts[id] = ExpectedRollout(
                 model: try entry.model(), candidate: try entry.version(), baseline: try entry.optionalInt("baseline"), step: 1,
-                percent: try entry.int("percent"), state: "progressing")
+                percent: try entry.int("percent"), state: "progressing", auto: try entry.optionalBool("auto") ?? false,
+                stepStartedAt: entry.at)
             return
         }
         guard var rollout = rollouts[id] else {
             throw Disagreement(table: "rollouts", key: "#\(id)", problem: "entry \(entry.seq) (\(entry.action)) names a rollout no entry started")
         }
         switch entry.action {
-        case "rollout.advance": (rollout.step, rollout.percent) = (try entry.int("step"), try entry.int("percent"))
+        case "rollout.advance": (rollout.step, rollout.percent, rollout.stepStartedAt) = (try entry.int("step"), try entry.int("percent"), entry.at)
         case "rollout.pause": rollout.state = "paused"
-        case "rollout.resume": rollout.state = "progressing"
+        case "rollout.resume": (rollout.state, rollout.stepStartedAt) = ("progressing", entry.at)
         case "rollout.abort": (rollout.state, rollout.percent) = ("aborted", 0)
         case "rollout.complete": (rollout.state, rollout.percent) = ("completed", 100)
         default: break  // rollout.observe changes no state of its own; a breach aborts in an entry of its own
@@ -305,17 +309,21 @@ private final class StateReplay {
     private func checkRollouts() throws {
         var found: Set<Int> = []
         try connection.forEachRow(
-            "SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state FROM rollouts r JOIN models m ON m.id = r.model_id ORDER BY r.id"
+            """
+            SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state, r.auto, r.step_started_at
+            FROM rollouts r JOIN models m ON m.id = r.model_id ORDER BY r.id
+            """
         ) { row in
             let id = try row.int(0)
             let actual = ExpectedRollout(
                 model: try row.text(1), candidate: try row.int(2), baseline: try row.optionalInt(3), step: try row.int(4),
-                percent: try row.int(5), state: try row.text(6))
+                percent: try row.int(5), state: try row.text(6), auto: try row.int(7) == 1, stepStartedAt: try row.int64(8))
             guard let expected = rollouts[id] else { throw Disagreement(table: "rollouts", key: "#\(id)", problem: "no entry started it") }
             guard actual == expected else {
-                throw Disagreement(
-                    table: "rollouts", key: "#\(id)",
-                    problem: "it is \(actual.state) at step \(actual.step), \(actual.percent) %; the log leaves it \(expected.state) at step \(expected.step), \(expected.percent) %")
+                func describe(_ rollout: ExpectedRollout) -> String {
+                    "\(rollout.state) at step \(rollout.step), \(rollout.percent) %\(rollout.auto ? ", automatic" : ""), the step begun at \(Timestamp(millisecondsSinceEpoch: rollout.stepStartedAt))"
+                }
+                throw Disagreement(table: "rollouts", key: "#\(id)", problem: "it is \(describe(actual)); the log leaves it \(describe(expected))")
             }
             found.insert(id)
         }
@@ -430,6 +438,14 @@ private struct Entry {
     func int(_ key: String) throws -> Int {
         guard let number = try optionalInt(key) else { throw missing(key) }
         return number
+    }
+
+    func optionalBool(_ key: String) throws -> Bool? {
+        switch details[key] {
+        case nil, .null?: return nil
+        case .bool(let flag)?: return flag
+        default: throw missing("true or false \(key)")
+        }
     }
 }
 

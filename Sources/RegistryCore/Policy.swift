@@ -202,12 +202,14 @@ public struct ApprovalRule: Sendable, Hashable, Codable {
 }
 
 public struct RolloutRule: Sendable, Hashable, Codable {
-    public var steps: [Int]?
+    public var steps: [RolloutStep]?
+    /// Whether the server advances the rollouts this policy starts (contract section 11).
+    public var auto: Bool?
     public var guards: [String: Threshold]?
     public var failureLimit: Int?
 
     enum CodingKeys: String, CodingKey {
-        case steps, guards
+        case steps, auto, guards
         case failureLimit = "failure_limit"
     }
 }

@@ -115,15 +115,16 @@ public enum PolicyDocument {
 
     private static func rollout(_ node: Node, path: String) throws(RegistryError) -> RolloutRule {
         var rule = RolloutRule()
-        for (key, value) in try mapping(node, path: path, allowed: ["steps", "guards", "failure_limit"]) {
+        for (key, value) in try mapping(node, path: path, allowed: ["steps", "auto", "guards", "failure_limit"]) {
             let here = "\(path).\(key)"
             switch key {
             case "steps":
-                let steps = try sequence(value, path: here).map { (item: Node) throws(RegistryError) in
-                    try integer(item, path: here, range: 1...100)
-                }
+                let steps = try sequence(value, path: here).map { (item: Node) throws(RegistryError) in try step(item, path: here) }
                 do throws(RegistryError) { try RolloutRule.validate(steps: steps) } catch { throw fail(value, here, error.message) }
                 rule.steps = steps
+            case "auto":
+                guard case .scalar = value, let flag = value.bool else { throw fail(value, here, "must be true or false") }
+                rule.auto = flag
             case "guards":
                 rule.guards = try thresholds(value, path: here)
             default:
@@ -131,6 +132,26 @@ public enum PolicyDocument {
             }
         }
         return rule
+    }
+
+    /// A step: a bare percentage, or `{percent: 5, hold: 10m}` (a bare number of seconds also
+    /// holds).
+    private static func step(_ node: Node, path: String) throws(RegistryError) -> RolloutStep {
+        if case .scalar = node { return RolloutStep(percent: try integer(node, path: path, range: 1...100)) }
+        var step = RolloutStep(percent: 0)
+        var hasPercent = false
+        for (key, value) in try mapping(node, path: path, allowed: ["percent", "hold"]) {
+            if key == "percent" {
+                step.percent = try integer(value, path: "\(path).percent", range: 1...100)
+                hasPercent = true
+            } else {
+                let text = try string(value, path: "\(path).hold")
+                guard let hold = RolloutStep.parseDuration(text) else { throw fail(value, "\(path).hold", RolloutStep.durationHelp(text)) }
+                step.holdMilliseconds = hold
+            }
+        }
+        guard hasPercent else { throw fail(node, path, "a step with a hold needs its percent: {percent: 5, hold: 10m}") }
+        return step
     }
 
     // MARK: Node readers that name the line and key of a problem
@@ -197,8 +218,9 @@ public enum PolicyDocument {
 
 extension RolloutRule {
     /// Steps are percentages, strictly increasing, ending at 100.
-    public static func validate(steps: [Int]) throws(RegistryError) {
+    public static func validate(steps: [RolloutStep]) throws(RegistryError) {
         guard !steps.isEmpty else { throw RegistryError(.invalidArgument, "needs at least one step") }
+        let steps = steps.map(\.percent)
         guard steps.allSatisfy({ (1...100).contains($0) }) else { throw RegistryError(.invalidArgument, "steps are percentages from 1 to 100") }
         guard zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }) else { throw RegistryError(.invalidArgument, "steps must increase: \(steps)") }
         guard steps.last == 100 else { throw RegistryError(.invalidArgument, "the last step must be 100 so the rollout can complete") }

@@ -2,7 +2,7 @@ import SQLite
 
 extension Registry {
     /// The steps used when neither the request nor the policy names any.
-    public static let defaultRolloutSteps = [5, 25, 50, 100]
+    public static let defaultRolloutSteps = [5, 25, 50, 100].map { RolloutStep(percent: $0) }
 
     /// Starts a gray release of `version` onto master at the first step's percentage, after the
     /// master gates (approvals included) pass. `master` keeps its version until completion.
@@ -45,39 +45,41 @@ extension Registry {
             }
             let rule = try connection.currentPolicy(model)?.master?.rollout
             let steps = request.steps ?? rule?.steps ?? Self.defaultRolloutSteps
+            let auto = request.auto ?? rule?.auto ?? false
             let guards = rule?.guards ?? [:]
             let failureLimit = rule?.failureLimit ?? 0
             try connection.execute(
                 """
                 INSERT INTO rollouts (model_id, candidate, baseline, steps, step, percent, state, guards, failure_limit,
-                                      started_by, started_at, updated_at)
-                VALUES (?, ?, ?, ?, 1, ?, 'progressing', ?, ?, ?, ?, ?)
+                                      started_by, started_at, updated_at, auto, step_started_at)
+                VALUES (?, ?, ?, ?, 1, ?, 'progressing', ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     model.id, request.version, baseline, JSONCoding.text(steps),
-                    steps[0], JSONCoding.text(guards), failureLimit, caller.name,
-                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch,
+                    steps[0].percent, JSONCoding.text(guards), failureLimit, caller.name,
+                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, auto ? 1 : 0, now.millisecondsSinceEpoch,
                 ])
             let id = Int(connection.lastInsertRowID)
             try connection.appendAudit(
                 at: now, actor: caller.name, action: "rollout.start", model: name, version: request.version, branch: Branch.master.rawValue,
                 details: [
-                    "rollout_id": JSONValue(id), "baseline": JSONValue(baseline), "steps": .array(steps.map { JSONValue($0) }),
-                    "percent": JSONValue(steps[0]), "gates": .array(gates.map(\.jsonValue)),
+                    "rollout_id": JSONValue(id), "baseline": JSONValue(baseline), "steps": .array(steps.map(\.jsonValue)),
+                    "percent": JSONValue(steps[0].percent), "auto": .bool(auto), "gates": .array(gates.map(\.jsonValue)),
                 ])
-            return try connection.rollout(model, id: id)
+            return try connection.rollout(model, id: id, now: now)
         }
     }
 
     /// The active rollout of a model, or its most recent one.
     /// - Throws: `NOT_FOUND` when the model never had a rollout.
     public func rollout(model name: String) throws(RegistryError) -> Rollout {
-        try read { connection in
+        let now = clock()
+        return try read { connection in
             let model = try connection.modelRow(named: name)
             guard let row = try connection.queryFirst("SELECT max(id) FROM rollouts WHERE model_id = ?", [model.id]),
                 let id = try row.optionalInt(0)
             else { throw RegistryError(.notFound, "model \"\(name)\" has no rollout") }
-            return try connection.rollout(model, id: id)
+            return try connection.rollout(model, id: id, now: now)
         }
     }
 
@@ -89,33 +91,46 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
-            let rollout = try connection.activeRollout(model)
+            let rollout = try connection.activeRollout(model, now: now)
             guard rollout.state == .progressing else {
                 throw RegistryError(.conflict, "the rollout of model \"\(name)\" is paused; resume it before advancing")
             }
-            if rollout.step < rollout.steps.count {
-                let percent = rollout.steps[rollout.step]
-                try connection.execute(
-                    "UPDATE rollouts SET step = step + 1, percent = ?, updated_at = ? WHERE id = ?",
-                    [percent, now.millisecondsSinceEpoch, rollout.id])
-                try connection.appendAudit(
-                    at: now, actor: caller.name, action: "rollout.advance", model: name, version: rollout.candidate,
-                    branch: Branch.master.rawValue,
-                    details: ["rollout_id": JSONValue(rollout.id), "step": JSONValue(rollout.step + 1), "percent": JSONValue(percent)])
-            } else {
-                try connection.execute(
-                    "UPDATE rollouts SET state = 'completed', percent = 100, updated_at = ? WHERE id = ?",
-                    [now.millisecondsSinceEpoch, rollout.id])
-                try connection.appendAudit(
-                    at: now, actor: caller.name, action: "rollout.complete", model: name, version: rollout.candidate,
-                    branch: Branch.master.rawValue, details: ["rollout_id": JSONValue(rollout.id)])
-                let current = try connection.branchHeads(model).master
-                _ = try connection.moveBranch(
-                    model, .master, from: current, to: rollout.candidate, kind: .rolloutComplete, actor: caller.name,
-                    reason: "rollout #\(rollout.id) completed", gates: [], at: now, auditAction: "branch.rollout_complete",
-                    auditDetails: ["rollout_id": JSONValue(rollout.id)])
+            try connection.advance(rollout, model: model, actor: caller.name, at: now, details: [:])
+            return try connection.rollout(model, id: rollout.id, now: now)
+        }
+    }
+
+    /// The active rollouts the server advances (`auto`, progressing), each with its plan as of now.
+    public func automaticRollouts() throws(RegistryError) -> [Rollout] {
+        let now = clock()
+        return try read { connection in
+            try connection.query(
+                """
+                SELECT r.id, m.id, m.name FROM rollouts r JOIN models m ON m.id = r.model_id
+                WHERE r.auto = 1 AND r.state = 'progressing' ORDER BY r.id
+                """
+            ).map { row in
+                try connection.rollout(ModelRow(id: try row.int64(1), name: try row.string(2)), id: try row.int(0), now: now)
             }
-            return try connection.rollout(model, id: rollout.id)
+        }
+    }
+
+    /// Takes the step the plan of rollout `id` says is due now, as `system`: what the server's
+    /// controller does (contract section 11). The plan is decided again inside the transaction,
+    /// so a rollout another process advanced meanwhile (a second server on the same file) is
+    /// not advanced twice: its new step's hold starts now, or it has ended.
+    /// - Returns: the rollout after the step, or nil when nothing was due.
+    public func advanceAutomatically(model name: String, rollout id: Int) async throws(RegistryError) -> Rollout? {
+        let now = clock()
+        return try await write { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout = try connection.rollout(model, id: id, now: now)
+            guard rollout.next.isDue(at: now) else { return nil }
+            var details: [String: JSONValue] = ["automatic": .bool(true), "why": .string(rollout.next.reason)]
+            let values = RolloutPlan.guardValues(rollout)
+            if !values.isEmpty { details["guards"] = .object(values.mapValues { .number($0) }) }
+            try connection.advance(rollout, model: model, actor: "system", at: now, details: details)
+            return try connection.rollout(model, id: id, now: now)
         }
     }
 
@@ -137,9 +152,9 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
-            let rollout = try connection.activeRollout(model)
+            let rollout = try connection.activeRollout(model, now: now)
             try connection.abort(rollout, model: model, reason: reason, actor: caller.name, at: now)
-            return try connection.rollout(model, id: rollout.id)
+            return try connection.rollout(model, id: rollout.id, now: now)
         }
     }
 
@@ -157,7 +172,7 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
-            let rollout = try connection.activeRollout(model)
+            let rollout = try connection.activeRollout(model, now: now)
             let checks: [GateResult] = target == .baseline ? [] : rollout.guards.sorted { $0.key < $1.key }.compactMap { metric, threshold in
                 guard let value = metrics[metric] else { return nil }
                 let passed = threshold.holds(for: value)
@@ -188,7 +203,7 @@ extension Registry {
                     reason: "guard breached \(failures) times, more than the failure limit \(rollout.failureLimit): \(breaches)",
                     actor: "system", at: now)
             }
-            return try connection.rollout(model, id: rollout.id)
+            return try connection.rollout(model, id: rollout.id, now: now)
         }
     }
 
@@ -233,17 +248,18 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
-            let rollout = try connection.activeRollout(model)
+            let rollout = try connection.activeRollout(model, now: now)
             guard rollout.state == from else {
                 throw RegistryError(.conflict, "the rollout of model \"\(name)\" is \(rollout.state.rawValue), not \(from.rawValue)")
             }
+            // Resuming starts the step's hold again: a hold is time spent progressing at the step.
             try connection.execute(
-                "UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ?",
-                [to.rawValue, now.millisecondsSinceEpoch, rollout.id])
+                "UPDATE rollouts SET state = ?, updated_at = ?, step_started_at = CASE WHEN ? = 'progressing' THEN ? ELSE step_started_at END WHERE id = ?",
+                [to.rawValue, now.millisecondsSinceEpoch, to.rawValue, now.millisecondsSinceEpoch, rollout.id])
             try connection.appendAudit(
                 at: now, actor: caller.name, action: action, model: name, version: rollout.candidate, branch: Branch.master.rawValue,
                 details: ["rollout_id": JSONValue(rollout.id), "percent": JSONValue(rollout.percent)])
-            return try connection.rollout(model, id: rollout.id)
+            return try connection.rollout(model, id: rollout.id, now: now)
         }
     }
 }
@@ -255,12 +271,41 @@ extension Connection {
         )?.optionalInt(0)
     }
 
-    func activeRollout(_ model: ModelRow) throws -> Rollout {
+    func activeRollout(_ model: ModelRow, now: Timestamp) throws -> Rollout {
         guard let id = try activeRolloutID(model) else {
             // The model exists; it is the state that does not allow the action.
             throw RegistryError(.conflict, "model \"\(model.name)\" has no active rollout")
         }
-        return try rollout(model, id: id)
+        return try rollout(model, id: id, now: now)
+    }
+
+    /// Moves an active rollout to its next step; past the last step it completes and moves
+    /// `master` to the candidate (transition kind `rollout_complete`). `details` go into the
+    /// audit entry besides the rollout's id, step and percent.
+    func advance(_ rollout: Rollout, model: ModelRow, actor: String, at now: Timestamp, details: [String: JSONValue]) throws {
+        if rollout.step < rollout.steps.count {
+            let percent = rollout.steps[rollout.step].percent
+            try execute(
+                "UPDATE rollouts SET step = step + 1, percent = ?, updated_at = ?, step_started_at = ? WHERE id = ?",
+                [percent, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, rollout.id])
+            try appendAudit(
+                at: now, actor: actor, action: "rollout.advance", model: model.name, version: rollout.candidate,
+                branch: Branch.master.rawValue,
+                details: details.merging(
+                    ["rollout_id": JSONValue(rollout.id), "step": JSONValue(rollout.step + 1), "percent": JSONValue(percent)]) { $1 })
+        } else {
+            try execute(
+                "UPDATE rollouts SET state = 'completed', percent = 100, updated_at = ? WHERE id = ?",
+                [now.millisecondsSinceEpoch, rollout.id])
+            try appendAudit(
+                at: now, actor: actor, action: "rollout.complete", model: model.name, version: rollout.candidate,
+                branch: Branch.master.rawValue, details: details.merging(["rollout_id": JSONValue(rollout.id)]) { $1 })
+            let current = try branchHeads(model).master
+            _ = try moveBranch(
+                model, .master, from: current, to: rollout.candidate, kind: .rolloutComplete, actor: actor,
+                reason: "rollout #\(rollout.id) completed", gates: [], at: now, auditAction: "branch.rollout_complete",
+                auditDetails: ["rollout_id": JSONValue(rollout.id)])
+        }
     }
 
     /// Ends an active rollout with traffic back at 0 %; `master` is not touched.
@@ -273,11 +318,12 @@ extension Connection {
             details: ["rollout_id": JSONValue(rollout.id), "reason": .string(reason), "percent_before": JSONValue(rollout.percent)])
     }
 
-    func rollout(_ model: ModelRow, id: Int) throws -> Rollout {
+    /// Rollout `id` of `model`, with its plan as of `now`.
+    func rollout(_ model: ModelRow, id: Int, now: Timestamp) throws -> Rollout {
         guard let row = try queryFirst(
             """
             SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
-                   started_at, updated_at
+                   started_at, updated_at, auto, step_started_at
             FROM rollouts WHERE id = ? AND model_id = ?
             """, [id, model.id])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
@@ -293,10 +339,11 @@ extension Connection {
         }
         return Rollout(
             id: id, model: model.name, state: try row.value(5, as: Rollout.State.self), candidate: try row.int(0),
-            baseline: try row.optionalInt(1), steps: try JSONCoding.decode([Int].self, from: try row.string(2)), step: try row.int(3),
+            baseline: try row.optionalInt(1), steps: try JSONCoding.decode([RolloutStep].self, from: try row.string(2)), step: try row.int(3),
+            auto: try row.int(13) == 1, stepStartedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(14))),
             percent: try row.int(4), guards: try JSONCoding.decode([String: Threshold].self, from: try row.string(6)),
             failureLimit: try row.int(7), failures: try row.int(8), reason: try row.string(9), startedBy: try row.string(10),
             startedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(11))),
-            updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(12))), observations: observations)
+            updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(12))), observations: observations, now: now)
     }
 }

@@ -24,9 +24,18 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     public let candidate: Int
     /// What `master` held when the rollout started; it keeps serving the other keys.
     public let baseline: Int?
-    public let steps: [Int]
+    public let steps: [RolloutStep]
     /// 1-based number of the current step.
     public let step: Int
+    /// Whether the server advances it (contract section 11; `RolloutPlan`).
+    public let auto: Bool
+    /// When the current step began (started, advanced to, or resumed): its hold counts from here.
+    public let stepStartedAt: Timestamp
+    /// When the current step's hold ends; nil without a hold or once the rollout has ended.
+    public var holdEndsAt: Timestamp? {
+        guard state.isActive, step >= 1, step <= steps.count, steps[step - 1].holdMilliseconds > 0 else { return nil }
+        return Timestamp(millisecondsSinceEpoch: stepStartedAt.millisecondsSinceEpoch + steps[step - 1].holdMilliseconds)
+    }
     /// The share of request keys the candidate serves now.
     public let percent: Int
     public let guards: [String: Threshold]
@@ -38,9 +47,87 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     public let startedAt: Timestamp
     public let updatedAt: Timestamp
     public let observations: [Observation]
+    /// What the server's controller does next, as of when this was read.
+    public private(set) var next: RolloutPlan
+
+    public init(
+        id: Int, model: String, state: State, candidate: Int, baseline: Int?, steps: [RolloutStep], step: Int, auto: Bool,
+        stepStartedAt: Timestamp, percent: Int, guards: [String: Threshold], failureLimit: Int, failures: Int, reason: String,
+        startedBy: String, startedAt: Timestamp, updatedAt: Timestamp, observations: [Observation], now: Timestamp
+    ) {
+        self.id = id
+        self.model = model
+        self.state = state
+        self.candidate = candidate
+        self.baseline = baseline
+        self.steps = steps
+        self.step = step
+        self.auto = auto
+        self.stepStartedAt = stepStartedAt
+        self.percent = percent
+        self.guards = guards
+        self.failureLimit = failureLimit
+        self.failures = failures
+        self.reason = reason
+        self.startedBy = startedBy
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt
+        self.observations = observations
+        next = .none
+        next = RolloutPlan.decide(self, now: now)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        model = try c.decode(String.self, forKey: .model)
+        state = try c.decode(State.self, forKey: .state)
+        candidate = try c.decode(Int.self, forKey: .candidate)
+        baseline = try c.decodeIfPresent(Int.self, forKey: .baseline)
+        steps = try c.decode([RolloutStep].self, forKey: .steps)
+        step = try c.decode(Int.self, forKey: .step)
+        auto = try c.decode(Bool.self, forKey: .auto)
+        stepStartedAt = try c.decode(Timestamp.self, forKey: .stepStartedAt)
+        percent = try c.decode(Int.self, forKey: .percent)
+        guards = try c.decode([String: Threshold].self, forKey: .guards)
+        failureLimit = try c.decode(Int.self, forKey: .failureLimit)
+        failures = try c.decode(Int.self, forKey: .failures)
+        reason = try c.decode(String.self, forKey: .reason)
+        startedBy = try c.decode(String.self, forKey: .startedBy)
+        startedAt = try c.decode(Timestamp.self, forKey: .startedAt)
+        updatedAt = try c.decode(Timestamp.self, forKey: .updatedAt)
+        observations = try c.decode([Observation].self, forKey: .observations)
+        next = try c.decode(RolloutPlan.self, forKey: .next)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(model, forKey: .model)
+        try c.encode(state, forKey: .state)
+        try c.encode(candidate, forKey: .candidate)
+        try c.encode(baseline, forKey: .baseline)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(step, forKey: .step)
+        try c.encode(auto, forKey: .auto)
+        try c.encode(stepStartedAt, forKey: .stepStartedAt)
+        try c.encode(holdEndsAt, forKey: .holdEndsAt)
+        try c.encode(percent, forKey: .percent)
+        try c.encode(guards, forKey: .guards)
+        try c.encode(failureLimit, forKey: .failureLimit)
+        try c.encode(failures, forKey: .failures)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(startedBy, forKey: .startedBy)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(observations, forKey: .observations)
+        try c.encode(next, forKey: .next)
+    }
 
     enum CodingKeys: String, CodingKey {
-        case id, model, state, candidate, baseline, steps, step, percent, guards, failures, reason, observations
+        case id, model, state, candidate, baseline, steps, step, auto, percent, guards, failures, reason, observations, next
+        case stepStartedAt = "step_started_at"
+        case holdEndsAt = "hold_ends_at"
         case failureLimit = "failure_limit"
         case startedBy = "started_by"
         case startedAt = "started_at"
@@ -65,12 +152,16 @@ public struct Resolution: Sendable, Codable, Hashable {
 /// The REST body of `POST /v1/models/{name}/rollout`.
 public struct RolloutStartRequest: Sendable, Codable, Hashable, JSONWritable {
     public var version: Int
-    public var steps: [Int]?
+    /// The steps; nil for the policy's, else `Registry.defaultRolloutSteps`.
+    public var steps: [RolloutStep]?
+    /// Whether the server advances it; nil for the policy's `auto`, else false.
+    public var auto: Bool?
 
-    public init(version: Int, steps: [Int]? = nil) {
+    public init(version: Int, steps: [RolloutStep]? = nil, auto: Bool? = nil) {
         self.version = version
         self.steps = steps
+        self.auto = auto
     }
 
-    enum CodingKeys: String, CodingKey { case version, steps }
+    enum CodingKeys: String, CodingKey { case version, steps, auto }
 }

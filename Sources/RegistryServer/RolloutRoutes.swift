@@ -12,7 +12,7 @@ struct RolloutRoutes {
                 .json(try registry.rollout(model: try request.parameter("name")))
             },
             Route(.post, "/v1/models/{name}/rollout", role: .releaseManager, idempotent: true) { request in
-                let body = try request.decode(RolloutStartRequest.self, allowedKeys: ["version", "steps"])
+                let body = try request.decode(RolloutStartRequest.self, allowedKeys: ["version", "steps", "auto"])
                 let change = try registry.startingRollout(model: try request.parameter("name"), body, by: try request.caller)
                 return try await registry.answer(request, applying: change) { .json($0, status: .created) }
             },

@@ -11,22 +11,25 @@ extension Mreg {
             static let configuration = CommandConfiguration(
                 commandName: "start",
                 abstract: "Start a rollout after the master gates pass; master keeps its version until the rollout completes.",
-                discussion: "Example: mreg rollout start fraud --version 7 --steps 5,25,50,100")
+                discussion: """
+                    Examples:
+                      mreg rollout start fraud --version 7 --steps 5,25,50,100
+                      mreg rollout start fraud --version 7 --steps 5:10m,25:30m,50,100 --auto
+                    """)
 
             @OptionGroup var global: GlobalOptions
             @Argument var name: String
             @Option(help: "The candidate version (it must have been on release).") var version: Int
-            @Option(help: "Percentages, increasing, ending at 100 (default: the policy's, else 5,25,50,100).") var steps: String?
+            @Option(help: ArgumentHelp(
+                "Percentages, increasing, ending at 100, each with an optional hold (default: the policy's, else 5,25,50,100).",
+                valueName: "percent[:hold],…")) var steps: String?
+            @Flag(inversion: .prefixedNo, help: "Let the server advance each step once its hold has passed and the guards hold (default: the policy's auto).")
+            var auto: Bool?
 
             func run() async throws {
-                let parsed = try steps.map { text -> [Int] in
-                    let numbers = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                    guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else {
-                        throw ValidationError("--steps takes whole percentages separated by commas, e.g. 5,25,50,100")
-                    }
-                    return numbers.compactMap { $0 }
-                }
-                let request = RolloutStartRequest(version: version, steps: parsed)
+                let parsed: [RolloutStep]?
+                do { parsed = try steps.map(RolloutStep.parseList) } catch { throw ValidationError("--steps: \(error.message)") }
+                let request = RolloutStartRequest(version: version, steps: parsed, auto: auto)
                 let rollout = try await global.withRegistry(.writes) { try await $0.startRollout(model: name, request) }
                 global.emit(rollout) { describe(rollout) }
             }
@@ -149,14 +152,22 @@ extension RolloutAction {
 }
 
 func describe(_ rollout: Rollout) -> String {
-    let progress = rollout.steps.enumerated().map { index, percent in
-        index + 1 == rollout.step && rollout.state.isActive ? "[\(percent)%]" : "\(percent)%"
+    let progress = rollout.steps.enumerated().map { index, step in
+        index + 1 == rollout.step && rollout.state.isActive ? "[\(step)]" : "\(step)"
     }.joined(separator: " ▸ ")
+    var next = rollout.next.reason
+    if rollout.next.action == .advance || rollout.next.action == .complete, let at = rollout.next.at {
+        next = "\(rollout.next.action.rawValue) at \(Terminal.time(at)): \(next)"
+    } else if rollout.next.action == .wait {
+        next = "wait: \(next)"
+    }
     var lines = [
         Terminal.fields([
             ("rollout", "#\(rollout.id) of \(rollout.model)"), ("state", rollout.state.rawValue),
             ("candidate", "v\(rollout.candidate) serves \(rollout.percent)% of keys"),
             ("baseline", "\(Terminal.version(rollout.baseline)) (master until completion)"), ("steps", progress),
+            ("advances", rollout.auto ? "by itself (auto), step \(rollout.step) began \(Terminal.time(rollout.stepStartedAt))" : "by hand"),
+            ("next", next),
             ("guards", rollout.guards.isEmpty ? "none" : rollout.guards.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")),
             ("failures", "\(rollout.failures) (aborts after \(rollout.failureLimit))"),
             ("started", "\(Terminal.time(rollout.startedAt)) by \(rollout.startedBy)"),

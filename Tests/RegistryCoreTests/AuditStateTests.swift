@@ -101,6 +101,12 @@ import Testing
             testDescription: "a rollout's state", sql: "UPDATE rollouts SET state = 'completed', percent = 100",
             table: "rollouts", key: "#1", words: "progressing at step 2, 50 %"),
         Tampering(
+            testDescription: "a manual rollout made automatic", sql: "UPDATE rollouts SET auto = 1",
+            table: "rollouts", key: "#1", words: "the log leaves it progressing at step 2, 50 %, the step begun"),
+        Tampering(
+            testDescription: "a step's hold restarted", sql: "UPDATE rollouts SET step_started_at = step_started_at + 1",
+            table: "rollouts", key: "#1", words: "the step begun at"),
+        Tampering(
             testDescription: "a transition's target", sql: "DROP TRIGGER transitions_no_update; UPDATE transitions SET to_version = 2 WHERE id = 3",
             table: "transitions", key: "#3", words: "differs"),
         Tampering(

@@ -30,7 +30,7 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) throws(Bench
 enum Workload {
     static let engineer = Caller(name: "ci-bot", role: .engineer)
     static let releaseManager = Caller(name: "carol", role: .releaseManager)
-    static let rolloutSteps = [5, 25, 50, 100]
+    static let rolloutSteps: [RolloutStep] = [5, 25, 50, 100]
 
     /// A version as a training pipeline registers it: artifact, digest, lineage, a few params,
     /// metrics and tags (the same shape the bulk loader writes).

@@ -79,11 +79,11 @@ struct InProcessBenchmark {
         table.add("start_rollout", try await measure(models) { index in
             let rollout = try await registry.startRollout(
                 model: names[index], RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps), by: Workload.releaseManager)
-            try check(rollout.percent == Workload.rolloutSteps[0], "the rollout started at \(rollout.percent) %")
+            try check(rollout.percent == Workload.rolloutSteps[0].percent, "the rollout started at \(rollout.percent) %")
         })
         table.add("advance_rollout", try await measure(models) { index in
             let rollout = try await registry.advanceRollout(model: names[index], by: Workload.releaseManager)
-            try check(rollout.percent == Workload.rolloutSteps[1], "the rollout advanced to \(rollout.percent) %")
+            try check(rollout.percent == Workload.rolloutSteps[1].percent, "the rollout advanced to \(rollout.percent) %")
         })
         table.add("resolve_rollout", try await ReadWorkload.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: true))
 

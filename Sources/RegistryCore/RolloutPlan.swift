@@ -1,0 +1,77 @@
+/// What the server does next with a rollout (contract section 11, docs/ROLLOUT.md): the one
+/// place that decides when an automatic rollout advances. `mreg serve` acts on it; `rollout
+/// status` shows it; both ask `decide` with the same rollout and clock.
+///
+/// An automatic rollout leaves a step once the step's hold has passed and every guard holds:
+/// for each guard, the newest candidate observation since the step began that carries its
+/// metric must pass it. A guard without such an observation is not known to hold, so the
+/// rollout waits (the metrics must be observed during each step). Past the last step it
+/// completes and `master` moves. Breaches abort when they are observed (`observeRollout`),
+/// not here.
+public struct RolloutPlan: Sendable, Hashable, Codable {
+    public enum Action: String, Sendable, Codable {
+        /// To the next step, at `at`.
+        case advance
+        /// Onto master, at `at`.
+        case complete
+        /// Nothing until a guard holds (`reason` says which does not).
+        case wait
+        /// Nothing ever by itself: ended, paused, or advanced by hand.
+        case none
+    }
+
+    public let action: Action
+    /// When the action is due; nil for `wait` and `none`.
+    public let at: Timestamp?
+    public let reason: String
+
+    static let none = RolloutPlan(action: .none, at: nil, reason: "")
+
+    /// Whether the controller should act at `now`.
+    public func isDue(at now: Timestamp) -> Bool {
+        guard action == .advance || action == .complete, let at else { return false }
+        return at <= now
+    }
+
+    public static func decide(_ rollout: Rollout, now: Timestamp) -> RolloutPlan {
+        guard rollout.state.isActive else { return RolloutPlan(action: .none, at: nil, reason: "the rollout is \(rollout.state.rawValue)") }
+        guard rollout.auto else {
+            return RolloutPlan(action: .none, at: nil, reason: "advanced by hand (`mreg rollout advance`); a rollout started with --auto advances itself")
+        }
+        guard rollout.state == .progressing else { return RolloutPlan(action: .none, at: nil, reason: "paused; the server advances it again once resumed") }
+        let last = rollout.step >= rollout.steps.count
+        let action: Action = last ? .complete : .advance
+        let target = last ? "completes onto master" : "advances to \(rollout.steps[rollout.step].percent)%"
+        let problem = guardProblem(rollout)
+        if let holdEnds = rollout.holdEndsAt, holdEnds > now {
+            let then = problem.map { "; then it waits while \($0)" } ?? "; then, if every guard holds, it \(target)"
+            return RolloutPlan(action: action, at: holdEnds, reason: "step \(rollout.step) holds until \(holdEnds)\(then)")
+        }
+        if let problem { return RolloutPlan(action: .wait, at: nil, reason: problem) }
+        let held = rollout.steps[rollout.step - 1].holdMilliseconds > 0 ? "the hold has passed" : "the step has no hold"
+        let guards = rollout.guards.isEmpty ? "there are no guards" : "every guard holds"
+        return RolloutPlan(action: action, at: now, reason: "\(held) and \(guards): it \(target)")
+    }
+
+    /// The values the guards were judged on: each guard's newest candidate observation since
+    /// the step began (what an automatic advance records in its audit entry).
+    static func guardValues(_ rollout: Rollout) -> [String: Double] {
+        var values: [String: Double] = [:]
+        for metric in rollout.guards.keys {
+            values[metric] = rollout.observations.last { observation in
+                observation.target == .candidate && observation.at >= rollout.stepStartedAt && observation.metrics[metric] != nil
+            }?.metrics[metric]
+        }
+        return values
+    }
+
+    /// Why the guards are not known to hold now, or nil when they do.
+    static func guardProblem(_ rollout: Rollout) -> String? {
+        let values = guardValues(rollout)
+        for (metric, threshold) in rollout.guards.sorted(by: { $0.key < $1.key }) {
+            guard let value = values[metric] else { return "\(metric) has not been observed since step \(rollout.step) began" }
+            if !threshold.holds(for: value) { return "\(metric) is \(formatNumber(value)), required \(threshold)" }
+        }
+        return nil
+    }
+}
