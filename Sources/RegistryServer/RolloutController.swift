@@ -1,0 +1,58 @@
+import Logging
+import RegistryCore
+import ServiceLifecycle
+
+/// Advances the automatic rollouts (contract section 11, docs/ROLLOUT.md) inside `mreg serve`.
+///
+/// Each round it reads the active automatic rollouts with their plans (`RolloutPlan`) and takes
+/// every step that is due, one transaction each with its audit entry (actor `system`). It
+/// sleeps until the earliest hold ends, at most `maxNap`, and wakes early when something
+/// commits (an observation may have made the guards hold), at most every `minGap`. The state
+/// is in the database, so after a restart it goes on where the holds stand; with no server
+/// running, automatic rollouts wait. Several servers on one file may run it: each step is
+/// decided again inside its transaction (`Registry.advanceAutomatically`), so none is taken twice.
+final class RolloutController: Service, Sendable {
+    private let registry: Registry
+    private let maxNap: Duration
+    private let minGap: Duration
+    private let wake = Wakeup()
+    private let logger = Logger(label: "mreg.rollouts")
+
+    init(registry: Registry, maxNap: Duration = .seconds(1), minGap: Duration = .milliseconds(100)) {
+        self.registry = registry
+        self.maxNap = maxNap
+        self.minGap = minGap
+        registry.observeCommits { [weak self] in self?.wake.poke() }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { [self] in
+            while !Task.isCancelled {
+                let nap = await round()
+                try? await Task.sleep(for: minGap)
+                await wake.nap(for: max(.zero, nap - minGap))
+            }
+        }
+    }
+
+    /// Takes the steps that are due; returns how long to sleep before the next round.
+    func round() async -> Duration {
+        var nap = maxNap
+        do {
+            for rollout in try registry.automaticRollouts() {
+                let now = registry.clock()
+                if rollout.next.isDue(at: now) {
+                    if let after = try await registry.advanceAutomatically(model: rollout.model, rollout: rollout.id) {
+                        logger.info("rollout #\(rollout.id) of \(rollout.model): \(rollout.next.reason); now \(after.state.rawValue) at \(after.percent)%")
+                        nap = .zero  // its next step may be due at once
+                    }
+                } else if let at = rollout.next.at {
+                    nap = min(nap, .milliseconds(max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch)))
+                }
+            }
+        } catch {
+            logger.error("the rollout controller cannot advance rollouts: \(error.message)")
+        }
+        return nap
+    }
+}
