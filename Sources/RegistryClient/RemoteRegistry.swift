@@ -131,6 +131,10 @@ public struct RemoteRegistry: Sendable {
         try await get(Rollout.self, modelPath(name, "rollout"))
     }
 
+    public func rolloutHistory(model name: String, rollout id: Int?) async throws(RegistryError) -> [AuditEntry] {
+        try await get(Page<AuditEntry>.self, modelPath(name, "rollout", "history"), query: id.map { [("rollout", String($0))] } ?? []).items
+    }
+
     public func advanceRollout(model name: String) async throws(RegistryError) -> Rollout {
         try await change(Rollout.self, modelPath(name, "rollout", "advance"), nil as Empty?)
     }

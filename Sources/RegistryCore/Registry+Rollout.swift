@@ -83,6 +83,38 @@ extension Registry {
         }
     }
 
+    /// Everything that happened to a rollout, oldest first: its audit entries (start,
+    /// observations, every step by hand or by the server, pause, resume, abort, completion and
+    /// the move of `master`), each with what was evaluated in its details.
+    /// - Parameter id: the rollout; nil for the model's latest.
+    /// - Throws: `NOT_FOUND` for an unknown model, a model without rollouts, or a rollout of
+    ///   another model.
+    public func rolloutHistory(model name: String, rollout id: Int? = nil) throws(RegistryError) -> [AuditEntry] {
+        try read { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout: Int
+            if let id {
+                guard try connection.queryFirst("SELECT 1 FROM rollouts WHERE id = ? AND model_id = ?", [id, model.id]) != nil else {
+                    throw RegistryError(.notFound, "model \"\(name)\" has no rollout #\(id)")
+                }
+                rollout = id
+            } else {
+                guard let latest = try connection.queryFirst("SELECT max(id) FROM rollouts WHERE model_id = ?", [model.id])?.optionalInt(0) else {
+                    throw RegistryError(.notFound, "model \"\(name)\" has no rollout")
+                }
+                rollout = latest
+            }
+            var entries: [AuditEntry] = []
+            try connection.forEachRow(
+                """
+                SELECT \(AuditEntry.columns) FROM audit_log
+                WHERE model = ? AND json_extract(details, '$.rollout_id') = ? ORDER BY seq
+                """, [name, rollout]
+            ) { entries.append(try AuditEntry(row: $0)) }
+            return entries
+        }
+    }
+
     /// Moves an active rollout to its next step; past the last step it completes and moves
     /// `master` to the candidate (transition kind `rollout_complete`) in the same transaction.
     /// - Throws: `NOT_FOUND` without an active rollout, `CONFLICT` when paused.
@@ -127,8 +159,8 @@ extension Registry {
             let rollout = try connection.rollout(model, id: id, now: now)
             guard rollout.next.isDue(at: now) else { return nil }
             var details: [String: JSONValue] = ["automatic": .bool(true), "why": .string(rollout.next.reason)]
-            let values = RolloutPlan.guardValues(rollout)
-            if !values.isEmpty { details["guards"] = .object(values.mapValues { .number($0) }) }
+            let values = rollout.guardStatus.compactMap { check in check.value.map { (check.metric, JSONValue.number($0)) } }
+            if !values.isEmpty { details["guards"] = .object(Dictionary(uniqueKeysWithValues: values)) }
             try connection.advance(rollout, model: model, actor: "system", at: now, details: details)
             return try connection.rollout(model, id: id, now: now)
         }

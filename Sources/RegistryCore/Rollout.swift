@@ -47,6 +47,8 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     public let startedAt: Timestamp
     public let updatedAt: Timestamp
     public let observations: [Observation]
+    /// Each guard's latest value in the current step, and its verdict.
+    public private(set) var guardStatus: [GuardStatus]
     /// What the server's controller does next, as of when this was read.
     public private(set) var next: RolloutPlan
 
@@ -73,7 +75,9 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         self.startedAt = startedAt
         self.updatedAt = updatedAt
         self.observations = observations
+        guardStatus = []
         next = .none
+        guardStatus = GuardStatus.of(self)
         next = RolloutPlan.decide(self, now: now)
     }
 
@@ -97,6 +101,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         startedAt = try c.decode(Timestamp.self, forKey: .startedAt)
         updatedAt = try c.decode(Timestamp.self, forKey: .updatedAt)
         observations = try c.decode([Observation].self, forKey: .observations)
+        guardStatus = try c.decode([GuardStatus].self, forKey: .guardStatus)
         next = try c.decode(RolloutPlan.self, forKey: .next)
     }
 
@@ -121,12 +126,14 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(updatedAt, forKey: .updatedAt)
         try c.encode(observations, forKey: .observations)
+        try c.encode(guardStatus, forKey: .guardStatus)
         try c.encode(next, forKey: .next)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, model, state, candidate, baseline, steps, step, auto, percent, guards, failures, reason, observations, next
         case stepStartedAt = "step_started_at"
+        case guardStatus = "guard_status"
         case holdEndsAt = "hold_ends_at"
         case failureLimit = "failure_limit"
         case startedBy = "started_by"

@@ -53,25 +53,46 @@ public struct RolloutPlan: Sendable, Hashable, Codable {
         return RolloutPlan(action: action, at: now, reason: "\(held) and \(guards): it \(target)")
     }
 
-    /// The values the guards were judged on: each guard's newest candidate observation since
-    /// the step began (what an automatic advance records in its audit entry).
-    static func guardValues(_ rollout: Rollout) -> [String: Double] {
-        var values: [String: Double] = [:]
-        for metric in rollout.guards.keys {
-            values[metric] = rollout.observations.last { observation in
-                observation.target == .candidate && observation.at >= rollout.stepStartedAt && observation.metrics[metric] != nil
-            }?.metrics[metric]
-        }
-        return values
-    }
-
     /// Why the guards are not known to hold now, or nil when they do.
     static func guardProblem(_ rollout: Rollout) -> String? {
-        let values = guardValues(rollout)
-        for (metric, threshold) in rollout.guards.sorted(by: { $0.key < $1.key }) {
-            guard let value = values[metric] else { return "\(metric) has not been observed since step \(rollout.step) began" }
-            if !threshold.holds(for: value) { return "\(metric) is \(formatNumber(value)), required \(threshold)" }
+        for check in rollout.guardStatus where check.verdict != .holds {
+            guard let value = check.value else { return "\(check.metric) has not been observed since step \(rollout.step) began" }
+            return "\(check.metric) is \(formatNumber(value)), required \(check.required)"
         }
         return nil
+    }
+}
+
+/// Where one guard stands in the current step: the newest candidate observation since the step
+/// began that carries its metric, and whether that value passes (`rollout status`).
+public struct GuardStatus: Sendable, Hashable, Codable {
+    public enum Verdict: String, Sendable, Codable {
+        case holds, breached
+        /// Not observed since the step began.
+        case unknown
+    }
+
+    public let metric: String
+    public let required: Threshold
+    public let value: Double?
+    public let observedAt: Timestamp?
+    public let verdict: Verdict
+
+    enum CodingKeys: String, CodingKey {
+        case metric, required, value, verdict
+        case observedAt = "observed_at"
+    }
+
+    /// Every guard of `rollout`, by metric name.
+    static func of(_ rollout: Rollout) -> [GuardStatus] {
+        rollout.guards.sorted { $0.key < $1.key }.map { metric, threshold in
+            let latest = rollout.observations.last { observation in
+                observation.target == .candidate && observation.at >= rollout.stepStartedAt && observation.metrics[metric] != nil
+            }
+            let value = latest?.metrics[metric]
+            return GuardStatus(
+                metric: metric, required: threshold, value: value, observedAt: latest?.at,
+                verdict: value.map { threshold.holds(for: $0) ? .holds : .breached } ?? .unknown)
+        }
     }
 }

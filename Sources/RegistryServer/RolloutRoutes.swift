@@ -16,6 +16,13 @@ struct RolloutRoutes {
                 let change = try registry.startingRollout(model: try request.parameter("name"), body, by: try request.caller)
                 return try await registry.answer(request, applying: change) { .json($0, status: .created) }
             },
+            Route(.get, "/v1/models/{name}/rollout/history", role: .reader) { request in
+                let id = try request.query("rollout").map { text throws(RegistryError) -> Int in
+                    guard let id = Int(text), id >= 1 else { throw RegistryError(.invalidArgument, "rollout must be a rollout id (1, 2, …), not \"\(text)\"") }
+                    return id
+                }
+                return .json(Page(items: try registry.rolloutHistory(model: try request.parameter("name"), rollout: id), nextCursor: nil))
+            },
             Route(.post, "/v1/models/{name}/rollout/advance", role: .releaseManager) { request in
                 .json(try await registry.advanceRollout(model: try request.parameter("name"), by: try request.caller))
             },

@@ -70,6 +70,9 @@ struct LocalRegistry: RegistryService {
     }
 
     func rollout(model name: String) throws(RegistryError) -> Rollout { try registry.rollout(model: name) }
+    func rolloutHistory(model name: String, rollout id: Int?) throws(RegistryError) -> [AuditEntry] {
+        try registry.rolloutHistory(model: name, rollout: id)
+    }
     func advanceRollout(model name: String) async throws(RegistryError) -> Rollout { try await registry.advanceRollout(model: name, by: caller) }
     func pauseRollout(model name: String) async throws(RegistryError) -> Rollout { try await registry.pauseRollout(model: name, by: caller) }
     func resumeRollout(model name: String) async throws(RegistryError) -> Rollout { try await registry.resumeRollout(model: name, by: caller) }

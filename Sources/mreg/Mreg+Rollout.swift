@@ -5,7 +5,7 @@ extension Mreg {
     struct RolloutCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollout", abstract: "Gray-release a version onto master in steps (docs/ROLLOUT.md).",
-            subcommands: [Start.self, Status.self, Advance.self, Pause.self, Resume.self, Abort.self, Observe.self])
+            subcommands: [Start.self, Status.self, History.self, Advance.self, Pause.self, Resume.self, Abort.self, Observe.self])
 
         struct Start: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -46,6 +46,33 @@ extension Mreg {
             var access: GlobalOptions.Access { .reads }
 
             func act(on registry: any RegistryService) async throws -> Rollout { try await registry.rollout(model: name) }
+        }
+
+        struct History: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "history",
+                abstract: "Everything that happened to a rollout, oldest first: each step (by whom, and on what values), observation, pause and end.",
+                discussion: "Example: mreg rollout history fraud --json")
+
+            @OptionGroup var global: GlobalOptions
+            @Argument var name: String
+            @Option(help: "Which rollout (default: the model's latest).") var rollout: Int?
+
+            func run() async throws {
+                let entries = try await global.withRegistry(.reads) { try await $0.rolloutHistory(model: name, rollout: rollout) }
+                global.emit(Page(items: entries, nextCursor: nil)) {
+                    Terminal.table(
+                        header: ["SEQ", "AT", "ACTOR", "ACTION", "DETAILS"],
+                        rows: entries.map { [String($0.seq), "\($0.at)", $0.actor, $0.action, Self.summary($0)] })
+                }
+            }
+
+            /// The details that say what the entry did, without the gate report and the ids.
+            static func summary(_ entry: AuditEntry) -> String {
+                guard let details = try? JSONCoding.decode([String: JSONValue].self, from: entry.details) else { return entry.details }
+                return details.filter { !["rollout_id", "gates", "content_sha256"].contains($0.key) }.sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\(JSONCoding.text($0.value))" }.joined(separator: " ")
+            }
         }
 
         struct Advance: RolloutAction {
@@ -151,6 +178,16 @@ extension RolloutAction {
     }
 }
 
+/// `error_rate <= 0.02: 0.013 holds`, with the verdict on the newest observation of the step.
+func describe(_ check: GuardStatus) -> String {
+    let verdict = switch check.verdict {
+    case .holds: Terminal.green("holds")
+    case .breached: Terminal.red("BREACHED")
+    case .unknown: "not observed in this step"
+    }
+    return "\(check.metric) \(check.required): " + (check.value.map { "\(Terminal.number($0)) " } ?? "") + verdict
+}
+
 func describe(_ rollout: Rollout) -> String {
     let progress = rollout.steps.enumerated().map { index, step in
         index + 1 == rollout.step && rollout.state.isActive ? "[\(step)]" : "\(step)"
@@ -168,7 +205,7 @@ func describe(_ rollout: Rollout) -> String {
             ("baseline", "\(Terminal.version(rollout.baseline)) (master until completion)"), ("steps", progress),
             ("advances", rollout.auto ? "by itself (auto), step \(rollout.step) began \(Terminal.time(rollout.stepStartedAt))" : "by hand"),
             ("next", next),
-            ("guards", rollout.guards.isEmpty ? "none" : rollout.guards.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")),
+            ("guards", rollout.guardStatus.isEmpty ? "none" : rollout.guardStatus.map(describe).joined(separator: "; ")),
             ("failures", "\(rollout.failures) (aborts after \(rollout.failureLimit))"),
             ("started", "\(Terminal.time(rollout.startedAt)) by \(rollout.startedBy)"),
         ])

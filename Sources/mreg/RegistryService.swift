@@ -24,6 +24,7 @@ protocol RegistryService: Sendable {
     func approve(model name: String, version number: Int, to: Branch, comment: String) async throws(RegistryError) -> Approval
     func startRollout(model name: String, _ request: RolloutStartRequest) async throws(RegistryError) -> Rollout
     func rollout(model name: String) async throws(RegistryError) -> Rollout
+    func rolloutHistory(model name: String, rollout id: Int?) async throws(RegistryError) -> [AuditEntry]
     func advanceRollout(model name: String) async throws(RegistryError) -> Rollout
     func pauseRollout(model name: String) async throws(RegistryError) -> Rollout
     func resumeRollout(model name: String) async throws(RegistryError) -> Rollout

@@ -74,6 +74,7 @@ import Testing
 
             now = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.05], by: .bob)
             #expect(now.next.action == .wait && now.next.reason == "error_rate is 0.05, required <= 0.02")
+            #expect(now.guardStatus.map(\.verdict) == [.breached] && now.guardStatus.first?.value == 0.05 && now.guardStatus.first?.observedAt == clock())
             #expect(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id) == nil)
             // The baseline's numbers are not the candidate's.
             now = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.001], target: .baseline, by: .bob)
@@ -86,6 +87,12 @@ import Testing
             #expect(try registry.allAuditEntries().last?.detail("guards") == .object(["error_rate": .number(0.01)]))
             // What was observed during step 1 says nothing of step 2.
             #expect(second.next.action == .wait && second.next.reason == "error_rate has not been observed since step 2 began")
+            #expect(second.guardStatus.map(\.verdict) == [.unknown] && second.guardStatus.first?.value == nil)
+            let history = try registry.rolloutHistory(model: "fraud")
+            #expect(history.map(\.action) == [
+                "rollout.start", "rollout.observe", "rollout.observe", "rollout.observe", "rollout.advance",
+            ])
+            #expect(history.last?.actor == "system")
         }
     }
 

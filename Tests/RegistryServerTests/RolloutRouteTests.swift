@@ -54,6 +54,35 @@ import Testing
             #expect(try server.head("m", .master) == 2)
             // Nothing active any more.
             try await server.send(.post, "/v1/models/m/rollout/advance", as: .releaseManager).expect(.conflict, code: "CONFLICT")
+
+            let history = try await server.send(.get, "/v1/models/m/rollout/history", as: .reader)
+            history.expect(.ok)
+            let actions = (history["items"] as? [[String: Any]])?.compactMap { $0["action"] as? String }
+            #expect(actions == [
+                "rollout.start", "rollout.observe", "rollout.pause", "rollout.resume", "rollout.advance", "rollout.advance",
+                "rollout.complete", "branch.rollout_complete",
+            ])
+            try await server.send(.get, "/v1/models/m/rollout/history?rollout=1", as: .reader).expect(.ok)
+            try await server.send(.get, "/v1/models/m/rollout/history?rollout=9", as: .reader).expect(.notFound, code: "NOT_FOUND")
+            try await server.send(.get, "/v1/models/m/rollout/history?rollout=first", as: .reader)
+                .expect(.badRequest, code: "INVALID_ARGUMENT", detailMentions: "rollout id")
+        }
+    }
+
+    @Test func anAutomaticRolloutWithHoldsSaysWhatComesNext() async throws {
+        try await withTestServer { server in
+            try await Self.prepare(server)
+            let started = try await server.send(
+                .post, "/v1/models/m/rollout", as: .releaseManager, json: #"{"version":2,"steps":[{"percent":10,"hold":"1h"},100],"auto":true}"#)
+            started.expect(.created)
+            #expect(started["auto"] as? Bool == true)
+            #expect((started["steps"] as? [Any])?.count == 2)
+            #expect((started["steps"] as? [Any])?.first as? [String: Int] == ["percent": 10, "hold": 3600])
+            let next = try #require(started["next"] as? [String: Any])
+            #expect(next["action"] as? String == "advance" && next["at"] as? String == started["hold_ends_at"] as? String, "\(next)")
+            for bad in [#"{"version":2,"steps":[{"percent":10,"hold":"soon"},100]}"#, #"{"version":2,"auto":"yes"}"#, #"{"version":2,"steps":[{"hold":5},100]}"#] {
+                try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: bad).expect(.badRequest, code: "INVALID_ARGUMENT")
+            }
         }
     }
 
