@@ -22,7 +22,8 @@ import RegistryCore
 /// `<op>` in `in_process`: register, promote, register_concurrent (32 callers through group
 /// commit, with `mean_group`, registrations per commit), resolve, history_at, diff, diff_far,
 /// versions_first_page, versions_deep_page, rollback, start_rollout, advance_rollout,
-/// resolve_rollout, audit_verify. In `at_1k` / `at_full`: the reads (resolve … versions_deep_page),
+/// resolve_rollout, rollout_controller_round (one round of the server's rollout controller over
+/// one automatic rollout per model), audit_verify. In `at_1k` / `at_full`: the reads (resolve … versions_deep_page),
 /// then register, promote (to release), start_rollout, resolve_rollout, audit_verify,
 /// audit_verify_state (`audit verify --state`).
 /// `audit_verify` counts whole-log runs and adds `entries`, `entries_per_s` and `ok`.

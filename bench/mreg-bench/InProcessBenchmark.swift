@@ -78,7 +78,7 @@ struct InProcessBenchmark {
         // A gray release of the newest version on every model, then resolve under it.
         table.add("start_rollout", try await measure(models) { index in
             let rollout = try await registry.startRollout(
-                model: names[index], RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps), by: Workload.releaseManager)
+                model: names[index], RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps, auto: true), by: Workload.releaseManager)
             try check(rollout.percent == Workload.rolloutSteps[0].percent, "the rollout started at \(rollout.percent) %")
         })
         table.add("advance_rollout", try await measure(models) { index in
@@ -86,6 +86,12 @@ struct InProcessBenchmark {
             try check(rollout.percent == Workload.rolloutSteps[1].percent, "the rollout advanced to \(rollout.percent) %")
         })
         table.add("resolve_rollout", try await ReadWorkload.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: true))
+        // What the server's rollout controller reads each round: every active automatic rollout
+        // (one per model here), with its observations and its plan.
+        table.add("rollout_controller_round", try await measure(sizes.resolves / 100) { _ in
+            let rollouts = try registry.automaticRollouts()
+            try check(rollouts.count == models && rollouts.allSatisfy { $0.next.action == .advance }, "the controller read \(rollouts.count) rollouts")
+        })
 
         let verify = try await measureAuditVerify(registry, runs: sizes.verifyRuns)
         try check(verify.ok == true, "audit verify failed on the in-process registry")
