@@ -114,7 +114,7 @@ public func buildApplication(
         responder: buildResponder(registry: registry, metrics: metrics, events: events, webhooks: webhooks, arguments: arguments),
         server: server,
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
-        services: [events as any Service, RolloutController(registry: registry)] + (webhooks.map { [$0] } ?? []),
+        services: [events as any Service, RolloutController(registry: registry, metrics: metrics)] + (webhooks.map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)
 }

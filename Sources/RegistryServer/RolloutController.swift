@@ -13,13 +13,15 @@ import ServiceLifecycle
 /// decided again inside its transaction (`Registry.advanceAutomatically`), so none is taken twice.
 final class RolloutController: Service, Sendable {
     private let registry: Registry
+    private let metrics: ServerMetrics
     private let maxNap: Duration
     private let minGap: Duration
     private let wake = Wakeup()
     private let logger = Logger(label: "mreg.rollouts")
 
-    init(registry: Registry, maxNap: Duration = .seconds(1), minGap: Duration = .milliseconds(100)) {
+    init(registry: Registry, metrics: ServerMetrics, maxNap: Duration = .seconds(1), minGap: Duration = .milliseconds(100)) {
         self.registry = registry
+        self.metrics = metrics
         self.maxNap = maxNap
         self.minGap = minGap
         registry.observeCommits { [weak self] in self?.wake.poke() }
@@ -39,19 +41,23 @@ final class RolloutController: Service, Sendable {
     func round() async -> Duration {
         var nap = maxNap
         do {
-            for rollout in try registry.automaticRollouts() {
+            let rollouts = try registry.automaticRollouts()
+            for rollout in rollouts {
                 let now = registry.clock()
                 if rollout.next.isDue(at: now) {
                     if let after = try await registry.advanceAutomatically(model: rollout.model, rollout: rollout.id) {
                         logger.info("rollout #\(rollout.id) of \(rollout.model): \(rollout.next.reason); now \(after.state.rawValue) at \(after.percent)%")
+                        metrics.countRolloutStep(rollout.next.action.rawValue)
                         nap = .zero  // its next step may be due at once
                     }
                 } else if let at = rollout.next.at {
                     nap = min(nap, .milliseconds(max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch)))
                 }
             }
+            metrics.recordRolloutRound(automatic: rollouts.count)
         } catch {
             logger.error("the rollout controller cannot advance rollouts: \(error.message)")
+            metrics.recordRolloutRound(automatic: nil)
         }
         return nap
     }

@@ -39,6 +39,32 @@ final class ServerMetrics: Sendable {
         self.walPaused = collectors.makeGauge(descriptor: Self.walPaused)
         self.eventStreams = collectors.makeGauge(descriptor: Self.eventStreams)
         self.eventHead = collectors.makeGauge(descriptor: Self.eventHead)
+        self.rolloutRounds = collectors.makeCounter(descriptor: Self.rolloutRoundsRun)
+        self.rolloutErrors = collectors.makeCounter(descriptor: Self.rolloutRoundErrors)
+        self.rolloutsAutomatic = collectors.makeGauge(descriptor: Self.rolloutsAutomaticActive)
+    }
+
+    private let rolloutRounds: Counter
+    private let rolloutErrors: Counter
+    private let rolloutsAutomatic: Gauge
+    private let rolloutSteps = Mutex<[String: Counter]>([:])
+
+    /// One round of the rollout controller: how many automatic rollouts it read, and whether it
+    /// failed.
+    func recordRolloutRound(automatic: Int?) {
+        rolloutRounds.increment()
+        if let automatic { rolloutsAutomatic.set(Double(automatic)) } else { rolloutErrors.increment() }
+    }
+
+    /// A step the controller took: `advance` or `complete`.
+    func countRolloutStep(_ action: String) {
+        let counter = rolloutSteps.withLock { counters in
+            if let known = counters[action] { return known }
+            let made = collectors.makeCounter(descriptor: Self.rolloutStepsTaken, labels: [("action", action)])
+            counters[action] = made
+            return made
+        }
+        counter.increment()
     }
 
     private let webhookLags = Mutex<[String: Gauge]>([:])
@@ -147,6 +173,18 @@ final class ServerMetrics: Sendable {
     static var webhookDeliveries: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "webhook", metricName: "deliveries", unitName: "total",
         helpText: "Webhook delivery attempts by outcome: delivered, retried (failed, tried again) or rejected (a 4xx).") }
+    static var rolloutRoundsRun: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "rollout_controller", metricName: "rounds", unitName: "total",
+        helpText: "Rounds of the rollout controller (each reads the active automatic rollouts and takes the due steps).") }
+    static var rolloutRoundErrors: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "rollout_controller", metricName: "errors", unitName: "total",
+        helpText: "Rounds of the rollout controller that failed (the server's log says why).") }
+    static var rolloutStepsTaken: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "rollout_controller", metricName: "steps", unitName: "total",
+        helpText: "Steps the rollout controller took, by action: advance or complete.") }
+    static var rolloutsAutomaticActive: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "rollout_controller", metricName: "automatic_rollouts", unitName: "",
+        helpText: "Automatic rollouts progressing, as of the controller's last round.") }
     static var requests: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "http", metricName: "requests", unitName: "total",
         helpText: "HTTP requests by route, method and status.") }

@@ -30,6 +30,38 @@ import Testing
         }
     }
 
+    /// An automatic rollout with no holds or guards runs to master at once, and `/metrics` counts
+    /// the controller's rounds and steps.
+    @Test func theRolloutControllerIsCountedInMetrics() async throws {
+        try await withServeProcess { server, _, _ in
+            let token = try #require(server.firstToken, "\(server.stderr)")
+            let headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
+            for (uri, body) in [
+                ("/v1/models/fraud/versions", #"{"artifact_uri":"s3://m/1"}"#), ("/v1/models/fraud/promote", #"{"to":"release"}"#),
+                ("/v1/models/fraud/promote", #"{"to":"master"}"#), ("/v1/models/fraud/versions", #"{"artifact_uri":"s3://m/2"}"#),
+                ("/v1/models/fraud/promote", #"{"to":"release"}"#), ("/v1/models/fraud/rollout", #"{"version":2,"steps":[50,100],"auto":true}"#),
+            ] {
+                let reply = try await http(port: server.port, .post, uri, headers: headers, body: body)
+                try #require(reply.status == .created || reply.status == .ok, "\(uri): \(reply)")
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            var text = ""
+            // Until the round after the completion has found nothing left to watch.
+            while !(text.contains(#"mreg_rollout_controller_steps_total{action="complete"} 1"#)
+                && text.contains("mreg_rollout_controller_automatic_rollouts 0.0\n")), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                text = try await http(port: server.port, .get, "/metrics").text
+            }
+            #expect(text.contains(#"mreg_rollout_controller_steps_total{action="advance"} 1"#), "\(text)")
+            #expect(text.contains(#"mreg_rollout_controller_steps_total{action="complete"} 1"#))
+            #expect(text.contains("mreg_rollout_controller_automatic_rollouts 0.0\n"))
+            #expect(text.contains("mreg_rollout_controller_errors_total 0"))
+            #expect(!text.contains("mreg_rollout_controller_rounds_total 0"))
+            let status = try await http(port: server.port, .get, "/v1/models/fraud/rollout", headers: headers)
+            #expect(status["state"] as? String == "completed", "\(status)")
+        }
+    }
+
     @Test func theCLIAndTheServerSeeEachOthersChanges() async throws {
         try await withServeProcess { server, database, directory in
             let token = try #require(server.firstToken, "the first start prints an admin token: \(server.stderr)")
