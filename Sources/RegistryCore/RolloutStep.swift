@@ -29,6 +29,12 @@ public struct RolloutStep: Sendable, Hashable, Codable, JSONWritable, CustomStri
             self.init(percent: percent)
             return
         }
+        // A misspelt `hold` must not make a step that does not hold.
+        let fields = try decoder.container(keyedBy: JSONKey.self).allKeys.map(\.stringValue)
+        if let unknown = fields.sorted().first(where: { CodingKeys(stringValue: $0) == nil }) {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a step has no field \"\(unknown)\"; it takes percent and hold"))
+        }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let percent = try container.decode(Int.self, forKey: .percent)
         var hold: Int64 = 0

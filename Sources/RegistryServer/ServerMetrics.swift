@@ -58,13 +58,18 @@ final class ServerMetrics: Sendable {
 
     /// A step the controller took: `advance` or `complete`.
     func countRolloutStep(_ action: String) {
-        let counter = rolloutSteps.withLock { counters in
-            if let known = counters[action] { return known }
-            let made = collectors.makeCounter(descriptor: Self.rolloutStepsTaken, labels: [("action", action)])
-            counters[action] = made
+        counter(in: rolloutSteps, Self.rolloutStepsTaken, label: "action", action).increment()
+    }
+
+    /// The counter of `descriptor` with `label` = `value`, made on first use and kept in `cache`
+    /// (the registry's own lookup matches labels on every call).
+    private func counter(in cache: borrowing Mutex<[String: Counter]>, _ descriptor: MetricNameDescriptor, label: String, _ value: String) -> Counter {
+        cache.withLock { counters in
+            if let known = counters[value] { return known }
+            let made = collectors.makeCounter(descriptor: descriptor, labels: [(label, value)])
+            counters[value] = made
             return made
         }
-        counter.increment()
     }
 
     private let webhookLags = Mutex<[String: Gauge]>([:])
@@ -89,13 +94,7 @@ final class ServerMetrics: Sendable {
     /// Counts one delivery attempt by outcome: `delivered`, `retried` (failed, to be tried
     /// again) or `rejected` (refused for good by the receiver).
     func countWebhookDelivery(_ outcome: String) {
-        let counter = webhookOutcomes.withLock { counters in
-            if let known = counters[outcome] { return known }
-            let made = collectors.makeCounter(descriptor: Self.webhookDeliveries, labels: [("outcome", outcome)])
-            counters[outcome] = made
-            return made
-        }
-        counter.increment()
+        counter(in: webhookOutcomes, Self.webhookDeliveries, label: "outcome", outcome).increment()
     }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {

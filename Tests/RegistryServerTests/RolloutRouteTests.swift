@@ -80,7 +80,8 @@ import Testing
             #expect((started["steps"] as? [Any])?.first as? [String: Int] == ["percent": 10, "hold": 3600])
             let next = try #require(started["next"] as? [String: Any])
             #expect(next["action"] as? String == "advance" && next["at"] as? String == started["hold_ends_at"] as? String, "\(next)")
-            for bad in [#"{"version":2,"steps":[{"percent":10,"hold":"soon"},100]}"#, #"{"version":2,"auto":"yes"}"#, #"{"version":2,"steps":[{"hold":5},100]}"#] {
+            for bad in [#"{"version":2,"steps":[{"percent":10,"hold":"soon"},100]}"#, #"{"version":2,"auto":"yes"}"#, #"{"version":2,"steps":[{"hold":5},100]}"#,
+                        #"{"version":2,"steps":[{"percent":10,"hodl":600},100]}"#] {
                 try await server.send(.post, "/v1/models/m/rollout", as: .releaseManager, json: bad).expect(.badRequest, code: "INVALID_ARGUMENT")
             }
         }
