@@ -132,7 +132,9 @@ public final class Connection {
         if !options.readOnly {
             // https://www.sqlite.org/wal.html — the answer is the mode now in force; a database
             // that cannot use WAL (e.g. on some network file systems) answers something else.
-            let mode = try queryFirst("PRAGMA journal_mode=WAL")?.optionalString(0).map { $0.lowercased() }
+            let mode = try whileBusy { () throws(SQLiteError) in
+                try queryFirst("PRAGMA journal_mode=WAL")?.optionalString(0).map { $0.lowercased() }
+            }
             guard mode == "wal" else {
                 throw SQLiteError(
                     extendedCode: SQLITE_CANTOPEN, message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
@@ -149,6 +151,23 @@ public final class Connection {
                 PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;
                 """)
         if !options.automaticCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint=0;") }
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, for as long as the busy timeout allows.
+    /// For the statements SQLite answers BUSY without calling the busy handler, to avoid a
+    /// deadlock: a read that asks for the write lock while another connection holds it. Switching
+    /// a rollback-journal file to WAL does that (it reads the header, then writes it), so when two
+    /// processes open a fresh file at once, one of them meets the other's switch
+    /// (https://www.sqlite.org/c3ref/busy_handler.html).
+    private func whileBusy<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        var attempt: Int32 = 0
+        while true {
+            do {
+                return try body()
+            } catch where error.isBusy && busyWait?.shouldRetry(attempt: attempt) == true {
+                attempt += 1
+            }
+        }
     }
 
     /// Runs one or more SQL statements without arguments (https://www.sqlite.org/c3ref/exec.html).

@@ -74,6 +74,34 @@ import Testing
         }
     }
 
+    @Test func openingWaitsForAWriterBeforeSwitchingToWAL() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("db.sqlite")
+            // A file still in rollback-journal mode (as a fresh one is), with a write transaction
+            // open on it, as another process switching it to WAL has for a moment. The switch
+            // reads the header first, then asks for the write lock; SQLite answers that upgrade
+            // BUSY without calling the busy handler (sqlite3BtreeBeginTrans on a read transaction).
+            nonisolated(unsafe) let writer = try Connection(path: path)
+            try writer.execute(script: "CREATE TABLE t (x); PRAGMA journal_mode=DELETE;")
+            try writer.execute("BEGIN IMMEDIATE")
+            try writer.execute("INSERT INTO t VALUES (?)", ["writer"])
+            let committed = Counter()
+            Thread {
+                Thread.sleep(forTimeInterval: 0.3)
+                committed.increment()
+                try? writer.execute("COMMIT")
+            }.start()
+
+            let clock = ContinuousClock()
+            let start = clock.now
+            let connection = try Connection(path: path, options: Connection.Options(busyTimeoutMilliseconds: 10_000))
+            #expect(committed.value == 1, "the open waited for the writer")
+            #expect(clock.now - start >= .milliseconds(250))
+            #expect(try connection.queryFirst("PRAGMA journal_mode")?.optionalString(0) == "wal")
+            #expect(try connection.queryFirst("SELECT x FROM t")?.optionalString(0) == "writer")
+        }
+    }
+
     @Test func withoutABusyTimeoutALockedWriteFailsWithBusy() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory.file("db.sqlite")
