@@ -34,6 +34,16 @@ final class DeliveryThread: TaskExecutor {
         }
     }
 
+    /// Runs `body` on the global executor, at the requests' priority, and then comes back: for a
+    /// delivering task's writes to the registry. A write can lead a group commit and run the
+    /// requests' writes queued behind it (`GroupCommitWriter`); on this thread they would wait
+    /// for what CPU the requests leave over, which is the inversion this thread exists to avoid.
+    func atRequestPriority<T, Failure: Error>(
+        isolation: isolated (any Actor)? = #isolation, _ body: () async throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        try await withTaskExecutorPreference(globalConcurrentExecutor, isolation: isolation, operation: body)
+    }
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }

@@ -19,7 +19,8 @@ final class WebhookDispatcher: Service, Sendable {
     private let settings: WebhookSettings
     private let key: SecretsKey
     private let sender: WebhookSender
-    /// Where the delivering tasks and their connections run, below the requests' priority.
+    /// Where the delivering tasks and their connections run, below the requests' priority; their
+    /// writes to the registry run at the requests' (`DeliveryThread.atRequestPriority`).
     private let thread = DeliveryThread()
     /// The sends an admin asks for (`webhook test`, `webhook redeliver`), with the same sender.
     let sends: WebhookSends
@@ -226,8 +227,10 @@ final class WebhookDispatcher: Service, Sendable {
         let attempts = state.pending
         let failing: Timestamp?? = state.failingChanged ? .some(state.failingSince) : .none
         do {
-            let recorded = try await registry.recordDeliveries(
-                webhook: webhook.id, attempts, deliveredThrough: state.cursor, failingSince: failing)
+            let cursor = state.cursor
+            let recorded = try await thread.atRequestPriority { () async throws(RegistryError) in
+                try await registry.recordDeliveries(webhook: webhook.id, attempts, deliveredThrough: cursor, failingSince: failing)
+            }
             state.pending = []
             state.failingChanged = false
             state.lastFlush = .now
@@ -242,7 +245,9 @@ final class WebhookDispatcher: Service, Sendable {
     private func disable(_ webhook: Webhook, because reason: String) async {
         logger.warning("disabling webhook \(webhook.id): \(reason)")
         do {
-            _ = try await registry.disableWebhook(id: webhook.id, reason: reason, by: Caller(name: "system", role: .admin))
+            _ = try await thread.atRequestPriority { () async throws(RegistryError) in
+                try await registry.disableWebhook(id: webhook.id, reason: reason, by: Caller(name: "system", role: .admin))
+            }
         } catch {
             logger.error("cannot disable webhook \(webhook.id): \(error.message)")
         }
