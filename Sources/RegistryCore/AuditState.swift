@@ -74,6 +74,15 @@ private final class StateReplay {
         var auto: Bool
         /// The `at` of the entry that started the current step: start, advance or resume.
         var stepStartedAt: Int64
+        /// The rollout's observations (one `rollout.observe` entry each), and how many of them
+        /// came before the current step.
+        var observations = 0
+        var observationsBeforeStep = 0
+
+        mutating func beginStep(at: Int64) {
+            stepStartedAt = at
+            observationsBeforeStep = observations
+        }
     }
 
     init(_ connection: Connection) { self.connection = connection }
@@ -250,12 +259,18 @@ private final class StateReplay {
             throw Disagreement(table: "rollouts", key: "#\(id)", problem: "entry \(entry.seq) (\(entry.action)) names a rollout no entry started")
         }
         switch entry.action {
-        case "rollout.advance": (rollout.step, rollout.percent, rollout.stepStartedAt) = (try entry.int("step"), try entry.int("percent"), entry.at)
+        case "rollout.advance":
+            (rollout.step, rollout.percent) = (try entry.int("step"), try entry.int("percent"))
+            rollout.beginStep(at: entry.at)
         case "rollout.pause": rollout.state = "paused"
-        case "rollout.resume": (rollout.state, rollout.stepStartedAt) = ("progressing", entry.at)
+        case "rollout.resume":
+            rollout.state = "progressing"
+            rollout.beginStep(at: entry.at)
         case "rollout.abort": (rollout.state, rollout.percent) = ("aborted", 0)
         case "rollout.complete": (rollout.state, rollout.percent) = ("completed", 100)
-        default: break  // rollout.observe changes no state of its own; a breach aborts in an entry of its own
+        // Counts the row it wrote; a breach that aborts does so in an entry of its own.
+        case "rollout.observe": rollout.observations += 1
+        default: break
         }
         rollouts[id] = rollout
     }
@@ -310,18 +325,21 @@ private final class StateReplay {
         var found: Set<Int> = []
         try connection.forEachRow(
             """
-            SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state, r.auto, r.step_started_at
+            SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state, r.auto, r.step_started_at,
+                   (SELECT count(*) FROM rollout_observations o WHERE o.rollout_id = r.id), r.observations_before_step
             FROM rollouts r JOIN models m ON m.id = r.model_id ORDER BY r.id
             """
         ) { row in
             let id = try row.int(0)
             let actual = ExpectedRollout(
                 model: try row.text(1), candidate: try row.int(2), baseline: try row.optionalInt(3), step: try row.int(4),
-                percent: try row.int(5), state: try row.text(6), auto: try row.int(7) == 1, stepStartedAt: try row.int64(8))
+                percent: try row.int(5), state: try row.text(6), auto: try row.int(7) == 1, stepStartedAt: try row.int64(8),
+                observations: try row.int(9), observationsBeforeStep: try row.int(10))
             guard let expected = rollouts[id] else { throw Disagreement(table: "rollouts", key: "#\(id)", problem: "no entry started it") }
             guard actual == expected else {
                 func describe(_ rollout: ExpectedRollout) -> String {
-                    "\(rollout.state) at step \(rollout.step), \(rollout.percent) %\(rollout.auto ? ", automatic" : ""), the step begun at \(Timestamp(millisecondsSinceEpoch: rollout.stepStartedAt))"
+                    "\(rollout.state) at step \(rollout.step), \(rollout.percent) %\(rollout.auto ? ", automatic" : ""), the step begun at "
+                        + "\(Timestamp(millisecondsSinceEpoch: rollout.stepStartedAt)) after \(rollout.observationsBeforeStep) of its \(rollout.observations) observations"
                 }
                 throw Disagreement(table: "rollouts", key: "#\(id)", problem: "it is \(describe(actual)); the log leaves it \(describe(expected))")
             }

@@ -284,10 +284,11 @@ extension Registry {
             guard rollout.state == from else {
                 throw RegistryError(.conflict, "the rollout of model \"\(name)\" is \(rollout.state.rawValue), not \(from.rawValue)")
             }
-            // Resuming starts the step's hold again: a hold is time spent progressing at the step.
             try connection.execute(
-                "UPDATE rollouts SET state = ?, updated_at = ?, step_started_at = CASE WHEN ? = 'progressing' THEN ? ELSE step_started_at END WHERE id = ?",
-                [to.rawValue, now.millisecondsSinceEpoch, to.rawValue, now.millisecondsSinceEpoch, rollout.id])
+                "UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ?", [to.rawValue, now.millisecondsSinceEpoch, rollout.id])
+            // Resuming starts the step again: a hold is time spent progressing at the step, and
+            // the guards are judged on what is observed from now on.
+            if to == .progressing { try connection.beginStep(of: rollout.id, at: now) }
             try connection.appendAudit(
                 at: now, actor: caller.name, action: action, model: name, version: rollout.candidate, branch: Branch.master.rawValue,
                 details: ["rollout_id": JSONValue(rollout.id), "percent": JSONValue(rollout.percent)])
@@ -318,8 +319,9 @@ extension Connection {
         if rollout.step < rollout.steps.count {
             let percent = rollout.steps[rollout.step].percent
             try execute(
-                "UPDATE rollouts SET step = step + 1, percent = ?, updated_at = ?, step_started_at = ? WHERE id = ?",
-                [percent, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, rollout.id])
+                "UPDATE rollouts SET step = step + 1, percent = ?, updated_at = ? WHERE id = ?",
+                [percent, now.millisecondsSinceEpoch, rollout.id])
+            try beginStep(of: rollout.id, at: now)
             try appendAudit(
                 at: now, actor: actor, action: "rollout.advance", model: model.name, version: rollout.candidate,
                 branch: Branch.master.rawValue,
@@ -340,6 +342,17 @@ extension Connection {
         }
     }
 
+    /// Marks the rollout's current step as begun now: its hold counts from `now`, and its guards
+    /// are judged on the observations recorded after this transaction.
+    func beginStep(of rollout: Int, at now: Timestamp) throws {
+        try execute(
+            """
+            UPDATE rollouts SET step_started_at = ?2,
+                observations_before_step = (SELECT count(*) FROM rollout_observations WHERE rollout_id = ?1)
+            WHERE id = ?1
+            """, [rollout, now.millisecondsSinceEpoch])
+    }
+
     /// Ends an active rollout with traffic back at 0 %; `master` is not touched.
     func abort(_ rollout: Rollout, model: ModelRow, reason: String, actor: String, at now: Timestamp) throws {
         try execute(
@@ -355,7 +368,7 @@ extension Connection {
         guard let row = try queryFirst(
             """
             SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
-                   started_at, updated_at, auto, step_started_at
+                   started_at, updated_at, auto, step_started_at, observations_before_step
             FROM rollouts WHERE id = ? AND model_id = ?
             """, [id, model.id])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
@@ -373,6 +386,7 @@ extension Connection {
             id: id, model: model.name, state: try row.value(5, as: Rollout.State.self), candidate: try row.int(0),
             baseline: try row.optionalInt(1), steps: try JSONCoding.decode([RolloutStep].self, from: try row.string(2)), step: try row.int(3),
             auto: try row.int(13) == 1, stepStartedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(14))),
+            observationsBeforeStep: try row.int(15),
             percent: try row.int(4), guards: try JSONCoding.decode([String: Threshold].self, from: try row.string(6)),
             failureLimit: try row.int(7), failures: try row.int(8), reason: try row.string(9), startedBy: try row.string(10),
             startedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(11))),

@@ -31,6 +31,9 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     public let auto: Bool
     /// When the current step began (started, advanced to, or resumed): its hold counts from here.
     public let stepStartedAt: Timestamp
+    /// How many of `observations` came before the current step began; its guards are judged on
+    /// the rest. Counted rather than timed: commits are ordered, their clocks only roughly.
+    public let observationsBeforeStep: Int
     /// When the current step's hold ends; nil without a hold or once the rollout has ended.
     public var holdEndsAt: Timestamp? {
         guard state.isActive, step >= 1, step <= steps.count, steps[step - 1].holdMilliseconds > 0 else { return nil }
@@ -54,7 +57,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
 
     public init(
         id: Int, model: String, state: State, candidate: Int, baseline: Int?, steps: [RolloutStep], step: Int, auto: Bool,
-        stepStartedAt: Timestamp, percent: Int, guards: [String: Threshold], failureLimit: Int, failures: Int, reason: String,
+        stepStartedAt: Timestamp, observationsBeforeStep: Int, percent: Int, guards: [String: Threshold], failureLimit: Int, failures: Int, reason: String,
         startedBy: String, startedAt: Timestamp, updatedAt: Timestamp, observations: [Observation], now: Timestamp
     ) {
         self.id = id
@@ -66,6 +69,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         self.step = step
         self.auto = auto
         self.stepStartedAt = stepStartedAt
+        self.observationsBeforeStep = observationsBeforeStep
         self.percent = percent
         self.guards = guards
         self.failureLimit = failureLimit
@@ -92,6 +96,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         step = try c.decode(Int.self, forKey: .step)
         auto = try c.decode(Bool.self, forKey: .auto)
         stepStartedAt = try c.decode(Timestamp.self, forKey: .stepStartedAt)
+        observationsBeforeStep = try c.decode(Int.self, forKey: .observationsBeforeStep)
         percent = try c.decode(Int.self, forKey: .percent)
         guards = try c.decode([String: Threshold].self, forKey: .guards)
         failureLimit = try c.decode(Int.self, forKey: .failureLimit)
@@ -116,6 +121,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         try c.encode(step, forKey: .step)
         try c.encode(auto, forKey: .auto)
         try c.encode(stepStartedAt, forKey: .stepStartedAt)
+        try c.encode(observationsBeforeStep, forKey: .observationsBeforeStep)
         try c.encode(holdEndsAt, forKey: .holdEndsAt)
         try c.encode(percent, forKey: .percent)
         try c.encode(guards, forKey: .guards)
@@ -133,6 +139,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     enum CodingKeys: String, CodingKey {
         case id, model, state, candidate, baseline, steps, step, auto, percent, guards, failures, reason, observations, next
         case stepStartedAt = "step_started_at"
+        case observationsBeforeStep = "observations_before_step"
         case guardStatus = "guard_status"
         case holdEndsAt = "hold_ends_at"
         case failureLimit = "failure_limit"

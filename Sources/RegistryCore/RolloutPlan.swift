@@ -86,8 +86,8 @@ public struct GuardStatus: Sendable, Hashable, Codable {
     /// Every guard of `rollout`, by metric name.
     static func of(_ rollout: Rollout) -> [GuardStatus] {
         rollout.guards.sorted { $0.key < $1.key }.map { metric, threshold in
-            let latest = rollout.observations.last { observation in
-                observation.target == .candidate && observation.at >= rollout.stepStartedAt && observation.metrics[metric] != nil
+            let latest = rollout.observations.dropFirst(rollout.observationsBeforeStep).last { observation in
+                observation.target == .candidate && observation.metrics[metric] != nil
             }
             let value = latest?.metrics[metric]
             return GuardStatus(

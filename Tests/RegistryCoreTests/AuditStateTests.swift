@@ -18,6 +18,7 @@ import Testing
         let candidate = try await registry.registerVersion("churn", metrics: ["auc": 0.81]).version
         try await registry.promoteVersion("churn", to: .release, version: candidate)
         _ = try await registry.startRollout(model: "churn", RolloutStartRequest(version: candidate, steps: [10, 50, 100]), by: .bob)
+        _ = try await registry.observeRollout(model: "churn", metrics: ["error_rate": 0.01], by: .bob)
         _ = try await registry.advanceRollout(model: "churn", by: .bob)
         _ = try await registry.createToken(name: "ci", role: .engineer, by: .alice)
         let gone = try await registry.createToken(name: "old", role: .reader, by: .alice)
@@ -80,7 +81,7 @@ import Testing
             testDescription: "a deprecation undone", sql: "UPDATE versions SET status = 'active' WHERE version = 2 AND model_id = 1",
             table: "versions", key: "fraud-scorer v2", words: "the log deprecated it, but it is active"),
         Tampering(
-            testDescription: "a rollout deleted", sql: "DELETE FROM rollouts",
+            testDescription: "a rollout deleted", sql: "DELETE FROM rollout_observations; DELETE FROM rollouts",
             table: "rollouts", key: "#1", words: "the table has no such row"),
         Tampering(
             testDescription: "a token deleted", sql: "DELETE FROM tokens WHERE name = 'ci'",
@@ -106,6 +107,12 @@ import Testing
         Tampering(
             testDescription: "a step's hold restarted", sql: "UPDATE rollouts SET step_started_at = step_started_at + 1",
             table: "rollouts", key: "#1", words: "the step begun at"),
+        Tampering(
+            testDescription: "a step judged on observations from before it", sql: "UPDATE rollouts SET observations_before_step = 0",
+            table: "rollouts", key: "#1", words: "after 0 of its 1 observations; the log leaves it"),
+        Tampering(
+            testDescription: "a rollout's observation deleted", sql: "DELETE FROM rollout_observations",
+            table: "rollouts", key: "#1", words: "after 1 of its 0 observations; the log leaves it"),
         Tampering(
             testDescription: "a transition's target", sql: "DROP TRIGGER transitions_no_update; UPDATE transitions SET to_version = 2 WHERE id = 3",
             table: "transitions", key: "#3", words: "differs"),

@@ -200,6 +200,48 @@ import Testing
         }
     }
 
+    /// 0011 counts, from the log, how many of each rollout's observations came before its current
+    /// step, and dates the step by the log's last start, advance or resume (0010 took the largest
+    /// `at`, which differs once the clock went back).
+    @Test func migration11FindsEachRolloutsStepInTheLogOfAVersion10File() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("mreg.db")
+            do {
+                let connection = try Connection(path: path)
+                try Migrator(migrations: Array(Registry.migrations.prefix(10))).migrate(connection)
+                try connection.execute(script: """
+                    INSERT INTO models (id, name, created_by, created_at) VALUES (1, 'fraud', 'alice', 1000), (2, 'churn', 'alice', 1000);
+                    INSERT INTO versions (model_id, version, artifact_uri, created_by, created_at)
+                    VALUES (1, 1, 's3://f/1', 'alice', 1000), (1, 2, 's3://f/2', 'alice', 1000), (2, 1, 's3://c/1', 'alice', 1000);
+                    INSERT INTO rollouts (id, model_id, candidate, baseline, steps, step, percent, state, failure_limit, started_by,
+                                          started_at, updated_at, auto, step_started_at)
+                    VALUES (1, 1, 2, 1, '[10,50,100]', 2, 50, 'progressing', 0, 'bob', 2000, 9000, 1, 9000),
+                           (2, 2, 1, NULL, '[10,100]', 1, 10, 'progressing', 0, 'bob', 3000, 3000, 0, 3000);
+                    INSERT INTO rollout_observations (rollout_id, target, metrics, passed, actor, at)
+                    VALUES (1, 'candidate', '{"e":1}', 1, 'bob', 4000), (1, 'candidate', '{"e":1}', 1, 'bob', 5000),
+                           (1, 'candidate', '{"e":1}', 1, 'bob', 7000), (2, 'candidate', '{"e":1}', 1, 'bob', 7500);
+                    INSERT INTO audit_log (seq, at, actor, action, model, details, prev_hash, hash) VALUES
+                        (1, 2000, 'bob', 'rollout.start', 'fraud', '{"rollout_id":1}', zeroblob(32), zeroblob(32)),
+                        (2, 3000, 'bob', 'rollout.start', 'churn', '{"rollout_id":2}', zeroblob(32), zeroblob(32)),
+                        (3, 4000, 'bob', 'rollout.observe', 'fraud', '{"rollout_id":1}', zeroblob(32), zeroblob(32)),
+                        (4, 9000, 'system', 'rollout.advance', 'fraud', '{"rollout_id":1,"step":2}', zeroblob(32), zeroblob(32)),
+                        (5, 5000, 'bob', 'rollout.observe', 'fraud', '{"rollout_id":1}', zeroblob(32), zeroblob(32)),
+                        (6, 6000, 'bob', 'rollout.pause', 'fraud', '{"rollout_id":1}', zeroblob(32), zeroblob(32)),
+                        (7, 6500, 'bob', 'rollout.resume', 'fraud', '{"rollout_id":1}', zeroblob(32), zeroblob(32)),
+                        (8, 7000, 'bob', 'rollout.observe', 'fraud', '{"rollout_id":1}', zeroblob(32), zeroblob(32)),
+                        (9, 7500, 'bob', 'rollout.observe', 'churn', '{"rollout_id":2}', zeroblob(32), zeroblob(32));
+                    """)
+            }
+
+            _ = try Registry(path: path)
+            let connection = try Connection(path: path)
+            let rows = try connection.query("SELECT id, step_started_at, observations_before_step FROM rollouts ORDER BY id")
+            // Rollout 1: the clock went back after its advance at 9000; the resume (seq 7) came
+            // last, after two of its three observations. Rollout 2: its start, before any.
+            #expect(rows.map(\.values) == [[1, 6500, 2], [2, 3000, 0]])
+        }
+    }
+
     @Test func aChangedChecksumIsRefusedAndTheFileLeftAsItWas() async throws {
         let error = try await Self.expectRefusedUntouched { connection in
             try connection.execute("UPDATE schema_migrations SET checksum = ? WHERE identifier = 1", [String(repeating: "0", count: 64)])

@@ -96,6 +96,33 @@ import Testing
         }
     }
 
+    @Test func whichObservationsAStepJudgesGoesByCommitsNotByTheClock() async throws {
+        let clock = TestClock()  // never moves: every write below shares one millisecond
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
+            try await prepare(
+                registry,
+                policy: """
+                    master:
+                      rollout: {auto: true, steps: [10, 50, 100], guards: {error_rate: "<= 0.02"}, failure_limit: 3}
+                    """)
+            let rollout = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+            var now = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob)
+            #expect(now.guardStatus.map(\.verdict) == [.holds] && now.observationsBeforeStep == 0)
+            let second = try #require(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id))
+            #expect(second.step == 2 && second.observationsBeforeStep == 1)
+            #expect(second.guardStatus.map(\.verdict) == [.unknown], "observed before step 2 began, in the same millisecond")
+            #expect(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id) == nil)
+
+            now = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob)
+            #expect(now.guardStatus.map(\.verdict) == [.holds], "observed after step 2 began, in the same millisecond")
+            _ = try await registry.pauseRollout(model: "fraud", by: .bob)
+            now = try await registry.resumeRollout(model: "fraud", by: .bob)
+            #expect(now.observationsBeforeStep == 2 && now.guardStatus.map(\.verdict) == [.unknown], "a resumed step is judged afresh")
+            #expect(JSONCoding.text(now).contains(#""observations_before_step":2"#))
+            #expect(try registry.verifyAudit(state: true).state?.ok == true, "the log replays which observations each step judged")
+        }
+    }
+
     @Test func pauseStopsTheControllerAndResumeStartsTheHoldAgain() async throws {
         let clock = TestClock()
         try await withTemporaryRegistry(clock: { clock() }) { registry in
