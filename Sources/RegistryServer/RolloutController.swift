@@ -39,26 +39,35 @@ final class RolloutController: Service, Sendable {
 
     /// Takes the steps that are due; returns how long to sleep before the next round.
     func round() async -> Duration {
-        var nap = maxNap
+        let rollouts: [Rollout]
         do {
-            let rollouts = try registry.automaticRollouts()
-            for rollout in rollouts {
-                let now = registry.clock()
-                if rollout.next.isDue(at: now) {
-                    if let after = try await registry.advanceAutomatically(model: rollout.model, rollout: rollout.id) {
-                        logger.info("rollout #\(rollout.id) of \(rollout.model): \(rollout.next.reason); now \(after.state.rawValue) at \(after.percent)%")
-                        metrics.countRolloutStep(rollout.next.action.rawValue)
-                        nap = .zero  // its next step may be due at once
-                    }
-                } else if let at = rollout.next.at {
-                    nap = min(nap, .milliseconds(max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch)))
-                }
-            }
-            metrics.recordRolloutRound(automatic: rollouts.count)
+            rollouts = try registry.automaticRollouts()
         } catch {
-            logger.error("the rollout controller cannot advance rollouts: \(error.message)")
+            logger.error("the rollout controller cannot read the automatic rollouts: \(error.message)")
             metrics.recordRolloutRound(automatic: nil)
+            return maxNap
         }
+        var nap = maxNap
+        for rollout in rollouts {
+            let now = registry.clock()
+            guard rollout.next.isDue(at: now) else {
+                if let at = rollout.next.at { nap = min(nap, .milliseconds(max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch))) }
+                continue
+            }
+            do {
+                // Decided again in the transaction: nil when another server took the step first.
+                guard let after = try await registry.advanceAutomatically(model: rollout.model, rollout: rollout.id) else { continue }
+                let action: RolloutPlan.Action = after.state == .completed ? .complete : .advance
+                logger.info("rollout #\(rollout.id) of \(rollout.model): \(action.rawValue), now \(after.state.rawValue) at \(after.percent)%")
+                metrics.countRolloutStep(action.rawValue)
+                nap = .zero  // its next step may be due at once
+            } catch {
+                // Holds up this rollout alone, until the next round tries it again.
+                logger.error("the rollout controller cannot advance rollout #\(rollout.id) of \(rollout.model): \(error.message)")
+                metrics.countRolloutError()
+            }
+        }
+        metrics.recordRolloutRound(automatic: rollouts.count)
         return nap
     }
 }

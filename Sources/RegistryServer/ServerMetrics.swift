@@ -56,6 +56,11 @@ final class ServerMetrics: Sendable {
         if let automatic { rolloutsAutomatic.set(Double(automatic)) } else { rolloutErrors.increment() }
     }
 
+    /// A step the controller found due and could not take (the round goes on with the others).
+    func countRolloutError() {
+        rolloutErrors.increment()
+    }
+
     /// A step the controller took: `advance` or `complete`.
     func countRolloutStep(_ action: String) {
         counter(in: rolloutSteps, Self.rolloutStepsTaken, label: "action", action).increment()
@@ -177,7 +182,7 @@ final class ServerMetrics: Sendable {
         helpText: "Rounds of the rollout controller (each reads the active automatic rollouts and takes the due steps).") }
     static var rolloutRoundErrors: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "rollout_controller", metricName: "errors", unitName: "total",
-        helpText: "Rounds of the rollout controller that failed (the server's log says why).") }
+        helpText: "Failures of the rollout controller: rounds that could not read the rollouts, and due steps it could not take (the server's log says why).") }
     static var rolloutStepsTaken: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "rollout_controller", metricName: "steps", unitName: "total",
         helpText: "Steps the rollout controller took, by action: advance or complete.") }
