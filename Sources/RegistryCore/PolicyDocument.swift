@@ -217,9 +217,12 @@ public enum PolicyDocument {
 }
 
 extension RolloutRule {
-    /// Steps are percentages, strictly increasing, ending at 100.
+    /// Steps are percentages, strictly increasing, ending at 100, each holding from 0 to a year.
     public static func validate(steps: [RolloutStep]) throws(RegistryError) {
         guard !steps.isEmpty else { throw RegistryError(.invalidArgument, "needs at least one step") }
+        guard steps.allSatisfy({ (0...RolloutStep.maxHoldMilliseconds).contains($0.holdMilliseconds) }) else {
+            throw RegistryError(.invalidArgument, "a step holds from 0 to a year")
+        }
         let steps = steps.map(\.percent)
         guard steps.allSatisfy({ (1...100).contains($0) }) else { throw RegistryError(.invalidArgument, "steps are percentages from 1 to 100") }
         guard zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }) else { throw RegistryError(.invalidArgument, "steps must increase: \(steps)") }

@@ -84,10 +84,17 @@ public struct RolloutStep: Sendable, Hashable, Codable, JSONWritable, CustomStri
     public static func parseDuration(_ text: String) -> Int64? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        let unit = units.first { trimmed.hasSuffix($0.suffix) && Double(trimmed.dropLast($0.suffix.count)) != nil }
-        let number = unit.map { String(trimmed.dropLast($0.suffix.count)) } ?? trimmed
-        guard let value = Double(number), number.first?.isNumber == true else { return nil }
+        let unit = units.first { trimmed.hasSuffix($0.suffix) && isDecimal(trimmed.dropLast($0.suffix.count)) }
+        let number = unit.map { trimmed.dropLast($0.suffix.count) } ?? Substring(trimmed)
+        guard isDecimal(number), let value = Double(number) else { return nil }
         return milliseconds(seconds: value * (unit?.seconds ?? 1))
+    }
+
+    /// Digits with at most one decimal point between them: `90`, `1.5`; not `1e3`, `0x10`,
+    /// `.5` or `inf`, which `Double` would take.
+    private static func isDecimal(_ text: Substring) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count <= 2 && parts.allSatisfy { part in !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isWholeNumber } }
     }
 
     static func durationHelp(_ text: String) -> String {

@@ -176,6 +176,16 @@ import Testing
                 .object(["percent": .number(5), "hold": .number(1.5)]), .object(["percent": .number(25), "hold": .number(2)]), .number(100),
             ])
             #expect(try registry.allAuditEntries().last?.detail("steps") == logged)
+
+            // Steps made in code, past any parser, meet the same rule.
+            _ = try await registry.abortRollout(model: "fraud", reason: "again", by: .bob)
+            for hold in [-1, RolloutStep.maxHoldMilliseconds + 1] {
+                let error = await expectError(.invalidArgument) {
+                    try await registry.startRollout(
+                        model: "fraud", RolloutStartRequest(version: 2, steps: [RolloutStep(percent: 5, holdMilliseconds: hold), 100]), by: .bob)
+                }
+                #expect(error?.message.contains("a step holds from 0 to a year") == true, "\(String(describing: error))")
+            }
         }
     }
 
@@ -188,7 +198,7 @@ import Testing
         #expect(RolloutStep.parseDuration("2h") == 7_200_000)
         #expect(RolloutStep.parseDuration("1d") == 86_400_000)
         #expect(RolloutStep.parseDuration("90") == 90_000, "a bare number is seconds")
-        for bad in ["", "m", "-1s", "10 minutes", "1e400s", "400d", "nan", "s5"] {
+        for bad in ["", "m", "-1s", "10 minutes", "1e400s", "400d", "nan", "s5", "1e3s", "0x10", "0x10s", ".5s", "1.s", "inf", "١٢s"] {
             #expect(RolloutStep.parseDuration(bad) == nil, "\(bad)")
         }
         for bad in ["5:soon,100", "five,100", "5:,100", ""] {
