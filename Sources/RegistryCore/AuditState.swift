@@ -72,6 +72,8 @@ private final class StateReplay {
         var percent: Int
         var state: String
         var auto: Bool
+        /// Its percentages and holds, as its `rollout.start` gives them.
+        var steps: [RolloutStep]
         /// The `at` of the entry that started the current step: start, advance or resume.
         var stepStartedAt: Int64
         /// The rollout's observations (one `rollout.observe` entry each), and how many of them
@@ -252,7 +254,7 @@ private final class StateReplay {
             rollouts[id] = ExpectedRollout(
                 model: try entry.model(), candidate: try entry.version(), baseline: try entry.optionalInt("baseline"), step: 1,
                 percent: try entry.int("percent"), state: "progressing", auto: try entry.optionalBool("auto") ?? false,
-                stepStartedAt: entry.at)
+                steps: try entry.steps("steps"), stepStartedAt: entry.at)
             return
         }
         guard var rollout = rollouts[id] else {
@@ -326,20 +328,22 @@ private final class StateReplay {
         try connection.forEachRow(
             """
             SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state, r.auto, r.step_started_at,
-                   (SELECT count(*) FROM rollout_observations o WHERE o.rollout_id = r.id), r.observations_before_step
+                   (SELECT count(*) FROM rollout_observations o WHERE o.rollout_id = r.id), r.observations_before_step, r.steps
             FROM rollouts r JOIN models m ON m.id = r.model_id ORDER BY r.id
             """
         ) { row in
             let id = try row.int(0)
             let actual = ExpectedRollout(
                 model: try row.text(1), candidate: try row.int(2), baseline: try row.optionalInt(3), step: try row.int(4),
-                percent: try row.int(5), state: try row.text(6), auto: try row.int(7) == 1, stepStartedAt: try row.int64(8),
+                percent: try row.int(5), state: try row.text(6), auto: try row.int(7) == 1,
+                steps: try JSONCoding.decode([RolloutStep].self, from: try row.text(11)), stepStartedAt: try row.int64(8),
                 observations: try row.int(9), observationsBeforeStep: try row.int(10))
             guard let expected = rollouts[id] else { throw Disagreement(table: "rollouts", key: "#\(id)", problem: "no entry started it") }
             guard actual == expected else {
                 func describe(_ rollout: ExpectedRollout) -> String {
                     "\(rollout.state) at step \(rollout.step), \(rollout.percent) %\(rollout.auto ? ", automatic" : ""), the step begun at "
-                        + "\(Timestamp(millisecondsSinceEpoch: rollout.stepStartedAt)) after \(rollout.observationsBeforeStep) of its \(rollout.observations) observations"
+                        + "\(Timestamp(millisecondsSinceEpoch: rollout.stepStartedAt)) after \(rollout.observationsBeforeStep) of its \(rollout.observations) observations, "
+                        + "steps \(rollout.steps.map(\.description).joined(separator: ", "))"
                 }
                 throw Disagreement(table: "rollouts", key: "#\(id)", problem: "it is \(describe(actual)); the log leaves it \(describe(expected))")
             }
@@ -456,6 +460,13 @@ private struct Entry {
     func int(_ key: String) throws -> Int {
         guard let number = try optionalInt(key) else { throw missing(key) }
         return number
+    }
+
+    func steps(_ key: String) throws -> [RolloutStep] {
+        guard let value = details[key], let steps = try? JSONValueDecoder.decode([RolloutStep].self, from: value, at: []) else {
+            throw missing("rollout steps \(key)")
+        }
+        return steps
     }
 
     func optionalBool(_ key: String) throws -> Bool? {

@@ -109,10 +109,13 @@ import Testing
             table: "rollouts", key: "#1", words: "the step begun at"),
         Tampering(
             testDescription: "a step judged on observations from before it", sql: "UPDATE rollouts SET observations_before_step = 0",
-            table: "rollouts", key: "#1", words: "after 0 of its 1 observations; the log leaves it"),
+            table: "rollouts", key: "#1", words: "after 0 of its 1 observations"),
         Tampering(
             testDescription: "a rollout's observation deleted", sql: "DELETE FROM rollout_observations",
-            table: "rollouts", key: "#1", words: "after 1 of its 0 observations; the log leaves it"),
+            table: "rollouts", key: "#1", words: "after 1 of its 0 observations"),
+        Tampering(
+            testDescription: "a step made to hold", sql: #"UPDATE rollouts SET steps = '[10,{"percent":50,"hold":60},100]'"#,
+            table: "rollouts", key: "#1", words: "steps 10%, 50% for 1m, 100%; the log leaves it"),
         Tampering(
             testDescription: "a transition's target", sql: "DROP TRIGGER transitions_no_update; UPDATE transitions SET to_version = 2 WHERE id = 3",
             table: "transitions", key: "#3", words: "differs"),
