@@ -205,11 +205,43 @@ public struct RolloutRule: Sendable, Hashable, Codable {
     public var steps: [RolloutStep]?
     /// Whether the server advances the rollouts this policy starts (contract section 11).
     public var auto: Bool?
-    public var guards: [String: Threshold]?
+    public var guards: [String: RolloutGuard]?
+    /// How often the server evaluates the query guards; 30 s when not given.
+    public var intervalMilliseconds: Int64?
     public var failureLimit: Int?
 
+    /// The shortest `interval`: queries more often than Prometheus scrapes learn nothing new.
+    public static let minimumIntervalMilliseconds: Int64 = 1000
+    public static let defaultIntervalMilliseconds: Int64 = 30_000
+
     enum CodingKeys: String, CodingKey {
-        case steps, auto, guards
+        case steps, auto, guards, interval
         case failureLimit = "failure_limit"
+    }
+
+    public init(steps: [RolloutStep]? = nil, auto: Bool? = nil, guards: [String: RolloutGuard]? = nil, intervalMilliseconds: Int64? = nil, failureLimit: Int? = nil) {
+        self.steps = steps
+        self.auto = auto
+        self.guards = guards
+        self.intervalMilliseconds = intervalMilliseconds
+        self.failureLimit = failureLimit
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decodeIfPresent([RolloutStep].self, forKey: .steps)
+        auto = try c.decodeIfPresent(Bool.self, forKey: .auto)
+        guards = try c.decodeIfPresent([String: RolloutGuard].self, forKey: .guards)
+        intervalMilliseconds = try c.decodeIfPresent(Double.self, forKey: .interval).map { Int64(($0 * 1000).rounded()) }
+        failureLimit = try c.decodeIfPresent(Int.self, forKey: .failureLimit)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(auto, forKey: .auto)
+        try c.encode(guards, forKey: .guards)
+        try c.encode(intervalMilliseconds.map { Double($0) / 1000 }, forKey: .interval)
+        try c.encode(failureLimit, forKey: .failureLimit)
     }
 }

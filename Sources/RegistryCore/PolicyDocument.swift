@@ -71,13 +71,17 @@ public enum PolicyDocument {
         var result: [String: Threshold] = [:]
         for (metric, value) in try mapping(node, path: path, allowed: nil) {
             _ = try metricName(metric, node, path: path)
-            let text = try string(value, path: "\(path).\(metric)")
-            guard let threshold = Threshold(parsing: text) else {
-                throw fail(value, "\(path).\(metric)", "\"\(text)\" is not a comparison; write e.g. \">= 0.9\" with >=, >, <=, < or ==")
-            }
-            result[metric] = threshold
+            result[metric] = try threshold(value, path: "\(path).\(metric)")
         }
         return result
+    }
+
+    private static func threshold(_ node: Node, path: String) throws(RegistryError) -> Threshold {
+        let text = try string(node, path: path)
+        guard let threshold = Threshold(parsing: text) else {
+            throw fail(node, path, "\"\(text)\" is not a comparison; write e.g. \">= 0.9\" with >=, >, <=, < or ==")
+        }
+        return threshold
     }
 
     private static func score(_ node: Node, path: String) throws(RegistryError) -> ScoreRule {
@@ -115,7 +119,7 @@ public enum PolicyDocument {
 
     private static func rollout(_ node: Node, path: String) throws(RegistryError) -> RolloutRule {
         var rule = RolloutRule()
-        for (key, value) in try mapping(node, path: path, allowed: ["steps", "auto", "guards", "failure_limit"]) {
+        for (key, value) in try mapping(node, path: path, allowed: ["steps", "auto", "guards", "interval", "failure_limit"]) {
             let here = "\(path).\(key)"
             switch key {
             case "steps":
@@ -126,12 +130,53 @@ public enum PolicyDocument {
                 guard case .scalar = value, let flag = value.bool else { throw fail(value, here, "must be true or false") }
                 rule.auto = flag
             case "guards":
-                rule.guards = try thresholds(value, path: here)
+                rule.guards = try guards(value, path: here)
+            case "interval":
+                let text = try string(value, path: here)
+                guard let interval = RolloutStep.parseDuration(text) else { throw fail(value, here, RolloutStep.durationHelp(text)) }
+                guard interval >= RolloutRule.minimumIntervalMilliseconds else {
+                    throw fail(value, here, "must be at least 1s: Prometheus has nothing newer to answer more often")
+                }
+                rule.intervalMilliseconds = interval
             default:
                 rule.failureLimit = try integer(value, path: here, range: 0...1_000_000)
             }
         }
         return rule
+    }
+
+    /// Each guard: a comparison judged on pushed values (`"<= 0.02"`), or a query the server runs
+    /// with its bound (`{query: "...", max: 0.02}`, `min`, or `max_ratio_to_baseline`).
+    private static func guards(_ node: Node, path: String) throws(RegistryError) -> [String: RolloutGuard] {
+        var result: [String: RolloutGuard] = [:]
+        for (metric, value) in try mapping(node, path: path, allowed: nil) {
+            _ = try metricName(metric, node, path: path)
+            let here = "\(path).\(metric)"
+            guard case .mapping = value else {
+                result[metric] = .pushed(try threshold(value, path: here))
+                continue
+            }
+            var query: String?
+            var bounds: [PrometheusGuard.Bound] = []
+            let keys = PrometheusGuard.CodingKeys.allCases.map(\.stringValue)
+            for (key, field) in try mapping(value, path: here, allowed: Set(keys)) {
+                let at = "\(here).\(key)"
+                switch key {
+                case "query": query = try string(field, path: at)
+                case "max": bounds.append(.max(try number(field, path: at, minimum: nil)))
+                case "min": bounds.append(.min(try number(field, path: at, minimum: nil)))
+                default: bounds.append(.maxRatioToBaseline(try number(field, path: at, minimum: 0)))
+                }
+            }
+            guard let query else { throw fail(value, here, "needs a query (PromQL), e.g. {query: \"sum(rate(errors_total[5m]))\", max: 0.02}") }
+            guard bounds.count == 1 else { throw fail(value, here, "takes exactly one of max, min, max_ratio_to_baseline") }
+            do throws(RegistryError) {
+                result[metric] = .query(try PrometheusGuard(query: query, bound: bounds[0]))
+            } catch {
+                throw fail(value, here, error.message)
+            }
+        }
+        return result
     }
 
     /// A step: a bare percentage, or `{percent: 5, hold: 10m}` (a bare number of seconds also

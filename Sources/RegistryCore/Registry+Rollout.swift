@@ -47,17 +47,18 @@ extension Registry {
             let steps = request.steps ?? rule?.steps ?? Self.defaultRolloutSteps
             let auto = request.auto ?? rule?.auto ?? false
             let guards = rule?.guards ?? [:]
+            let interval = rule?.intervalMilliseconds ?? RolloutRule.defaultIntervalMilliseconds
             let failureLimit = rule?.failureLimit ?? 0
             try connection.execute(
                 """
                 INSERT INTO rollouts (model_id, candidate, baseline, steps, step, percent, state, guards, failure_limit,
-                                      started_by, started_at, updated_at, auto, step_started_at)
-                VALUES (?, ?, ?, ?, 1, ?, 'progressing', ?, ?, ?, ?, ?, ?, ?)
+                                      started_by, started_at, updated_at, auto, step_started_at, interval_ms)
+                VALUES (?, ?, ?, ?, 1, ?, 'progressing', ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     model.id, request.version, baseline, JSONCoding.text(steps),
                     steps[0].percent, JSONCoding.text(guards), failureLimit, caller.name,
-                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, auto ? 1 : 0, now.millisecondsSinceEpoch,
+                    now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, auto ? 1 : 0, now.millisecondsSinceEpoch, interval,
                 ])
             let id = Int(connection.lastInsertRowID)
             try connection.appendAudit(
@@ -65,6 +66,8 @@ extension Registry {
                 details: [
                     "rollout_id": JSONValue(id), "baseline": JSONValue(baseline), "steps": .array(steps.map(\.jsonValue)),
                     "percent": JSONValue(steps[0].percent), "auto": .bool(auto), "gates": .array(gates.map(\.jsonValue)),
+                    "guards": .object(guards.mapValues(\.jsonValue)),
+                    "interval": .number(Double(interval) / 1000),
                 ])
             return try connection.rollout(model, id: id, now: now)
         }
@@ -132,18 +135,55 @@ extension Registry {
         }
     }
 
-    /// The active rollouts the server advances (`auto`, progressing), each with its plan as of now.
-    public func automaticRollouts() throws(RegistryError) -> [Rollout] {
+    /// The rollouts the server's controller looks after, each with its plan as of now: the
+    /// progressing ones it advances (`auto`) or whose query guards it reads.
+    public func rolloutsToWatch() throws(RegistryError) -> [Rollout] {
         let now = clock()
         return try read { connection in
             try connection.query(
                 """
                 SELECT r.id, m.id, m.name FROM rollouts r JOIN models m ON m.id = r.model_id
-                WHERE r.auto = 1 AND r.state = 'progressing' ORDER BY r.id
+                WHERE r.state = 'progressing' AND (r.auto = 1 OR r.guards LIKE '%"query"%') ORDER BY r.id
                 """
             ).map { row in
                 try connection.rollout(ModelRow(id: try row.int64(1), name: try row.string(2)), id: try row.int(0), now: now)
+            }.filter { $0.auto || $0.nextEvaluationAt != nil }
+        }
+    }
+
+    /// Records the server's evaluation of rollout `id`'s query guards (contract section 11), as
+    /// an observation of source `prometheus` with its audit entry (actor `system`), judged as a
+    /// pushed one is: a breach counts as a failure, and more than `failure_limit` abort the
+    /// rollout in the same transaction. A guard read as inconclusive neither passes nor fails.
+    /// - Parameters:
+    ///   - readings: per query guard, the answers to its `queries` in order, or why there are none.
+    ///   - after: the evaluation this one follows (`lastEvaluationID` as read); when another
+    ///     server has evaluated since, nothing is recorded.
+    /// - Returns: the rollout after it, or nil when the rollout is no longer progressing or
+    ///   another server evaluated first.
+    public func recordEvaluation(
+        model name: String, rollout id: Int, readings: [String: Result<[Double], GuardInconclusive>], after: Int?
+    ) async throws(RegistryError) -> Rollout? {
+        let now = clock()
+        return try await write { connection in
+            let model = try connection.modelRow(named: name)
+            let rollout = try connection.rollout(model, id: id, now: now)
+            guard rollout.state == .progressing, rollout.lastEvaluationID == after else { return nil }
+            var metrics: [String: Double] = [:], checks: [GateResult] = [], inconclusive: [String: String] = [:]
+            for (metric, rule) in rollout.guards.sorted(by: { $0.key < $1.key }) {
+                guard let query = rule.prometheus else { continue }
+                switch readings[metric] ?? .failure(GuardInconclusive("not read")) {
+                case .failure(let why): inconclusive[metric] = why.reason
+                case .success(let answers):
+                    let judged = query.judge(name: metric, answers: answers)
+                    metrics[metric] = judged.value
+                    checks.append(judged.check)
+                }
             }
+            try connection.recordObservation(
+                of: rollout, model: model, target: .candidate, source: .prometheus, metrics: metrics, checks: checks,
+                inconclusive: inconclusive, actor: "system", at: now)
+            return try connection.rollout(model, id: id, now: now)
         }
     }
 
@@ -205,36 +245,17 @@ extension Registry {
         return try await write { connection in
             let model = try connection.modelRow(named: name)
             let rollout = try connection.activeRollout(model, now: now)
-            let checks: [GateResult] = target == .baseline ? [] : rollout.guards.sorted { $0.key < $1.key }.compactMap { metric, threshold in
-                guard let value = metrics[metric] else { return nil }
+            // Pushed values judge the pushed guards; the query guards are the server's to read.
+            let checks: [GateResult] = target == .baseline ? [] : rollout.guards.sorted { $0.key < $1.key }.compactMap { metric, rule in
+                guard case .pushed(let threshold) = rule, let value = metrics[metric] else { return nil }
                 let passed = threshold.holds(for: value)
                 return GateResult(
                     name: "guards.\(metric)", passed: passed, observed: .number(value), required: .string(threshold.description),
                     message: "\(metric) is \(formatNumber(value)), required \(threshold)")
             }
-            let passed = checks.allSatisfy(\.passed)
-            try connection.execute(
-                "INSERT INTO rollout_observations (rollout_id, target, metrics, passed, checks, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [rollout.id, target.rawValue, JSONCoding.text(metrics), passed ? 1 : 0,
-                 JSONCoding.text(checks), caller.name, now.millisecondsSinceEpoch])
-            let failures = rollout.failures + (passed ? 0 : 1)
-            try connection.execute(
-                "UPDATE rollouts SET failures = ?, updated_at = ? WHERE id = ?",
-                [failures, now.millisecondsSinceEpoch, rollout.id])
-            try connection.appendAudit(
-                at: now, actor: caller.name, action: "rollout.observe", model: name, version: target == .candidate ? rollout.candidate : rollout.baseline,
-                branch: Branch.master.rawValue,
-                details: [
-                    "rollout_id": JSONValue(rollout.id), "target": .string(target.rawValue), "passed": .bool(passed),
-                    "metrics": .object(metrics.mapValues { .number($0) }),
-                ])
-            if failures > rollout.failureLimit {
-                let breaches = checks.filter { !$0.passed }.map { $0.message }.joined(separator: "; ")
-                try connection.abort(
-                    rollout, model: model,
-                    reason: "guard breached \(failures) times, more than the failure limit \(rollout.failureLimit): \(breaches)",
-                    actor: "system", at: now)
-            }
+            try connection.recordObservation(
+                of: rollout, model: model, target: target, source: .push, metrics: metrics, checks: checks, inconclusive: [:],
+                actor: caller.name, at: now)
             return try connection.rollout(model, id: rollout.id, now: now)
         }
     }
@@ -342,6 +363,40 @@ extension Connection {
         }
     }
 
+    /// Writes one observation of `rollout` with its audit entry, pushed or the server's, and
+    /// counts a breach: past `failure_limit` the rollout aborts in the same transaction (actor
+    /// `system`).
+    func recordObservation(
+        of rollout: Rollout, model: ModelRow, target: Rollout.Target, source: Rollout.Source, metrics: [String: Double],
+        checks: [GateResult], inconclusive: [String: String], actor: String, at now: Timestamp
+    ) throws {
+        let passed = checks.allSatisfy(\.passed)
+        try execute(
+            """
+            INSERT INTO rollout_observations (rollout_id, target, source, metrics, passed, checks, inconclusive, actor, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [rollout.id, target.rawValue, source.rawValue, JSONCoding.text(metrics), passed ? 1 : 0, JSONCoding.text(checks),
+             JSONCoding.text(inconclusive), actor, now.millisecondsSinceEpoch])
+        let failures = rollout.failures + (passed ? 0 : 1)
+        try execute("UPDATE rollouts SET failures = ?, updated_at = ? WHERE id = ?", [failures, now.millisecondsSinceEpoch, rollout.id])
+        var details: [String: JSONValue] = [
+            "rollout_id": JSONValue(rollout.id), "target": .string(target.rawValue), "passed": .bool(passed),
+            "metrics": .object(metrics.mapValues { .number($0) }),
+        ]
+        if source != .push { details["source"] = .string(source.rawValue) }
+        if !inconclusive.isEmpty { details["inconclusive"] = .object(inconclusive.mapValues { .string($0) }) }
+        try appendAudit(
+            at: now, actor: actor, action: "rollout.observe", model: model.name,
+            version: target == .candidate ? rollout.candidate : rollout.baseline, branch: Branch.master.rawValue, details: details)
+        if failures > rollout.failureLimit {
+            let breaches = checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")
+            try abort(
+                rollout, model: model, reason: "guard breached \(failures) times, more than the failure limit \(rollout.failureLimit): \(breaches)",
+                actor: "system", at: now)
+        }
+    }
+
     /// Marks the rollout's current step as begun now: its hold counts from `now`, and its guards
     /// are judged on the observations recorded after this transaction.
     func beginStep(of rollout: Int, at now: Timestamp) throws {
@@ -368,18 +423,21 @@ extension Connection {
         guard let row = try queryFirst(
             """
             SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
-                   started_at, updated_at, auto, step_started_at, observations_before_step
+                   started_at, updated_at, auto, step_started_at, observations_before_step, interval_ms
             FROM rollouts WHERE id = ? AND model_id = ?
             """, [id, model.id])
         else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
         let observations = try query(
-            "SELECT id, target, metrics, passed, checks, actor, at FROM rollout_observations WHERE rollout_id = ? ORDER BY id",
-            [id]
+            """
+            SELECT id, target, metrics, passed, checks, actor, at, source, inconclusive FROM rollout_observations
+            WHERE rollout_id = ? ORDER BY id
+            """, [id]
         ).map { row in
             Rollout.Observation(
-                id: try row.int(0), target: try row.value(1, as: Rollout.Target.self),
+                id: try row.int(0), target: try row.value(1, as: Rollout.Target.self), source: try row.value(7, as: Rollout.Source.self),
                 metrics: try JSONCoding.decode([String: Double].self, from: try row.string(2)), passed: try row.int(3) == 1,
-                checks: try JSONCoding.decode([GateResult].self, from: try row.string(4)), actor: try row.string(5),
+                checks: try JSONCoding.decode([GateResult].self, from: try row.string(4)),
+                inconclusive: try JSONCoding.decode([String: String].self, from: try row.string(8)), actor: try row.string(5),
                 at: Timestamp(millisecondsSinceEpoch: Int64(try row.int(6))))
         }
         return Rollout(
@@ -387,7 +445,8 @@ extension Connection {
             baseline: try row.optionalInt(1), steps: try JSONCoding.decode([RolloutStep].self, from: try row.string(2)), step: try row.int(3),
             auto: try row.int(13) == 1, stepStartedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(14))),
             observationsBeforeStep: try row.int(15),
-            percent: try row.int(4), guards: try JSONCoding.decode([String: Threshold].self, from: try row.string(6)),
+            percent: try row.int(4), guards: try JSONCoding.decode([String: RolloutGuard].self, from: try row.string(6)),
+            intervalMilliseconds: Int64(try row.int(16)),
             failureLimit: try row.int(7), failures: try row.int(8), reason: try row.string(9), startedBy: try row.string(10),
             startedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(11))),
             updatedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(12))), observations: observations, now: now)

@@ -9,12 +9,19 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     public struct Observation: Sendable, Codable, Hashable {
         public let id: Int
         public let target: Target
+        /// Pushed by `rollout observe`, or read from Prometheus by the server.
+        public let source: Source
         public let metrics: [String: Double]
+        /// Whether no guard it judged was breached.
         public let passed: Bool
         public let checks: [GateResult]
+        /// The query guards it could not judge, and why (Prometheus unreachable, no sample …).
+        public let inconclusive: [String: String]
         public let actor: String
         public let at: Timestamp
     }
+
+    public enum Source: String, Sendable, Codable { case push, prometheus }
 
     public enum Target: String, Sendable, Codable { case candidate, baseline }
 
@@ -41,7 +48,19 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     }
     /// The share of request keys the candidate serves now.
     public let percent: Int
-    public let guards: [String: Threshold]
+    public let guards: [String: RolloutGuard]
+    /// How often the server evaluates the query guards.
+    public let intervalMilliseconds: Int64
+    /// When the server evaluates the query guards next: at once in a step not yet evaluated,
+    /// then every interval. Nil without query guards or while not progressing.
+    public var nextEvaluationAt: Timestamp? {
+        guard state == .progressing, guards.values.contains(where: { $0.prometheus != nil }) else { return nil }
+        guard let last = observations.dropFirst(observationsBeforeStep).last(where: { $0.source == .prometheus }) else { return stepStartedAt }
+        return Timestamp(millisecondsSinceEpoch: last.at.millisecondsSinceEpoch + intervalMilliseconds)
+    }
+    /// The id of the last evaluation by the server, which the next one must follow (two servers
+    /// on one file evaluate once between them).
+    public var lastEvaluationID: Int? { observations.last { $0.source == .prometheus }?.id }
     public let failureLimit: Int
     /// Candidate observations that breached a guard so far.
     public let failures: Int
@@ -57,7 +76,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
 
     public init(
         id: Int, model: String, state: State, candidate: Int, baseline: Int?, steps: [RolloutStep], step: Int, auto: Bool,
-        stepStartedAt: Timestamp, observationsBeforeStep: Int, percent: Int, guards: [String: Threshold], failureLimit: Int, failures: Int, reason: String,
+        stepStartedAt: Timestamp, observationsBeforeStep: Int, percent: Int, guards: [String: RolloutGuard], intervalMilliseconds: Int64, failureLimit: Int, failures: Int, reason: String,
         startedBy: String, startedAt: Timestamp, updatedAt: Timestamp, observations: [Observation], now: Timestamp
     ) {
         self.id = id
@@ -72,6 +91,7 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         self.observationsBeforeStep = observationsBeforeStep
         self.percent = percent
         self.guards = guards
+        self.intervalMilliseconds = intervalMilliseconds
         self.failureLimit = failureLimit
         self.failures = failures
         self.reason = reason
@@ -98,7 +118,8 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         stepStartedAt = try c.decode(Timestamp.self, forKey: .stepStartedAt)
         observationsBeforeStep = try c.decode(Int.self, forKey: .observationsBeforeStep)
         percent = try c.decode(Int.self, forKey: .percent)
-        guards = try c.decode([String: Threshold].self, forKey: .guards)
+        guards = try c.decode([String: RolloutGuard].self, forKey: .guards)
+        intervalMilliseconds = Int64((try c.decode(Double.self, forKey: .interval) * 1000).rounded())
         failureLimit = try c.decode(Int.self, forKey: .failureLimit)
         failures = try c.decode(Int.self, forKey: .failures)
         reason = try c.decode(String.self, forKey: .reason)
@@ -125,6 +146,8 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         try c.encode(holdEndsAt, forKey: .holdEndsAt)
         try c.encode(percent, forKey: .percent)
         try c.encode(guards, forKey: .guards)
+        try c.encode(Double(intervalMilliseconds) / 1000, forKey: .interval)
+        try c.encode(nextEvaluationAt, forKey: .nextEvaluationAt)
         try c.encode(failureLimit, forKey: .failureLimit)
         try c.encode(failures, forKey: .failures)
         try c.encode(reason, forKey: .reason)
@@ -137,7 +160,8 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, model, state, candidate, baseline, steps, step, auto, percent, guards, failures, reason, observations, next
+        case id, model, state, candidate, baseline, steps, step, auto, percent, guards, interval, failures, reason, observations, next
+        case nextEvaluationAt = "next_evaluation_at"
         case stepStartedAt = "step_started_at"
         case observationsBeforeStep = "observations_before_step"
         case guardStatus = "guard_status"

@@ -56,43 +56,65 @@ public struct RolloutPlan: Sendable, Hashable, Codable {
     /// Why the guards are not known to hold now, or nil when they do.
     static func guardProblem(_ rollout: Rollout) -> String? {
         for check in rollout.guardStatus where check.verdict != .holds {
-            guard let value = check.value else { return "\(check.metric) has not been observed since step \(rollout.step) began" }
-            return "\(check.metric) is \(formatNumber(value)), required \(check.required)"
+            switch check.verdict {
+            case .unknown:
+                let how = check.source == .push ? "observed" : "read from Prometheus"
+                return "\(check.metric) has not been \(how) since step \(rollout.step) began"
+            case .inconclusive: return "\(check.metric) is inconclusive: \(check.message ?? "no reading")"
+            default: return check.message ?? "\(check.metric) does not hold, required \(check.required)"
+            }
         }
         return nil
     }
 }
 
-/// Where one guard stands in the current step: the newest candidate observation since the step
-/// began that carries its metric, and whether that value passes (`rollout status`).
+/// Where one guard stands in the current step (`rollout status`): judged on the newest
+/// observation since the step began that judged it, pushed or read from Prometheus.
 public struct GuardStatus: Sendable, Hashable, Codable {
     public enum Verdict: String, Sendable, Codable {
         case holds, breached
-        /// Not observed since the step began.
+        /// Not judged since the step began.
         case unknown
+        /// The server's last reading of its query failed (`message` says why).
+        case inconclusive
     }
 
     public let metric: String
-    public let required: Threshold
+    /// `<= 0.02`, or `<= 1.5 × the baseline`.
+    public let required: String
+    public let source: Rollout.Source
+    /// The value judged: the candidate's, or its ratio to the baseline's.
     public let value: Double?
     public let observedAt: Timestamp?
     public let verdict: Verdict
+    /// The check's sentence, or why the reading was inconclusive.
+    public let message: String?
 
     enum CodingKeys: String, CodingKey {
-        case metric, required, value, verdict
+        case metric, required, source, value, verdict, message
         case observedAt = "observed_at"
     }
 
     /// Every guard of `rollout`, by metric name.
     static func of(_ rollout: Rollout) -> [GuardStatus] {
-        rollout.guards.sorted { $0.key < $1.key }.map { metric, threshold in
-            let latest = rollout.observations.dropFirst(rollout.observationsBeforeStep).last { observation in
-                observation.target == .candidate && observation.metrics[metric] != nil
+        let step = rollout.observations.dropFirst(rollout.observationsBeforeStep)
+        return rollout.guards.sorted { $0.key < $1.key }.map { metric, rule in
+            let source: Rollout.Source = rule.prometheus == nil ? .push : .prometheus
+            let name = "guards.\(metric)"
+            let latest = step.last { $0.source == source && ($0.checks.contains { $0.name == name } || $0.inconclusive[metric] != nil) }
+            guard let latest else {
+                return GuardStatus(
+                    metric: metric, required: rule.description, source: source, value: nil, observedAt: nil, verdict: .unknown, message: nil)
             }
-            let value = latest?.metrics[metric]
+            if let reason = latest.inconclusive[metric] {
+                return GuardStatus(
+                    metric: metric, required: rule.description, source: source, value: nil, observedAt: latest.at, verdict: .inconclusive,
+                    message: reason)
+            }
+            let check = latest.checks.last { $0.name == name }
             return GuardStatus(
-                metric: metric, required: threshold, value: value, observedAt: latest?.at,
-                verdict: value.map { threshold.holds(for: $0) ? .holds : .breached } ?? .unknown)
+                metric: metric, required: rule.description, source: source, value: latest.metrics[metric], observedAt: latest.at,
+                verdict: check?.passed == true ? .holds : .breached, message: check?.message)
         }
     }
 }

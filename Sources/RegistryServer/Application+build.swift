@@ -18,11 +18,14 @@ public struct ServerArguments: Sendable {
     /// How long an event stream may stay silent before a heartbeat comment keeps it open.
     public var eventHeartbeat: Duration
     public var webhooks: WebhookSettings
+    /// The Prometheus the rollouts' query guards read (`--prometheus-url`); without it they are
+    /// inconclusive.
+    public var prometheusURL: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, logLevel: Logger.Level = .info, checkpointKey: String? = nil,
         checkpointOrigin: String = "mreg", tls: TLSConfiguration? = nil, eventHeartbeat: Duration = .seconds(15),
-        webhooks: WebhookSettings = WebhookSettings()
+        webhooks: WebhookSettings = WebhookSettings(), prometheusURL: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -32,6 +35,7 @@ public struct ServerArguments: Sendable {
         self.tls = tls
         self.eventHeartbeat = eventHeartbeat
         self.webhooks = webhooks
+        self.prometheusURL = prometheusURL
     }
 
     /// A server's TLS from PEM files: its certificate (the file may hold the chain, the
@@ -114,7 +118,7 @@ public func buildApplication(
         responder: buildResponder(registry: registry, metrics: metrics, events: events, webhooks: webhooks, arguments: arguments),
         server: server,
         configuration: .init(address: .hostname(arguments.host, port: arguments.port), serverName: "mreg"),
-        services: [events as any Service, RolloutController(registry: registry, metrics: metrics)] + (webhooks.map { [$0] } ?? []),
+        services: [events as any Service, RolloutController(registry: registry, prometheus: arguments.prometheusURL.map { PrometheusClient(url: $0) }, metrics: metrics)] + (webhooks.map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? arguments.port) },
         logger: logger)
 }

@@ -48,12 +48,18 @@ final class ServerMetrics: Sendable {
     private let rolloutErrors: Counter
     private let rolloutsAutomatic: Gauge
     private let rolloutSteps = Mutex<[String: Counter]>([:])
+    private let guardReadings = Mutex<[String: Counter]>([:])
 
     /// One round of the rollout controller: how many automatic rollouts it read, and whether it
     /// failed.
     func recordRolloutRound(automatic: Int?) {
         rolloutRounds.increment()
         if let automatic { rolloutsAutomatic.set(Double(automatic)) } else { rolloutErrors.increment() }
+    }
+
+    /// One query guard read by the controller: `holds`, `breached` or `inconclusive`.
+    func countGuardReading(_ verdict: String) {
+        counter(in: guardReadings, Self.guardReadingsTaken, label: "verdict", verdict).increment()
     }
 
     /// A step the controller found due and could not take (the round goes on with the others).
@@ -186,6 +192,9 @@ final class ServerMetrics: Sendable {
     static var rolloutStepsTaken: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "rollout_controller", metricName: "steps", unitName: "total",
         helpText: "Steps the rollout controller took, by action: advance or complete.") }
+    static var guardReadingsTaken: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "rollout_controller", metricName: "guard_readings", unitName: "total",
+        helpText: "Query guards the rollout controller read from Prometheus, by verdict: holds, breached or inconclusive (unreachable, an error, no sample).") }
     static var rolloutsAutomaticActive: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "rollout_controller", metricName: "automatic_rollouts", unitName: "",
         helpText: "Automatic rollouts progressing, as of the controller's last round.") }

@@ -70,7 +70,7 @@ extension Mreg {
             /// The details that say what the entry did, without the gate report and the ids.
             static func summary(_ entry: AuditEntry) -> String {
                 guard let details = try? JSONCoding.decode([String: JSONValue].self, from: entry.details) else { return entry.details }
-                return details.filter { !["rollout_id", "gates", "content_sha256"].contains($0.key) }.sorted { $0.key < $1.key }
+                return details.filter { !["rollout_id", "gates", "guards", "content_sha256"].contains($0.key) }.sorted { $0.key < $1.key }
                     .map { "\($0.key)=\(JSONCoding.text($0.value))" }.joined(separator: " ")
             }
         }
@@ -178,14 +178,17 @@ extension RolloutAction {
     }
 }
 
-/// `error_rate <= 0.02: 0.013 holds`, with the verdict on the newest observation of the step.
+/// `error_rate <= 0.02: 0.013 holds`, with the verdict on the newest observation of the step
+/// that judged it; a query guard's is marked `(prometheus)`.
 func describe(_ check: GuardStatus) -> String {
     let verdict = switch check.verdict {
     case .holds: Terminal.green("holds")
     case .breached: Terminal.red("BREACHED")
-    case .unknown: "not observed in this step"
+    case .unknown: check.source == .push ? "not observed in this step" : "not read in this step"
+    case .inconclusive: "inconclusive (\(check.message ?? "no reading"))"
     }
-    return "\(check.metric) \(check.required): " + (check.value.map { "\(Terminal.number($0)) " } ?? "") + verdict
+    let source = check.source == .prometheus ? " (prometheus)" : ""
+    return "\(check.metric)\(source) \(check.required): " + (check.value.map { "\(Terminal.number($0)) " } ?? "") + verdict
 }
 
 func describe(_ rollout: Rollout) -> String {
@@ -206,6 +209,9 @@ func describe(_ rollout: Rollout) -> String {
             ("advances", rollout.auto ? "by itself (auto), step \(rollout.step) began \(Terminal.time(rollout.stepStartedAt))" : "by hand"),
             ("next", next),
             ("guards", rollout.guardStatus.isEmpty ? "none" : rollout.guardStatus.map(describe).joined(separator: "; ")),
+            ("evaluates", rollout.nextEvaluationAt.map {
+                "the query guards every \(RolloutStep.format(milliseconds: rollout.intervalMilliseconds)), next at \(Terminal.time($0))"
+            } ?? "—"),
             ("failures", "\(rollout.failures) (aborts after \(rollout.failureLimit))"),
             ("started", "\(Terminal.time(rollout.startedAt)) by \(rollout.startedBy)"),
         ])
@@ -213,9 +219,10 @@ func describe(_ rollout: Rollout) -> String {
     if !rollout.reason.isEmpty { lines.append("reason:    \(rollout.reason)") }
     if !rollout.observations.isEmpty {
         lines.append(Terminal.table(
-            header: ["#", "AT", "TARGET", "METRICS", "RESULT"],
+            header: ["#", "AT", "TARGET", "FROM", "METRICS", "RESULT"],
             rows: rollout.observations.map {
-                [String($0.id), "\($0.at)", $0.target.rawValue, Terminal.metrics($0.metrics), $0.passed ? Terminal.green("ok") : Terminal.red("BREACH")]
+                let result = !$0.passed ? Terminal.red("BREACH") : $0.inconclusive.isEmpty ? Terminal.green("ok") : "inconclusive: " + $0.inconclusive.keys.sorted().joined(separator: ", ")
+                return [String($0.id), "\($0.at)", $0.target.rawValue, $0.source.rawValue, Terminal.metrics($0.metrics), result]
             }))
     }
     return lines.joined(separator: "\n")

@@ -39,6 +39,9 @@ extension Mreg {
         @Option(help: ArgumentHelp("The longest wait between two retries, in seconds.", valueName: "seconds")) var webhookMaxRetryWait: Double = 300
         @Option(help: ArgumentHelp("Disable a webhook whose deliveries have failed for this many seconds.", valueName: "seconds"))
         var webhookDisableAfter: Double = 86_400
+        @Option(help: ArgumentHelp(
+            "The Prometheus server the rollouts' query guards ask, e.g. http://prometheus:9090.", valueName: "url"))
+        var prometheusURL: String?
 
         func validate() throws {
             // Only the flag: a shell with $MREG_SERVER exported may still start a server.
@@ -56,6 +59,11 @@ extension Mreg {
                 throw ValidationError("--webhook-retry-wait and --webhook-max-retry-wait must be between 0.01 and 86400 seconds, the first no longer")
             }
             guard webhookDisableAfter >= 1 else { throw ValidationError("--webhook-disable-after must be at least 1 second") }
+            if let prometheusURL {
+                guard let url = URL(string: prometheusURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                    url.query == nil
+                else { throw ValidationError("--prometheus-url must be an http or https address such as http://prometheus:9090, not \(prometheusURL)") }
+            }
             do { try AuditCheckpoint.validate(origin: origin) } catch { throw ValidationError("--origin: \(error.message)") }
         }
 
@@ -83,7 +91,7 @@ extension Mreg {
                 disableAfter: Self.duration(webhookDisableAfter))
             let arguments = ServerArguments(
                 host: host, port: port, logLevel: Logger.Level(rawValue: logLevel) ?? .info, checkpointKey: key, checkpointOrigin: origin,
-                tls: tls, eventHeartbeat: Self.duration(eventHeartbeat), webhooks: webhooks)
+                tls: tls, eventHeartbeat: Self.duration(eventHeartbeat), webhooks: webhooks, prometheusURL: prometheusURL)
             if let issued = try await registry.createFirstAdminToken() {
                 Terminal.printError("""
                     No API token existed, so an admin token was created. It is shown only this once:

@@ -270,7 +270,7 @@ import Testing
         #expect(master.noRegression == NoRegression(tolerance: 0.01))
         #expect(master.approvals == ApprovalRule(count: 2, excludeRegistrant: true))
         #expect(master.rollout?.steps == [5, 25, 50, 100])
-        #expect(master.rollout?.guards == ["error_rate": Threshold(.lessOrEqual, 0.02)])
+        #expect(master.rollout?.guards == ["error_rate": .pushed(Threshold(.lessOrEqual, 0.02))])
         #expect(master.rollout?.failureLimit == 2)
 
         // JSON is YAML too.

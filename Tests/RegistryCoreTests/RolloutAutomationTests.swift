@@ -134,7 +134,7 @@ import Testing
             #expect(paused.next.action == .none && paused.next.reason.contains("paused"))
             clock.advance(milliseconds: 60_000)
             #expect(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id) == nil)
-            #expect(try registry.automaticRollouts().isEmpty, "a paused rollout is not the controller's")
+            #expect(try registry.rolloutsToWatch().isEmpty, "a paused rollout is not the controller's")
             let resumed = try await registry.resumeRollout(model: "fraud", by: .bob)
             #expect(resumed.stepStartedAt == clock.at(start, plus: 90_000) && resumed.holdEndsAt == clock.at(start, plus: 150_000))
             clock.advance(milliseconds: 59_999)
@@ -155,7 +155,7 @@ import Testing
             #expect(try registry.allAuditEntries().last?.detail("auto") == .bool(false))
             clock.advance(milliseconds: 3_600_000)
             #expect(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id) == nil)
-            #expect(try registry.automaticRollouts().isEmpty)
+            #expect(try registry.rolloutsToWatch().isEmpty)
             // By hand it moves at once, hold or not, and the next step's hold counts from then.
             let advanced = try await registry.advanceRollout(model: "fraud", by: .bob)
             #expect(advanced.step == 2 && advanced.stepStartedAt == clock() && advanced.holdEndsAt == clock.at(clock(), plus: 90_000))

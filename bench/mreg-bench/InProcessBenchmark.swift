@@ -86,10 +86,10 @@ struct InProcessBenchmark {
             try check(rollout.percent == Workload.rolloutSteps[1].percent, "the rollout advanced to \(rollout.percent) %")
         })
         table.add("resolve_rollout", try await ReadWorkload.resolve(registry, names: names, count: sizes.resolves, random: &random, underRollout: true))
-        // What the server's rollout controller reads each round: every active automatic rollout
+        // What the server's rollout controller reads each round: every rollout it looks after
         // (one per model here), with its observations and its plan.
         table.add("rollout_controller_round", try await measure(sizes.resolves / 100) { _ in
-            let rollouts = try registry.automaticRollouts()
+            let rollouts = try registry.rolloutsToWatch()
             try check(rollouts.count == models && rollouts.allSatisfy { $0.next.action == .advance }, "the controller read \(rollouts.count) rollouts")
         })
 
