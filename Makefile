@@ -30,9 +30,10 @@ test: deps test-tools
 
 # Tools the tests drive besides the Swift toolchain: schemathesis and standardwebhooks (the
 # webhook receiver's signature check) in a virtualenv of their own, openssl (a test CA for
-# HTTPS) and python3 (a proxy that loses an answer).
+# HTTPS), python3 (a proxy that loses an answer, a model server stand-in) and Debian's
+# prometheus (the rollout-guard tests run their own, on a free port, not its service).
 test-tools: $(VENV)/bin/schemathesis $(VENV)/.standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
-	@scripts/install-deps.sh openssl python3
+	@scripts/install-deps.sh openssl python3 prometheus
 
 $(VENV)/bin/python:
 	@# Debian's python3 makes virtualenvs only with python3-venv installed.
