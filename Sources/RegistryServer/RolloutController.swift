@@ -95,6 +95,7 @@ final class RolloutController: Service, Sendable {
     /// rollout after it, or nil when it was not recorded (it ended, another server evaluated
     /// first, or the write failed), and this round leaves the rollout alone.
     private func evaluate(_ rollout: Rollout) async -> Rollout? {
+        let start = ContinuousClock.now
         let readings = await withTaskGroup(of: (String, Result<[Double], GuardInconclusive>).self) { group in
             for (metric, rule) in rollout.guards {
                 guard let query = rule.prometheus else { continue }
@@ -120,6 +121,7 @@ final class RolloutController: Service, Sendable {
             guard let after = try await registry.recordEvaluation(
                 model: rollout.model, rollout: rollout.id, readings: readings, after: rollout.lastEvaluationID)
             else { return nil }
+            metrics.recordGuardEvaluation(ContinuousClock.now - start)
             if let evaluation = after.observations.last {
                 for check in evaluation.checks { metrics.countGuardReading(check.passed ? "holds" : "breached") }
                 for _ in evaluation.inconclusive { metrics.countGuardReading("inconclusive") }

@@ -42,6 +42,7 @@ final class ServerMetrics: Sendable {
         self.rolloutRounds = collectors.makeCounter(descriptor: Self.rolloutRoundsRun)
         self.rolloutErrors = collectors.makeCounter(descriptor: Self.rolloutRoundErrors)
         self.rolloutsAutomatic = collectors.makeGauge(descriptor: Self.rolloutsAutomaticActive)
+        self.guardEvaluations = collectors.makeDurationHistogram(descriptor: Self.guardEvaluationDuration, buckets: Self.latencyBuckets)
     }
 
     private let rolloutRounds: Counter
@@ -49,6 +50,7 @@ final class ServerMetrics: Sendable {
     private let rolloutsAutomatic: Gauge
     private let rolloutSteps = Mutex<[String: Counter]>([:])
     private let guardReadings = Mutex<[String: Counter]>([:])
+    private let guardEvaluations: DurationHistogram
 
     /// One round of the rollout controller: how many automatic rollouts it read, and whether it
     /// failed.
@@ -60,6 +62,11 @@ final class ServerMetrics: Sendable {
     /// One query guard read by the controller: `holds`, `breached` or `inconclusive`.
     func countGuardReading(_ verdict: String) {
         counter(in: guardReadings, Self.guardReadingsTaken, label: "verdict", verdict).increment()
+    }
+
+    /// How long one reading of a rollout's query guards took: its queries and its record.
+    func recordGuardEvaluation(_ duration: Duration) {
+        guardEvaluations.record(duration)
     }
 
     /// A step the controller found due and could not take (the round goes on with the others).
@@ -195,6 +202,9 @@ final class ServerMetrics: Sendable {
     static var guardReadingsTaken: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "rollout_controller", metricName: "guard_readings", unitName: "total",
         helpText: "Query guards the rollout controller read from Prometheus, by verdict: holds, breached or inconclusive (unreachable, an error, no sample).") }
+    static var guardEvaluationDuration: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "mreg", subsystem: "rollout_controller", metricName: "evaluation_duration", unitName: "seconds",
+        helpText: "How long the rollout controller took to read one rollout's query guards from Prometheus and record the reading.") }
     static var rolloutsAutomaticActive: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "mreg", subsystem: "rollout_controller", metricName: "automatic_rollouts", unitName: "",
         helpText: "Automatic rollouts progressing, as of the controller's last round.") }

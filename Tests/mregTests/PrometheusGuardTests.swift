@@ -118,6 +118,15 @@ import Testing
         let metrics = try await LoopbackHTTP.request("GET", "http://127.0.0.1:\(port)/metrics").text
         #expect(metrics.contains(#"mreg_rollout_controller_guard_readings_total{verdict="inconclusive"}"#), "\(metrics)")
         #expect(metrics.contains(#"mreg_rollout_controller_guard_readings_total{verdict="breached"}"#))
+        // What a reading costs, queries to a real Prometheus included; the readings after it
+        // stopped wait for their connection to fail (up to the 5 s timeout).
+        func readings(under bucket: String) -> Int? {
+            let line = #"mreg_rollout_controller_evaluation_duration_seconds_bucket{le=""# + bucket + #""} "#
+            return metrics.split(separator: "\n").first { $0.hasPrefix(line) }.flatMap { Int($0.dropFirst(line.count)) }
+        }
+        let all = try #require(readings(under: "+Inf"), "\(metrics)")
+        #expect(all > 0)
+        print("prometheus guards: \(all) readings, \(readings(under: "0.01") ?? 0) within 10 ms, \(readings(under: "0.025") ?? 0) within 25 ms, \(readings(under: "1.0") ?? 0) within 1 s")
         #expect(try await registry.json("audit", "verify", "--state").bool("ok") == true)
     }
 

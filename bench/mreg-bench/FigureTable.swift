@@ -30,7 +30,20 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) throws(Bench
 enum Workload {
     static let engineer = Caller(name: "ci-bot", role: .engineer)
     static let releaseManager = Caller(name: "carol", role: .releaseManager)
+    static let admin = Caller(name: "ops", role: .admin)
     static let rolloutSteps: [RolloutStep] = [5, 25, 50, 100]
+    /// A rollout policy with two query guards, as docs/ROLLOUT.md's worked example has.
+    static let queryGuardPolicy = """
+        master:
+          rollout:
+            guards:
+              error_rate:
+                query: sum(rate(errors_total{model="{{model}}",version="{{candidate}}"}[2m])) / sum(rate(requests_total{model="{{model}}",version="{{candidate}}"}[2m]))
+                max: 0.02
+              error_ratio:
+                query: sum(rate(errors_total{model="{{model}}",version="{{version}}"}[2m])) / sum(rate(requests_total{model="{{model}}",version="{{version}}"}[2m]))
+                max_ratio_to_baseline: 1.5
+        """
 
     /// A version as a training pipeline registers it: artifact, digest, lineage, a few params,
     /// metrics and tags (the same shape the bulk loader writes).
