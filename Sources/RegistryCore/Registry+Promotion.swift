@@ -123,7 +123,7 @@ extension Registry {
             // Rolling back master is the emergency path: it also stops any gray release onto it.
             if branch == .master, let rollout = try connection.activeRolloutID(model) {
                 try connection.abort(
-                    try connection.rollout(model, id: rollout, now: now), model: model, reason: "master rolled back: \(request.reason)",
+                    try connection.rollout(model, id: rollout, now: now, observations: .currentStep), model: model, reason: "master rolled back: \(request.reason)",
                     actor: caller.name, at: now)
             }
             let transitionID = try connection.moveBranch(

@@ -146,7 +146,7 @@ extension Registry {
                 WHERE r.state = 'progressing' AND (r.auto = 1 OR r.guards LIKE '%"query"%') ORDER BY r.id
                 """
             ).map { row in
-                try connection.rollout(ModelRow(id: try row.int64(1), name: try row.string(2)), id: try row.int(0), now: now)
+                try connection.rollout(ModelRow(id: try row.int64(1), name: try row.string(2)), id: try row.int(0), now: now, observations: .currentStep)
             }.filter { $0.auto || $0.nextEvaluationAt != nil }
         }
     }
@@ -167,7 +167,7 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
-            let rollout = try connection.rollout(model, id: id, now: now)
+            let rollout = try connection.rollout(model, id: id, now: now, observations: .currentStep)
             guard rollout.state == .progressing, rollout.lastEvaluationID == after else { return nil }
             var metrics: [String: Double] = [:], checks: [GateResult] = [], inconclusive: [String: String] = [:]
             for (metric, rule) in rollout.guards.sorted(by: { $0.key < $1.key }) {
@@ -183,7 +183,7 @@ extension Registry {
             try connection.recordObservation(
                 of: rollout, model: model, target: .candidate, source: .prometheus, metrics: metrics, checks: checks,
                 inconclusive: inconclusive, actor: "system", at: now)
-            return try connection.rollout(model, id: id, now: now)
+            return try connection.rollout(model, id: id, now: now, observations: .currentStep)
         }
     }
 
@@ -196,13 +196,13 @@ extension Registry {
         let now = clock()
         return try await write { connection in
             let model = try connection.modelRow(named: name)
-            let rollout = try connection.rollout(model, id: id, now: now)
+            let rollout = try connection.rollout(model, id: id, now: now, observations: .currentStep)
             guard rollout.next.isDue(at: now) else { return nil }
             var details: [String: JSONValue] = ["automatic": .bool(true), "why": .string(rollout.next.reason)]
             let values = rollout.guardStatus.compactMap { check in check.value.map { (check.metric, JSONValue.number($0)) } }
             if !values.isEmpty { details["guards"] = .object(Dictionary(uniqueKeysWithValues: values)) }
             try connection.advance(rollout, model: model, actor: "system", at: now, details: details)
-            return try connection.rollout(model, id: id, now: now)
+            return try connection.rollout(model, id: id, now: now, observations: .currentStep)
         }
     }
 
@@ -330,7 +330,7 @@ extension Connection {
             // The model exists; it is the state that does not allow the action.
             throw RegistryError(.conflict, "model \"\(model.name)\" has no active rollout")
         }
-        return try rollout(model, id: id, now: now)
+        return try rollout(model, id: id, now: now, observations: .currentStep)
     }
 
     /// Moves an active rollout to its next step; past the last step it completes and moves
@@ -418,21 +418,28 @@ extension Connection {
             details: ["rollout_id": JSONValue(rollout.id), "reason": .string(reason), "percent_before": JSONValue(rollout.percent)])
     }
 
-    /// Rollout `id` of `model`, with its plan as of `now`.
-    func rollout(_ model: ModelRow, id: Int, now: Timestamp) throws -> Rollout {
-        guard let row = try queryFirst(
+    /// Which of a rollout's observations a read loads.
+    enum Observations {
+        /// All of them, oldest first: what every answer shows.
+        case all
+        /// The newest of the current step's, enough to hold for each guard the newest that
+        /// judged it: all the rollout's plan and guard status look at. For the reads that decide
+        /// (the controller's, and inside a write), whose cost would otherwise grow with every
+        /// reading of a long rollout. `observationsBeforeStep` is then 0: the list is all of
+        /// the step the read needs.
+        case currentStep
+    }
+
+    /// A rollout's observations after its first `skipped`, oldest first; with `newest`, only
+    /// that many of the latest.
+    private func observationRows(of rollout: Int, after skipped: Int, newest: Int?) throws -> [Rollout.Observation] {
+        let rows = try query(
             """
-            SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
-                   started_at, updated_at, auto, step_started_at, observations_before_step, interval_ms
-            FROM rollouts WHERE id = ? AND model_id = ?
-            """, [id, model.id])
-        else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
-        let observations = try query(
-            """
-            SELECT id, target, metrics, passed, checks, actor, at, source, inconclusive FROM rollout_observations
-            WHERE rollout_id = ? ORDER BY id
-            """, [id]
-        ).map { row in
+            SELECT id, target, metrics, passed, checks, actor, at, source, inconclusive FROM (
+                SELECT * FROM rollout_observations WHERE rollout_id = ? ORDER BY id LIMIT -1 OFFSET ?
+            ) ORDER BY id DESC LIMIT ?
+            """, [rollout, skipped, newest ?? -1])
+        return try rows.reversed().map { row in
             Rollout.Observation(
                 id: try row.int(0), target: try row.value(1, as: Rollout.Target.self), source: try row.value(7, as: Rollout.Source.self),
                 metrics: try JSONCoding.decode([String: Double].self, from: try row.string(2)), passed: try row.int(3) == 1,
@@ -440,12 +447,38 @@ extension Connection {
                 inconclusive: try JSONCoding.decode([String: String].self, from: try row.string(8)), actor: try row.string(5),
                 at: Timestamp(millisecondsSinceEpoch: Int64(try row.int(6))))
         }
+    }
+
+    /// Whether `observations` hold, for each guard, one that judged it: then the older ones of
+    /// the step change nothing the plan or the guard status says.
+    private static func judgesEveryGuard(_ observations: [Rollout.Observation], _ guards: [String: RolloutGuard]) -> Bool {
+        guards.keys.allSatisfy { metric in
+            observations.contains { $0.checks.contains { $0.name == "guards.\(metric)" } || $0.inconclusive[metric] != nil }
+        }
+    }
+
+    /// Rollout `id` of `model`, with its plan as of `now`.
+    func rollout(_ model: ModelRow, id: Int, now: Timestamp, observations scope: Observations = .all) throws -> Rollout {
+        guard let row = try queryFirst(
+            """
+            SELECT candidate, baseline, steps, step, percent, state, guards, failure_limit, failures, reason, started_by,
+                   started_at, updated_at, auto, step_started_at, observations_before_step, interval_ms
+            FROM rollouts WHERE id = ? AND model_id = ?
+            """, [id, model.id])
+        else { throw RegistryError(.notFound, "model \"\(model.name)\" has no rollout #\(id)") }
+        let before = try row.int(15)
+        let guards = try JSONCoding.decode([String: RolloutGuard].self, from: try row.string(6))
+        let skipped = scope == .currentStep ? before : 0
+        var observations = try observationRows(of: id, after: skipped, newest: scope == .currentStep ? 16 : nil)
+        if scope == .currentStep, observations.count == 16, !Self.judgesEveryGuard(observations, guards) {
+            observations = try observationRows(of: id, after: skipped, newest: nil)
+        }
         return Rollout(
             id: id, model: model.name, state: try row.value(5, as: Rollout.State.self), candidate: try row.int(0),
             baseline: try row.optionalInt(1), steps: try JSONCoding.decode([RolloutStep].self, from: try row.string(2)), step: try row.int(3),
             auto: try row.int(13) == 1, stepStartedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(14))),
-            observationsBeforeStep: try row.int(15),
-            percent: try row.int(4), guards: try JSONCoding.decode([String: RolloutGuard].self, from: try row.string(6)),
+            observationsBeforeStep: scope == .currentStep ? 0 : before,
+            percent: try row.int(4), guards: guards,
             intervalMilliseconds: Int64(try row.int(16)),
             failureLimit: try row.int(7), failures: try row.int(8), reason: try row.string(9), startedBy: try row.string(10),
             startedAt: Timestamp(millisecondsSinceEpoch: Int64(try row.int(11))),

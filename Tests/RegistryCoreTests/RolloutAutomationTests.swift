@@ -109,7 +109,8 @@ import Testing
             var now = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob)
             #expect(now.guardStatus.map(\.verdict) == [.holds] && now.observationsBeforeStep == 0)
             let second = try #require(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id))
-            #expect(second.step == 2 && second.observationsBeforeStep == 1)
+            #expect(second.step == 2 && second.observations.isEmpty, "the controller's read holds the step's observations alone")
+            #expect(try registry.rollout(model: "fraud").observationsBeforeStep == 1)
             #expect(second.guardStatus.map(\.verdict) == [.unknown], "observed before step 2 began, in the same millisecond")
             #expect(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id) == nil)
 
@@ -120,6 +121,31 @@ import Testing
             #expect(now.observationsBeforeStep == 2 && now.guardStatus.map(\.verdict) == [.unknown], "a resumed step is judged afresh")
             #expect(JSONCoding.text(now).contains(#""observations_before_step":2"#))
             #expect(try registry.verifyAudit(state: true).state?.ok == true, "the log replays which observations each step judged")
+        }
+    }
+
+    @Test func theControllersReadsLoadOnlyTheObservationsThatDecide() async throws {
+        let clock = TestClock()
+        try await withTemporaryRegistry(clock: { clock() }) { registry in
+            try await prepare(
+                registry,
+                policy: """
+                    master:
+                      rollout: {auto: true, steps: [{percent: 10, hold: 1h}, 100], guards: {error_rate: "<= 0.02"}, failure_limit: 100}
+                    """)
+            _ = try await registry.startRollout(model: "fraud", RolloutStartRequest(version: 2), by: .bob)
+            for _ in 0..<20 { _ = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.01], by: .bob) }
+            var watched = try #require(try registry.rolloutsToWatch().first)
+            #expect(watched.observations.count == 16, "the newest judge every guard: the older are not read")
+            #expect(watched.guardStatus.map(\.verdict) == [.holds])
+
+            // Twenty that judge nothing, after one that breached: the read goes back for it.
+            _ = try await registry.observeRollout(model: "fraud", metrics: ["error_rate": 0.05], by: .bob)
+            for _ in 0..<20 { _ = try await registry.observeRollout(model: "fraud", metrics: ["p99_ms": 40], by: .bob) }
+            watched = try #require(try registry.rolloutsToWatch().first)
+            #expect(watched.observations.count == 41)
+            #expect(watched.guardStatus.map(\.verdict) == [.breached] && watched.guardStatus.first?.value == 0.05)
+            #expect(try registry.rollout(model: "fraud").observations.count == 41, "an answer shows them all")
         }
     }
 

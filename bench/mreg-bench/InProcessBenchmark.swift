@@ -100,7 +100,7 @@ struct InProcessBenchmark {
         var guarded: [(model: String, id: Int, last: Int?)] = []
         for model in names.prefix(min(models, 10)) {
             _ = try await registry.abortRollout(model: model, reason: "benchmark: again, with query guards", by: Workload.releaseManager)
-            _ = try await registry.setPolicy(model: model, document: Workload.queryGuardPolicy + "    failure_limit: 1000000\n", by: Workload.admin)
+            _ = try await registry.setPolicy(model: model, document: Workload.queryGuardPolicy + "\n    failure_limit: 1000000\n", by: Workload.admin)
             let rollout = try await registry.startRollout(
                 model: model, RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps), by: Workload.releaseManager)
             guarded.append((model, rollout.id, nil))
