@@ -52,6 +52,9 @@ private final class StateReplay {
     var heads: [String: [Branch: Int]] = [:]
     var deprecated: Set<String> = []
     var rollouts: [Int: ExpectedRollout] = [:]
+    /// The guards and interval each rollout started with, as its `rollout.start` gives them
+    /// (entries written before guards were recorded give none), and that entry's seq.
+    var rolloutGuards: [Int: (guards: JSONValue, interval: JSONValue?, seq: Int)] = [:]
     var tokens: [String: (name: String, role: String, revoked: Bool)] = [:]
     var webhooks: [String: ExpectedWebhook] = [:]
 
@@ -255,6 +258,7 @@ private final class StateReplay {
                 model: try entry.model(), candidate: try entry.version(), baseline: try entry.optionalInt("baseline"), step: 1,
                 percent: try entry.int("percent"), state: "progressing", auto: try entry.optionalBool("auto") ?? false,
                 steps: try entry.steps("steps"), stepStartedAt: entry.at)
+            if let guards = entry.details["guards"] { rolloutGuards[id] = (guards, entry.details["interval"], entry.seq) }
             return
         }
         guard var rollout = rollouts[id] else {
@@ -328,7 +332,8 @@ private final class StateReplay {
         try connection.forEachRow(
             """
             SELECT r.id, m.name, r.candidate, r.baseline, r.step, r.percent, r.state, r.auto, r.step_started_at,
-                   (SELECT count(*) FROM rollout_observations o WHERE o.rollout_id = r.id), r.observations_before_step, r.steps
+                   (SELECT count(*) FROM rollout_observations o WHERE o.rollout_id = r.id), r.observations_before_step, r.steps,
+                   r.guards, r.interval_ms
             FROM rollouts r JOIN models m ON m.id = r.model_id ORDER BY r.id
             """
         ) { row in
@@ -346,6 +351,15 @@ private final class StateReplay {
                         + "steps \(rollout.steps.map(\.description).joined(separator: ", "))"
                 }
                 throw Disagreement(table: "rollouts", key: "#\(id)", problem: "it is \(describe(actual)); the log leaves it \(describe(expected))")
+            }
+            if let started = rolloutGuards[id] {
+                // Weaker guards or a longer interval would change when the rollout aborts.
+                let guards = try JSONCoding.decode([String: RolloutGuard].self, from: try row.text(12))
+                let interval = JSONValue.number(Double(try row.int64(13)) / 1000)
+                guard JSONValue.object(guards.mapValues(\.jsonValue)) == started.guards, started.interval.map({ $0 == interval }) ?? true else {
+                    throw Disagreement(
+                        table: "rollouts", key: "#\(id)", problem: "its guards or interval differ from those entry \(started.seq) (rollout.start) gives")
+                }
             }
             found.insert(id)
         }

@@ -117,6 +117,12 @@ import Testing
             testDescription: "a step made to hold", sql: #"UPDATE rollouts SET steps = '[10,{"percent":50,"hold":60},100]'"#,
             table: "rollouts", key: "#1", words: "steps 10%, 50% for 1m, 100%; the log leaves it"),
         Tampering(
+            testDescription: "a guard weakened", sql: #"UPDATE rollouts SET guards = '{"error_rate":"<= 0.5"}'"#,
+            table: "rollouts", key: "#1", words: "its guards or interval differ from those entry"),
+        Tampering(
+            testDescription: "the guards read less often", sql: "UPDATE rollouts SET interval_ms = 3600000",
+            table: "rollouts", key: "#1", words: "its guards or interval differ from those entry"),
+        Tampering(
             testDescription: "a transition's target", sql: "DROP TRIGGER transitions_no_update; UPDATE transitions SET to_version = 2 WHERE id = 3",
             table: "transitions", key: "#3", words: "differs"),
         Tampering(
