@@ -7,5 +7,5 @@ ALTER TABLE rollouts ADD COLUMN interval_ms INTEGER NOT NULL DEFAULT 30000 CHECK
 
 -- An observation is pushed (`rollout observe`) or is the server's evaluation of the query
 -- guards; an evaluation lists the guards it could not judge, and why.
-ALTER TABLE rollout_observations ADD COLUMN source TEXT NOT NULL DEFAULT 'push' CHECK (source IN ('push', 'prometheus'));
+ALTER TABLE rollout_observations ADD COLUMN source TEXT NOT NULL DEFAULT 'observe' CHECK (source IN ('observe', 'prometheus'));
 ALTER TABLE rollout_observations ADD COLUMN inconclusive TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(inconclusive));

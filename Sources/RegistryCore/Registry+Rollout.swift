@@ -157,18 +157,23 @@ extension Registry {
     /// rollout in the same transaction. A guard read as inconclusive neither passes nor fails.
     /// - Parameters:
     ///   - readings: per query guard, the answers to its `queries` in order, or why there are none.
-    ///   - after: the evaluation this one follows (`lastEvaluationID` as read); when another
-    ///     server has evaluated since, nothing is recorded.
-    /// - Returns: the rollout after it, or nil when the rollout is no longer progressing or
-    ///   another server evaluated first.
+    ///   - read: the rollout as read before the queries: the reading belongs to its step and
+    ///     follows its `lastEvaluationID`. When the step has changed since (advanced, or paused
+    ///     and resumed) or another server has recorded a reading of it, nothing is recorded: a
+    ///     reading taken in one step must not judge the next.
+    /// - Returns: the rollout after it, or nil when the rollout is no longer progressing, its
+    ///   step changed, or another server recorded first.
     public func recordEvaluation(
-        model name: String, rollout id: Int, readings: [String: Result<[Double], GuardInconclusive>], after: Int?
+        model name: String, rollout read: Rollout, readings: [String: Result<[Double], GuardInconclusive>]
     ) async throws(RegistryError) -> Rollout? {
         let now = clock()
+        let id = read.id
         return try await write { connection in
             let model = try connection.modelRow(named: name)
             let rollout = try connection.rollout(model, id: id, now: now, observations: .currentStep)
-            guard rollout.state == .progressing, rollout.lastEvaluationID == after else { return nil }
+            guard rollout.state == .progressing, rollout.step == read.step, rollout.stepStartedAt == read.stepStartedAt,
+                rollout.lastEvaluationID == read.lastEvaluationID
+            else { return nil }
             var metrics: [String: Double] = [:], checks: [GateResult] = [], inconclusive: [String: String] = [:]
             for (metric, rule) in rollout.guards.sorted(by: { $0.key < $1.key }) {
                 guard let query = rule.prometheus else { continue }
@@ -254,7 +259,7 @@ extension Registry {
                     message: "\(metric) is \(formatNumber(value)), required \(threshold)")
             }
             try connection.recordObservation(
-                of: rollout, model: model, target: target, source: .push, metrics: metrics, checks: checks, inconclusive: [:],
+                of: rollout, model: model, target: target, source: .observe, metrics: metrics, checks: checks, inconclusive: [:],
                 actor: caller.name, at: now)
             return try connection.rollout(model, id: rollout.id, now: now)
         }
@@ -384,7 +389,7 @@ extension Connection {
             "rollout_id": JSONValue(rollout.id), "target": .string(target.rawValue), "passed": .bool(passed),
             "metrics": .object(metrics.mapValues { .number($0) }),
         ]
-        if source != .push { details["source"] = .string(source.rawValue) }
+        if source != .observe { details["source"] = .string(source.rawValue) }
         if !inconclusive.isEmpty { details["inconclusive"] = .object(inconclusive.mapValues { .string($0) }) }
         try appendAudit(
             at: now, actor: actor, action: "rollout.observe", model: model.name,

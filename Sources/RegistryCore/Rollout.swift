@@ -21,7 +21,8 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         public let at: Timestamp
     }
 
-    public enum Source: String, Sendable, Codable { case push, prometheus }
+    /// Contract section 11: `observe` (pushed) or `prometheus` (the server's reading).
+    public enum Source: String, Sendable, Codable { case observe, prometheus }
 
     public enum Target: String, Sendable, Codable { case candidate, baseline }
 
@@ -58,9 +59,10 @@ public struct Rollout: Sendable, Codable, Hashable, JSONWritable {
         guard let last = observations.dropFirst(observationsBeforeStep).last(where: { $0.source == .prometheus }) else { return stepStartedAt }
         return Timestamp(millisecondsSinceEpoch: last.at.millisecondsSinceEpoch + intervalMilliseconds)
     }
-    /// The id of the last evaluation by the server, which the next one must follow (two servers
-    /// on one file evaluate once between them).
-    public var lastEvaluationID: Int? { observations.last { $0.source == .prometheus }?.id }
+    /// The id of the server's last reading in the current step, which the next one must follow
+    /// (two servers on one file record one reading between them). Of the step, so that a full
+    /// read and a controller's read of the step's newest observations agree.
+    public var lastEvaluationID: Int? { observations.dropFirst(observationsBeforeStep).last { $0.source == .prometheus }?.id }
     public let failureLimit: Int
     /// Candidate observations that breached a guard so far.
     public let failures: Int

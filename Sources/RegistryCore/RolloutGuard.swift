@@ -56,10 +56,11 @@ public enum RolloutGuard: Sendable, Hashable, Codable, JSONWritable, CustomStrin
 
 /// A guard that reads Prometheus: an instant query and the bound its answer must keep.
 ///
-/// The query may name the rollout with `{{model}}`, `{{candidate}}`, `{{baseline}}` and
-/// `{{version}}` (the version the query is about: the candidate, and for a ratio to the
-/// baseline also the baseline), each replaced by its value escaped for a double-quoted PromQL
-/// string, so write them inside double quotes: `errors_total{model="{{model}}",version="{{version}}"}`.
+/// The query may name the rollout with `{{model}}`, `{{candidate}}` and `{{baseline}}` (contract
+/// section 11), and `{{version}}`: the version the query is about. A ratio to the baseline runs
+/// the query twice: as written, then with `{{candidate}}` and `{{version}}` standing for the
+/// baseline. Each is replaced by its value escaped for a double-quoted PromQL string, so write
+/// them inside double quotes: `errors_total{model="{{model}}",version="{{candidate}}"}`.
 /// The query must answer one number (a scalar, or a vector of one sample: `sum(...)`).
 public struct PrometheusGuard: Sendable, Hashable, Codable {
     public enum Bound: Sendable, Hashable, CustomStringConvertible {
@@ -85,6 +86,9 @@ public struct PrometheusGuard: Sendable, Hashable, Codable {
 
     public init(query: String, bound: Bound) throws(RegistryError) {
         guard !query.isBlank else { throw RegistryError(.invalidArgument, "needs a query") }
+        if let open = query.range(of: "{{", options: .backwards), query[open.upperBound...].range(of: "}}") == nil {
+            throw RegistryError(.invalidArgument, "has a {{ with no }} after it; write placeholders as {{model}}, {{candidate}}, {{baseline}}")
+        }
         for placeholder in Self.placeholders(in: query) where !Self.names.contains(placeholder) {
             throw RegistryError(
                 .invalidArgument,
@@ -92,10 +96,10 @@ public struct PrometheusGuard: Sendable, Hashable, Codable {
         }
         if case .maxRatioToBaseline(let ratio) = bound {
             guard ratio > 0, ratio.isFinite else { throw RegistryError(.invalidArgument, "max_ratio_to_baseline must be a number above 0") }
-            guard Self.placeholders(in: query).contains("version") else {
+            guard Self.placeholders(in: query).contains(where: { $0 == "candidate" || $0 == "version" }) else {
                 throw RegistryError(
                     .invalidArgument,
-                    "compares the candidate with the baseline, so its query must name {{version}}, which is each of them in turn")
+                    "compares the candidate with the baseline, so its query must name {{candidate}}, which stands for each in turn")
             }
         }
         self.query = query
@@ -167,7 +171,8 @@ public struct PrometheusGuard: Sendable, Hashable, Codable {
             return .failure(GuardInconclusive("the query names {{baseline}}, and the rollout has none"))
         }
         return .success(versions.map { version in
-            var values = ["model": model, "candidate": String(candidate), "version": String(version)]
+            // For the baseline's reading of a ratio, {{candidate}} stands for the baseline.
+            var values = ["model": model, "candidate": String(version), "version": String(version)]
             values["baseline"] = baseline.map(String.init)
             return Self.substitute(query, values)
         })
@@ -212,7 +217,8 @@ public struct PrometheusGuard: Sendable, Hashable, Codable {
     /// or its ratio to the baseline's) and the check.
     func judge(name: String, answers: [Double]) -> (value: Double?, check: GateResult) {
         let candidate = answers[0]
-        let value: Double?, passed: Bool, message: String
+        let value: Double?, passed: Bool
+        var message: String
         switch bound {
         case .max(let bound):
             (value, passed, message) = (candidate, candidate <= bound, "\(name) is \(formatNumber(candidate)), required \(self.bound)")
@@ -221,18 +227,21 @@ public struct PrometheusGuard: Sendable, Hashable, Codable {
         case .maxRatioToBaseline(let ratio):
             let baseline = answers[1]
             let pair = "\(formatNumber(candidate)) against the baseline's \(formatNumber(baseline))"
-            if baseline == 0 {
-                // Nothing to divide by: no worse than the baseline only if also 0.
+            let times = candidate / baseline
+            if baseline == 0 || !times.isFinite {
+                // Nothing to divide by (or a ratio past any number): no worse than the baseline
+                // only if also 0.
                 value = candidate == 0 ? 1 : nil
                 passed = candidate == 0
                 message = "\(name) is \(pair), required \(self.bound)"
             } else {
-                let times = candidate / baseline
                 value = times
                 passed = times <= ratio
                 message = "\(name) is \(formatNumber(times)) × the baseline (\(pair)), required \(self.bound)"
             }
         }
+        // The query, so that an abort's reason says what was asked (contract section 11).
+        message += " (query: \(query))"
         let check = GateResult(
             name: "guards.\(name)", passed: passed, observed: value.map { .number($0) } ?? .null, required: .string(bound.description),
             message: message)

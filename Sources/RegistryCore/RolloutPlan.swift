@@ -58,7 +58,7 @@ public struct RolloutPlan: Sendable, Hashable, Codable {
         for check in rollout.guardStatus where check.verdict != .holds {
             switch check.verdict {
             case .unknown:
-                let how = check.source == .push ? "observed" : "read from Prometheus"
+                let how = check.source == .observe ? "observed" : "read from Prometheus"
                 return "\(check.metric) has not been \(how) since step \(rollout.step) began"
             case .inconclusive: return "\(check.metric) is inconclusive: \(check.message ?? "no reading")"
             default: return check.message ?? "\(check.metric) does not hold, required \(check.required)"
@@ -99,7 +99,7 @@ public struct GuardStatus: Sendable, Hashable, Codable {
     static func of(_ rollout: Rollout) -> [GuardStatus] {
         let step = rollout.observations.dropFirst(rollout.observationsBeforeStep)
         return rollout.guards.sorted { $0.key < $1.key }.map { metric, rule in
-            let source: Rollout.Source = rule.prometheus == nil ? .push : .prometheus
+            let source: Rollout.Source = rule.prometheus == nil ? .observe : .prometheus
             let name = "guards.\(metric)"
             let latest = step.last { $0.source == source && ($0.checks.contains { $0.name == name } || $0.inconclusive[metric] != nil) }
             guard let latest else {

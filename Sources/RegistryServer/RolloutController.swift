@@ -118,8 +118,7 @@ final class RolloutController: Service, Sendable {
             return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
         do {
-            guard let after = try await registry.recordEvaluation(
-                model: rollout.model, rollout: rollout.id, readings: readings, after: rollout.lastEvaluationID)
+            guard let after = try await registry.recordEvaluation(model: rollout.model, rollout: rollout, readings: readings)
             else { return nil }
             metrics.recordGuardEvaluation(ContinuousClock.now - start)
             if let evaluation = after.observations.last {

@@ -184,7 +184,7 @@ func describe(_ check: GuardStatus) -> String {
     let verdict = switch check.verdict {
     case .holds: Terminal.green("holds")
     case .breached: Terminal.red("BREACHED")
-    case .unknown: check.source == .push ? "not observed in this step" : "not read in this step"
+    case .unknown: check.source == .observe ? "not observed in this step" : "not read in this step"
     case .inconclusive: "inconclusive (\(check.message ?? "no reading"))"
     }
     let source = check.source == .prometheus ? " (prometheus)" : ""

@@ -63,6 +63,10 @@ extension Mreg {
                 guard let url = URL(string: prometheusURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
                     url.query == nil
                 else { throw ValidationError("--prometheus-url must be an http or https address such as http://prometheus:9090, not \(prometheusURL)") }
+                // The address goes into the reasons readings record, in the audit log for good.
+                guard url.user == nil, url.password == nil else {
+                    throw ValidationError("--prometheus-url must not carry credentials: the address is written into the audit log of every failed reading")
+                }
             }
             do { try AuditCheckpoint.validate(origin: origin) } catch { throw ValidationError("--origin: \(error.message)") }
         }

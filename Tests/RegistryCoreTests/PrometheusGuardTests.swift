@@ -42,7 +42,8 @@ import Testing
         ("guards: {e: {query: up, maximum: 1}}", "line 4: master.rollout.guards.e has an unknown key \"maximum\""),
         ("guards: {e: {query: up, max: lots}}", "line 4: master.rollout.guards.e.max must be a number"),
         ("guards: {e: {query: 'up{v=\"{{cand}}\"}', max: 1}}", "line 4: master.rollout.guards.e names {{cand}}"),
-        ("guards: {e: {query: 'x{v=\"{{candidate}}\"}', max_ratio_to_baseline: 2}}", "line 4: master.rollout.guards.e compares the candidate with the baseline, so its query must name {{version}}"),
+        ("guards: {e: {query: 'x{m=\"{{model}}\"}', max_ratio_to_baseline: 2}}", "line 4: master.rollout.guards.e compares the candidate with the baseline, so its query must name {{candidate}}"),
+        ("guards: {e: {query: 'x{v=\"{{candidate}\"}', max: 1}}", "line 4: master.rollout.guards.e has a {{ with no }} after it"),
         ("guards: {e: {query: 'x{v=\"{{version}}\"}', max_ratio_to_baseline: 0}}", "line 4: master.rollout.guards.e max_ratio_to_baseline must be a number above 0"),
         ("guards: {e: {query: '', max: 1}}", "line 4: master.rollout.guards.e needs a query"),
         ("interval: 500ms", "line 4: master.rollout.interval must be at least 1s"),
@@ -105,13 +106,14 @@ import Testing
     @Test func aRatioGuardAsksForTheCandidateThenTheBaseline() throws {
         let ratio = try PrometheusGuard(query: #"errors{m="{{model}}",v="{{version}}",c="{{candidate}}",b="{{baseline}}"}"#, bound: .maxRatioToBaseline(1.5))
         #expect(try ratio.queries(model: "fraud", candidate: 7, baseline: 6).get() == [
-            #"errors{m="fraud",v="7",c="7",b="6"}"#, #"errors{m="fraud",v="6",c="7",b="6"}"#,
-        ])
+            #"errors{m="fraud",v="7",c="7",b="6"}"#, #"errors{m="fraud",v="6",c="6",b="6"}"#,
+        ], "for the baseline's reading {{candidate}} stands for the baseline")
+        #expect(!ratio.judge(name: "e", answers: [1, 1e-320]).check.passed, "a ratio past any number breaches")
         #expect(ratio.judge(name: "e", answers: [3, 2]).check.passed)  // 1.5 times: at the bound
         #expect(!ratio.judge(name: "e", answers: [3.01, 2]).check.passed)
         #expect(ratio.judge(name: "e", answers: [0, 0]).check.passed, "no errors on either side")
         let worse = ratio.judge(name: "e", answers: [0.01, 0])
-        #expect(!worse.check.passed && worse.value == nil && worse.check.message == "e is 0.01 against the baseline's 0, required <= 1.5 × the baseline")
+        #expect(!worse.check.passed && worse.value == nil && worse.check.message.hasPrefix("e is 0.01 against the baseline's 0, required <= 1.5 × the baseline (query: errors{"))
     }
 
     @Test func evaluationsDecideLikeObservationsAndInconclusiveOnesDecideNothing() async throws {
@@ -127,12 +129,13 @@ import Testing
 
             // Prometheus unreachable: inconclusive, recorded, and nothing decided.
             let down: Result<[Double], GuardInconclusive> = .failure(GuardInconclusive("Prometheus at http://p:9090 did not answer: connection refused"))
+            let started = rollout
             rollout = try #require(try await registry.recordEvaluation(
-                model: "fraud", rollout: rollout.id, readings: ["error_rate": down, "error_ratio": down], after: nil))
+                model: "fraud", rollout: started, readings: ["error_rate": down, "error_ratio": down]))
             #expect(rollout.failures == 0 && rollout.state == .progressing)
             #expect(rollout.guardStatus.map(\.verdict) == [.inconclusive, .inconclusive, .unknown])
             #expect(rollout.nextEvaluationAt == clock.at(clock(), plus: 5000))
-            #expect(try await registry.recordEvaluation(model: "fraud", rollout: rollout.id, readings: [:], after: nil) == nil,
+            #expect(try await registry.recordEvaluation(model: "fraud", rollout: started, readings: [:]) == nil,
                     "another server evaluated since: nothing recorded")
             clock.advance(milliseconds: 10_000)
             rollout = try registry.rollout(model: "fraud")
@@ -140,23 +143,30 @@ import Testing
             #expect(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id) == nil)
 
             // Readings that hold, and the pushed guard observed: the step is taken.
-            rollout = try #require(try await registry.recordEvaluation(
-                model: "fraud", rollout: rollout.id, readings: ["error_rate": .success([0.01]), "error_ratio": .success([0.02, 0.02])],
-                after: rollout.lastEvaluationID))
+            let holding: [String: Result<[Double], GuardInconclusive>] = ["error_rate": .success([0.01]), "error_ratio": .success([0.02, 0.02])]
+            rollout = try #require(try await registry.recordEvaluation(model: "fraud", rollout: rollout, readings: holding))
             #expect(rollout.guardStatus.map(\.verdict) == [.holds, .holds, .unknown])
             rollout = try await registry.observeRollout(model: "fraud", metrics: ["p99_ms": 200], by: .bob)
             #expect(rollout.next.action == .advance && rollout.next.at == clock())
             rollout = try #require(try await registry.advanceAutomatically(model: "fraud", rollout: rollout.id))
             #expect(rollout.step == 2 && rollout.nextEvaluationAt == clock(), "step 2 is read at once")
 
+            // A reading taken before the step changed (here paused and resumed) is not the new step's.
+            let stale = rollout
+            _ = try await registry.pauseRollout(model: "fraud", by: .bob)
+            clock.advance(milliseconds: 1)
+            rollout = try await registry.resumeRollout(model: "fraud", by: .bob)
+            #expect(try await registry.recordEvaluation(model: "fraud", rollout: stale, readings: holding) == nil)
+            #expect(rollout.lastEvaluationID == nil, "no reading in the resumed step, in a full read as in the controller's")
+
             // Two breaches, more than failure_limit 1: the second aborts in its own transaction.
             for expected in [Rollout.State.progressing, .aborted] {
                 rollout = try #require(try await registry.recordEvaluation(
-                    model: "fraud", rollout: rollout.id, readings: ["error_rate": .success([0.05]), "error_ratio": .success([0.5, 0.25])],
-                    after: rollout.lastEvaluationID))
+                    model: "fraud", rollout: rollout, readings: ["error_rate": .success([0.05]), "error_ratio": .success([0.5, 0.25])]))
                 #expect(rollout.state == expected)
             }
-            #expect(rollout.reason == "guard breached 2 times, more than the failure limit 1: error_rate is 0.05, required <= 0.02; error_ratio is 2 × the baseline (0.5 against the baseline's 0.25), required <= 1.5 × the baseline", "\(rollout.reason)")
+            let queries = try PolicyDocument.parse(Self.policy).master?.rollout?.guards?.mapValues { $0.prometheus?.query ?? "" } ?? [:]
+            #expect(rollout.reason == "guard breached 2 times, more than the failure limit 1: error_rate is 0.05, required <= 0.02 (query: \(queries["error_rate"] ?? "")); error_ratio is 2 × the baseline (0.5 against the baseline's 0.25), required <= 1.5 × the baseline (query: \(queries["error_ratio"] ?? ""))", "\(rollout.reason)")
             let history = try registry.rolloutHistory(model: "fraud")
             let evaluations = history.filter { (try? $0.detail("source")) == .string("prometheus") }
             #expect(evaluations.count == 4 && evaluations.allSatisfy { $0.actor == "system" })

@@ -6,7 +6,8 @@ import Testing
 /// server exposes request and error counters by version, Prometheus scrapes it every second,
 /// and `mreg serve --prometheus-url` reads the guards' queries while rollouts run themselves.
 @Suite(.serialized) struct PrometheusGuardTests {
-    /// error_rate bounds the candidate alone; error_ratio compares it with the baseline.
+    /// error_rate bounds the candidate alone; error_ratio compares it with the baseline (the same
+    /// query asked again with {{candidate}} standing for the baseline).
     static let policy = """
         master:
           rollout:
@@ -19,7 +20,7 @@ import Testing
                 query: sum(rate(errors_total{model="{{model}}",version="{{candidate}}"}[5s])) / sum(rate(requests_total{model="{{model}}",version="{{candidate}}"}[5s]))
                 max: 0.05
               error_ratio:
-                query: sum(rate(errors_total{model="{{model}}",version="{{version}}"}[5s])) / sum(rate(requests_total{model="{{model}}",version="{{version}}"}[5s]))
+                query: sum(rate(errors_total{model="{{model}}",version="{{candidate}}"}[5s])) / sum(rate(requests_total{model="{{model}}",version="{{candidate}}"}[5s]))
                 max_ratio_to_baseline: 3
         """
 
@@ -130,6 +131,18 @@ import Testing
         #expect(all > 0)
         print("prometheus guards: \(all) readings, \(readings(under: "0.01") ?? 0) within 10 ms, \(readings(under: "0.025") ?? 0) within 25 ms, \(readings(under: "1.0") ?? 0) within 1 s")
         #expect(try await registry.json("audit", "verify", "--state").bool("ok") == true)
+    }
+
+    /// An address Prometheus cannot be asked at, or one with credentials (they would be written
+    /// into the audit log with every failed reading), stops `mreg serve` before it starts.
+    @Test(arguments: ["prometheus:9090", "ftp://prometheus:9090", "http://ops:s3cret@prometheus:9090", "http://prometheus:9090/?x=1"])
+    func aBadPrometheusURLIsAUsageError(url: String) async throws {
+        try await withTemporaryRegistry(.file) { registry in
+            let refused = try await registry.mreg("serve", "--port", "0", "--prometheus-url", url)
+            #expect(refused.status == 2, "\(refused)")
+            #expect(refused.stderr.contains("--prometheus-url must"), "\(refused)")
+            #expect(!refused.stderr.contains("s3cret") || refused.stderr.contains("must not carry credentials"), "\(refused)")
+        }
     }
 
     /// Waits up to 30 s for the rollout's guards to read `verdicts` (by metric name), and returns its status.

@@ -41,7 +41,7 @@ enum Workload {
                 query: sum(rate(errors_total{model="{{model}}",version="{{candidate}}"}[2m])) / sum(rate(requests_total{model="{{model}}",version="{{candidate}}"}[2m]))
                 max: 0.02
               error_ratio:
-                query: sum(rate(errors_total{model="{{model}}",version="{{version}}"}[2m])) / sum(rate(requests_total{model="{{model}}",version="{{version}}"}[2m]))
+                query: sum(rate(errors_total{model="{{model}}",version="{{candidate}}"}[2m])) / sum(rate(requests_total{model="{{model}}",version="{{candidate}}"}[2m]))
                 max_ratio_to_baseline: 1.5
         """
 

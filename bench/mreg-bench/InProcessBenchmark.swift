@@ -97,22 +97,22 @@ struct InProcessBenchmark {
         // guards judged, the observation and its audit entry written, the rollout read back
         // (what each reading costs the server; the round trips to Prometheus come on top).
         // Every tenth reading breaches, below the failure limit.
-        var guarded: [(model: String, id: Int, last: Int?)] = []
+        var guarded: [(model: String, rollout: Rollout)] = []
         for model in names.prefix(min(models, 10)) {
             _ = try await registry.abortRollout(model: model, reason: "benchmark: again, with query guards", by: Workload.releaseManager)
             _ = try await registry.setPolicy(model: model, document: Workload.queryGuardPolicy + "\n    failure_limit: 1000000\n", by: Workload.admin)
             let rollout = try await registry.startRollout(
                 model: model, RolloutStartRequest(version: perModel, steps: Workload.rolloutSteps), by: Workload.releaseManager)
-            guarded.append((model, rollout.id, nil))
+            guarded.append((model, rollout))
         }
         table.add("rollout_evaluation_record", try await measure(sizes.resolves / 100) { index in
             let slot = index % guarded.count
             let errors = index % 10 == 0 ? 0.05 : 0.01
             let after = try await registry.recordEvaluation(
-                model: guarded[slot].model, rollout: guarded[slot].id,
-                readings: ["error_rate": .success([errors]), "error_ratio": .success([errors, 0.01])], after: guarded[slot].last)
-            try check(after?.state == .progressing && after?.guardStatus.count == 2, "the reading was not recorded")
-            guarded[slot].last = after?.lastEvaluationID
+                model: guarded[slot].model, rollout: guarded[slot].rollout,
+                readings: ["error_rate": .success([errors]), "error_ratio": .success([errors, 0.01])])
+            guard let after, after.state == .progressing, after.guardStatus.count == 2 else { throw BenchFailure("the reading was not recorded") }
+            guarded[slot].rollout = after
         })
 
         let verify = try await measureAuditVerify(registry, runs: sizes.verifyRuns)
