@@ -164,12 +164,12 @@ extension Registry {
     /// - Returns: the rollout after it, or nil when the rollout is no longer progressing, its
     ///   step changed, or another server recorded first.
     public func recordEvaluation(
-        model name: String, rollout read: Rollout, readings: [String: Result<[Double], GuardInconclusive>]
+        of read: Rollout, readings: [String: Result<[Double], GuardInconclusive>]
     ) async throws(RegistryError) -> Rollout? {
         let now = clock()
         let id = read.id
         return try await write { connection in
-            let model = try connection.modelRow(named: name)
+            let model = try connection.modelRow(named: read.model)
             let rollout = try connection.rollout(model, id: id, now: now, observations: .currentStep)
             guard rollout.state == .progressing, rollout.step == read.step, rollout.stepStartedAt == read.stepStartedAt,
                 rollout.lastEvaluationID == read.lastEvaluationID

@@ -65,13 +65,10 @@ final class RolloutController: Service, Sendable {
                     guard let evaluated = await evaluate(rollout) else { continue }
                     rollout = evaluated
                 }
-                if let next = rollout.nextEvaluationAt {
-                    nap = min(nap, .milliseconds(max(0, next.millisecondsSinceEpoch - registry.clock().millisecondsSinceEpoch)))
-                }
+                if let next = rollout.nextEvaluationAt { nap = min(nap, until(next)) }
             }
-            let now = registry.clock()
-            guard rollout.next.isDue(at: now) else {
-                if let at = rollout.next.at { nap = min(nap, .milliseconds(max(0, at.millisecondsSinceEpoch - now.millisecondsSinceEpoch))) }
+            guard rollout.next.isDue(at: registry.clock()) else {
+                if let at = rollout.next.at { nap = min(nap, until(at)) }
                 continue
             }
             do {
@@ -89,6 +86,11 @@ final class RolloutController: Service, Sendable {
         }
         metrics.recordRolloutRound(automatic: rollouts.count { $0.auto })
         return nap
+    }
+
+    /// How long from now until `moment` (zero once it has passed).
+    private func until(_ moment: Timestamp) -> Duration {
+        .milliseconds(max(0, moment.millisecondsSinceEpoch - registry.clock().millisecondsSinceEpoch))
     }
 
     /// Reads `rollout`'s query guards from Prometheus and records the evaluation. Returns the
@@ -118,7 +120,7 @@ final class RolloutController: Service, Sendable {
             return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
         do {
-            guard let after = try await registry.recordEvaluation(model: rollout.model, rollout: rollout, readings: readings)
+            guard let after = try await registry.recordEvaluation(of: rollout, readings: readings)
             else { return nil }
             metrics.recordGuardEvaluation(ContinuousClock.now - start)
             if let evaluation = after.observations.last {

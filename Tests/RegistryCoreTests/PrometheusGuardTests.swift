@@ -130,12 +130,11 @@ import Testing
             // Prometheus unreachable: inconclusive, recorded, and nothing decided.
             let down: Result<[Double], GuardInconclusive> = .failure(GuardInconclusive("Prometheus at http://p:9090 did not answer: connection refused"))
             let started = rollout
-            rollout = try #require(try await registry.recordEvaluation(
-                model: "fraud", rollout: started, readings: ["error_rate": down, "error_ratio": down]))
+            rollout = try #require(try await registry.recordEvaluation(of: started, readings: ["error_rate": down, "error_ratio": down]))
             #expect(rollout.failures == 0 && rollout.state == .progressing)
             #expect(rollout.guardStatus.map(\.verdict) == [.inconclusive, .inconclusive, .unknown])
             #expect(rollout.nextEvaluationAt == clock.at(clock(), plus: 5000))
-            #expect(try await registry.recordEvaluation(model: "fraud", rollout: started, readings: [:]) == nil,
+            #expect(try await registry.recordEvaluation(of: started, readings: [:]) == nil,
                     "another server evaluated since: nothing recorded")
             clock.advance(milliseconds: 10_000)
             rollout = try registry.rollout(model: "fraud")
@@ -144,7 +143,7 @@ import Testing
 
             // Readings that hold, and the pushed guard observed: the step is taken.
             let holding: [String: Result<[Double], GuardInconclusive>] = ["error_rate": .success([0.01]), "error_ratio": .success([0.02, 0.02])]
-            rollout = try #require(try await registry.recordEvaluation(model: "fraud", rollout: rollout, readings: holding))
+            rollout = try #require(try await registry.recordEvaluation(of: rollout, readings: holding))
             #expect(rollout.guardStatus.map(\.verdict) == [.holds, .holds, .unknown])
             rollout = try await registry.observeRollout(model: "fraud", metrics: ["p99_ms": 200], by: .bob)
             #expect(rollout.next.action == .advance && rollout.next.at == clock())
@@ -156,13 +155,12 @@ import Testing
             _ = try await registry.pauseRollout(model: "fraud", by: .bob)
             clock.advance(milliseconds: 1)
             rollout = try await registry.resumeRollout(model: "fraud", by: .bob)
-            #expect(try await registry.recordEvaluation(model: "fraud", rollout: stale, readings: holding) == nil)
+            #expect(try await registry.recordEvaluation(of: stale, readings: holding) == nil)
             #expect(rollout.lastEvaluationID == nil, "no reading in the resumed step, in a full read as in the controller's")
 
             // Two breaches, more than failure_limit 1: the second aborts in its own transaction.
             for expected in [Rollout.State.progressing, .aborted] {
-                rollout = try #require(try await registry.recordEvaluation(
-                    model: "fraud", rollout: rollout, readings: ["error_rate": .success([0.05]), "error_ratio": .success([0.5, 0.25])]))
+                rollout = try #require(try await registry.recordEvaluation(of: rollout, readings: ["error_rate": .success([0.05]), "error_ratio": .success([0.5, 0.25])]))
                 #expect(rollout.state == expected)
             }
             let queries = try PolicyDocument.parse(Self.policy).master?.rollout?.guards?.mapValues { $0.prometheus?.query ?? "" } ?? [:]

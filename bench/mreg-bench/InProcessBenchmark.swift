@@ -108,8 +108,7 @@ struct InProcessBenchmark {
         table.add("rollout_evaluation_record", try await measure(sizes.resolves / 100) { index in
             let slot = index % guarded.count
             let errors = index % 10 == 0 ? 0.05 : 0.01
-            let after = try await registry.recordEvaluation(
-                model: guarded[slot].model, rollout: guarded[slot].rollout,
+            let after = try await registry.recordEvaluation(of: guarded[slot].rollout,
                 readings: ["error_rate": .success([errors]), "error_ratio": .success([errors, 0.01])])
             guard let after, after.state == .progressing, after.guardStatus.count == 2 else { throw BenchFailure("the reading was not recorded") }
             guarded[slot].rollout = after
